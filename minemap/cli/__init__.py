@@ -1,0 +1,16 @@
+"""The ``minemap`` command line.
+
+Exit codes: 0 success; 1 the input was rejected or an operation failed (clear message,
+no traceback); 2 usage error. Each concern registers its commands from its own module.
+"""
+
+from __future__ import annotations
+
+from minemap.cli._app import app
+
+__all__ = ["app", "main"]
+
+
+def main() -> None:
+    """Entry point of the ``minemap`` console script."""
+    app()
