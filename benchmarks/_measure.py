@@ -52,5 +52,7 @@ def measure(label: str, func: Callable[[], Any]) -> Measurement:
     return Measurement(label, elapsed, peak, result)
 
 
-def ratio_line(fast: Measurement, slow: Measurement) -> str:
-    return f"ratio: minemap is {slow.seconds / fast.seconds:.1f}x faster than {slow.label}"
+def ratio_line(ours: Measurement, baseline: Measurement) -> str:
+    """``baseline time / minemap time``: above 1 means minemap is faster."""
+    ratio = baseline.seconds / ours.seconds
+    return f"ratio (baseline / minemap): {ratio:.2f}x  [{baseline.label} vs {ours.label}]"
