@@ -6,7 +6,7 @@ published in the ARCADE repository. Real, openly licensed inputs (read from
 ``../shared/data/real``; see ``data/README.md`` for licences):
 
 * OSM administrative boundaries (ODbL 1.0) → ``admin.geojson`` (hromadas and raions);
-* ARCADE crater fields (BSD-2) → the real SHA polygons in ``hazards.geojson``;
+* ARCADE crater fields (BSD licence) → the real SHA polygons in ``hazards.geojson``;
 * UCDP GED events (CC BY 4.0) → only *where* synthetic strikes cluster (no UCDP row is copied).
 
 Everything else (strikes, casualties, further hazards, released land, farmland) is
@@ -58,8 +58,8 @@ OSM_ATTRIBUTION = (
     "simplified; name_en completed by minemap where OSM had none)"
 )
 ARCADE_ATTRIBUTION = (
-    "ARCADE crater fields (Rudiment.info, BSD-2-Clause) from MapInvestigation/Bellingcat "
-    "imagery analysis 2014, source_id {source_id}"
+    "ARCADE crater fields (© 2015 Rudiment.info, BSD licence, see data/README.md) from "
+    "MapInvestigation/Bellingcat imagery analysis 2014, source_id {source_id}"
 )
 
 # The region: OSM relation ids of the hromadas holding the Donetsk-oblast crater fields.
@@ -143,6 +143,11 @@ def _after(
     first = max(base + dt.timedelta(days=lo), start)
     last = min(base + dt.timedelta(days=hi), end)
     return _day(rng, first, last) if first <= last else None
+
+
+def _sentence(text: str) -> str:
+    """``text`` stripped, ending in exactly one full stop."""
+    return text.strip().rstrip(".").rstrip() + "."
 
 
 def _round_coords(obj: Any) -> Any:
@@ -565,11 +570,11 @@ def crater_hazards(cf: gpd.GeoDataFrame) -> tuple[list[dict[str, Any]], list[sha
     """Real SHA polygons from the ARCADE crater fields (dates and evidence from the source)."""
     rows = []
     for rec in cf.itertuples():
-        parts = [f"Artillery/MLRS crater field seen on satellite imagery: {rec.name}."]
+        parts = [f"Artillery/MLRS crater field seen on satellite imagery: {_sentence(rec.name)}"]
         if isinstance(rec.description, str) and rec.description.strip():
-            parts.append(rec.description.strip())
+            parts.append(_sentence(rec.description))
         if isinstance(rec.note, str) and rec.note.strip():
-            parts.append(f"Note: {rec.note.strip()}.")
+            parts.append(f"Note: {_sentence(rec.note)}")
         if pd.isna(rec.image_date):
             day = "2014-08-08"
             parts.append(
