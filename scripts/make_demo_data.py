@@ -51,7 +51,7 @@ SYNTHETIC = f"synthetic (minemap demo, seed {SEED})"
 DEFAULT_REAL_DATA = Path(
     os.environ.get("MINEMAP_REAL_DATA", REPO.parent / "shared" / "data" / "real")
 )
-DEFAULT_OUT = REPO / "data" / "demo"
+DEFAULT_OUT = REPO / "minemap" / "data" / "demo"
 
 OSM_ATTRIBUTION = (
     "© OpenStreetMap contributors, ODbL 1.0 (via darmat1/ukraine-geo-data, "

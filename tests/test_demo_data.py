@@ -17,7 +17,7 @@ from minemap.layers import LAYER_NAMES, LAYERS
 from minemap.settings import UKRAINE_AOI
 from tests.conftest import REPO, real_data
 
-DEMO = REPO / "data" / "demo"
+DEMO = REPO / "minemap" / "data" / "demo"
 SCRIPT = REPO / "scripts" / "make_demo_data.py"
 REAL_INPUTS = (
     "ua_admin_osm/ua_adm3_hromadas.geojson",
