@@ -112,8 +112,17 @@ def parse_dates(
         texts = None
     else:
         texts = _as_text(raw)
-        iso = texts.str.fullmatch(_ISO.pattern).fillna(False).to_numpy(dtype=bool)
-        stamps = pd.to_datetime(texts.where(iso).str[:10], format="%Y-%m-%d", errors="coerce")
+        # parse each distinct value once: date columns repeat a lot
+        codes, uniques = pd.factorize(texts)
+        uniques = pd.Series(uniques, dtype="str")
+        iso_u = uniques.str.fullmatch(_ISO.pattern).fillna(False).to_numpy(dtype=bool)
+        stamps_u = pd.to_datetime(
+            uniques.where(iso_u).str[:10], format="%Y-%m-%d", errors="coerce"
+        ).astype("datetime64[us]")
+        iso = np.append(iso_u, False)[codes]
+        stamps = pd.Series(
+            np.append(stamps_u.to_numpy(), np.datetime64("NaT", "us"))[codes], index=raw.index
+        )
         bad_text = present & ~iso
         for i in np.flatnonzero(bad_text):
             out.error(

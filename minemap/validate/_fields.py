@@ -27,6 +27,7 @@ __all__ = [
     "check_unique",
     "convert_field",
     "empty_column",
+    "map_unique",
     "missing_mask",
     "to_text",
 ]
@@ -65,13 +66,18 @@ def to_text(raw: pd.Series) -> pd.Series:
 def missing_mask(raw: pd.Series) -> np.ndarray:
     """True where a value is null or blank text."""
     na = raw.isna().to_numpy(dtype=bool)
-    if raw.dtype == object:
-        blank = raw.map(lambda v: isinstance(v, str) and not v.strip()).to_numpy(dtype=bool)
-        return na | blank
-    if pd.api.types.is_string_dtype(raw.dtype):
-        blank = raw.str.strip().eq("").fillna(False).to_numpy(dtype=bool)
+    if raw.dtype == object or pd.api.types.is_string_dtype(raw.dtype):
+        text = raw.astype("str") if raw.dtype == object else raw
+        blank = text.str.strip().eq("").fillna(False).to_numpy(dtype=bool)
         return na | blank
     return na
+
+
+def map_unique(values: pd.Series, func: Callable[[str], object]) -> pd.Series:
+    """``values.map(func)`` computed once per distinct value (columns repeat a lot)."""
+    codes, uniques = pd.factorize(values)
+    mapped = np.array([func(u) for u in uniques] + [None], dtype=object)
+    return pd.Series(mapped[codes], index=values.index, dtype=object)
 
 
 def _shown(f: Field, value: object, out: Collector) -> str:
@@ -127,7 +133,9 @@ def _convert_number(raw: pd.Series, present: np.ndarray, f: Field, out: Collecto
         shown_raw = raw
     else:
         shown_raw = to_text(raw).str.strip()
-        is_bool = raw.map(lambda v: isinstance(v, bool | np.bool_)).to_numpy(dtype=bool)
+        is_bool = np.zeros(len(raw), dtype=bool)
+        if raw.dtype == object:
+            is_bool = raw.map(lambda v: isinstance(v, bool | np.bool_)).to_numpy(dtype=bool)
         values = pd.to_numeric(shown_raw.mask(is_bool), errors="coerce").to_numpy(
             dtype="float64", na_value=np.nan
         )
@@ -211,8 +219,7 @@ def _convert_enum(raw: pd.Series, present: np.ndarray, f: Field, out: Collector)
     for alias, target in f.choice_aliases.items():
         lookup.setdefault(_enum_key(alias), target)
     text = to_text(raw)
-    keys = text.map(lambda v: v if v is None or v is pd.NA else _enum_key(str(v)))
-    canonical = keys.map(lookup)
+    canonical = map_unique(text, lambda v: lookup.get(_enum_key(str(v))))
     bad = present & canonical.isna().to_numpy(dtype=bool)
     if bad.any():
         allowed = ", ".join(f.choices)

@@ -147,6 +147,18 @@ def _areas(geoms: np.ndarray) -> np.ndarray:
 
 
 def _remove_repeated(geoms: np.ndarray) -> np.ndarray:
+    """Remove repeated consecutive vertices, touching only the features that have any."""
+    coords, index = shapely.get_coordinates(geoms, return_index=True)
+    same = (coords[1:] == coords[:-1]).all(axis=1) & (index[1:] == index[:-1])
+    candidates = np.unique(index[1:][same])
+    if len(candidates) == 0:
+        return geoms
+    out = geoms.copy()
+    out[candidates] = _remove_repeated_all(geoms[candidates])
+    return out
+
+
+def _remove_repeated_all(geoms: np.ndarray) -> np.ndarray:
     try:
         return shapely.remove_repeated_points(geoms, 0.0)
     except shapely.errors.GEOSException:
@@ -365,8 +377,8 @@ def _check_polygons(
         fixed = shapely.make_valid(before)
         polygonal = np.array([polygonal_parts(g) for g in fixed], dtype=object)
         dropped = ~np.isin(shapely.get_type_id(fixed), (3, 6))
-        area_before = _areas(before)
-        area_after = _areas(polygonal)
+        both = _areas(np.concatenate([before, polygonal]))  # one projection for both
+        area_before, area_after = both[: len(bad)], both[len(bad) :]
         strict = schema.name == "cleared"
         for k, j in enumerate(bad):
             i = int(positions[j])

@@ -198,7 +198,7 @@ def validate_layer(
     id_field = schema.id_field
     if id_field in source_of:
         ids = to_text(attrs[source_of[id_field]])
-        out.ids = [None if pd.isna(v) else v for v in ids.tolist()]
+        out.ids = ids.tolist()
 
     columns: dict[str, pd.Series] = {}
     for f in schema.fields:
@@ -218,13 +218,12 @@ def validate_layer(
     if schema.name == "cleared":
         warn_overlaps(repaired, usable, out)
 
-    wkb = shapely.to_wkb(repaired)
     for f in schema.fields:
         if f.unique and f.name in source_of:
 
             def content(i: int) -> dict[str, object]:
                 row = {name: columns[name].iloc[i] for name in schema.field_names}
-                row["geometry"] = wkb[i]
+                row["geometry"] = shapely.to_wkb(repaired[i])
                 return row
 
             check_unique(columns[f.name], f, content, out)

@@ -18,8 +18,6 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-import pandas as pd
-
 from minemap._report import Problem, Repair, Report
 from minemap.layers import LayerSchema
 
@@ -84,10 +82,8 @@ class Collector:
         base = self.labels[i]
         if i < len(self.ids):
             value = self.ids[i]
-            if value is not None and not (isinstance(value, float) and value != value):
-                text = str(value)
-                if text.strip() and not pd.isna(value):
-                    return f"{base} ({self.schema.id_field} {escape(text)[:_MAX_SHOWN]})"
+            if isinstance(value, str) and value.strip():
+                return f"{base} ({self.schema.id_field} {escape(value)[:_MAX_SHOWN]})"
         return base
 
     def is_personal(self, name: str) -> bool:
