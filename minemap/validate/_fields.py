@@ -40,9 +40,17 @@ FALSE_WORDS = frozenset({"false", "f", "no", "n", "0", "ні", "н", "нет"})
 _SEPARATORS = re.compile(r"[\s_\-]+")
 
 
-def _fmt_scalar(value: object) -> str:
-    if isinstance(value, float) and np.isfinite(value) and value == int(value):
-        return str(int(value))
+def _fmt_scalar(value: object) -> str | None:
+    """One value as text: ``None`` when missing, ``12.0`` → ``"12"``, bytes decoded."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, float | np.floating):
+        if np.isnan(value):
+            return None
+        if np.isfinite(value) and value == int(value):
+            return str(int(value))
+    if isinstance(value, bytes | bytearray):
+        return bytes(value).decode("utf-8", errors="replace")
     return str(value)
 
 
@@ -59,7 +67,7 @@ def to_text(raw: pd.Series) -> pd.Series:
         )
         return pd.Series(text, index=raw.index, dtype="str").mask(raw.isna())
     if raw.dtype == object:
-        return raw.map(lambda v: v if v is None or v is pd.NA else _fmt_scalar(v)).astype("str")
+        return pd.Series([_fmt_scalar(v) for v in raw], index=raw.index, dtype="str")
     return raw.astype("str")
 
 
@@ -67,7 +75,7 @@ def missing_mask(raw: pd.Series) -> np.ndarray:
     """True where a value is null or blank text."""
     na = raw.isna().to_numpy(dtype=bool)
     if raw.dtype == object or pd.api.types.is_string_dtype(raw.dtype):
-        text = raw.astype("str") if raw.dtype == object else raw
+        text = to_text(raw) if raw.dtype == object else raw
         blank = text.str.strip().eq("").fillna(False).to_numpy(dtype=bool)
         return na | blank
     return na

@@ -117,3 +117,37 @@ def test_real_poltava_cadastre_validates_as_farmland():
     # registered areas agree with the geometry (SOURCE.md: within ~0.01 ha)
     ha = area_m2(out) / 1e4
     assert ((ha - out["area_ha"]).abs() < 0.05).mean() > 0.95
+
+
+def test_odd_values_never_raise():
+    gdf = casualties(4)
+    gdf["killed"] = pd.Series([[1, 2], {"a": 1}, b"\x00\xff", 10**30], dtype=object)
+    gdf["date"] = pd.Series([None, 3.5, pd.NaT, "2023-07-14T25:99"], dtype=object)
+    gdf["civilian"] = pd.Series([pd.NA, 2, "", "TRUE"], dtype=object)
+    gdf["nested"] = [{"x": [1]}, [], None, "text"]
+    gdf["geometry_text"] = "POINT (1 2)"
+    result = validate_layer(gdf, "casualties", labels=pd.Series(["a", None, "c", "d"]))
+    assert not result.report.ok
+    assert list(result.frame["nested"])[3] == "text"
+    fields = [e.field for e in result.report.errors]
+    assert fields.count("killed") == 4
+    assert fields.count("date") == 4  # two empty (required), 3.5, and hour 25
+    assert fields.count("civilian") == 3  # NA, 2 and "" (blank) — "TRUE" is fine
+    features = {e.feature for e in result.report.errors}
+    assert {"a (incident_id I-0)", "feature 1 (incident_id I-1)"} <= features
+
+
+def test_frame_without_crs_in_metres_is_reported_as_projected():
+    gdf = gpd.GeoDataFrame(
+        {
+            "hazard_id": ["H-1"],
+            "date": ["2024-01-01"],
+            "hazard_type": ["SHA"],
+            "contamination": ["AT"],
+        },
+        geometry=[shapely.box(400_000, 5_500_000, 400_100, 5_500_100)],
+    )
+    result = validate_layer(gdf, "hazards")
+    [error] = result.report.errors
+    assert "projected metres" in error.problem
+    assert "EPSG:4326" in error.fix
