@@ -151,3 +151,26 @@ def test_frame_without_crs_in_metres_is_reported_as_projected():
     [error] = result.report.errors
     assert "projected metres" in error.problem
     assert "EPSG:4326" in error.fix
+
+
+@pytest.mark.realdata
+def test_real_bih_cleared_areas_overlaps_warned_and_area_column_checked():
+    gdf = gpd.read_file(real_data("bih_mine_action_east/cleared_areas.geojson"))
+    gdf["survey_id"] = [f"BIH-C-{i:05d}" for i in range(len(gdf))]
+    for column, value in [
+        ("date", "2024-06-30"),
+        ("team", "unknown"),
+        ("operator", "BHMAC"),
+        ("status", "cleared"),
+        ("method", "manual"),
+    ]:
+        gdf[column] = value
+    kept = validate_layer(gdf.rename(columns={"area_m2": "source_area_m2"}), "cleared", aoi=BOSNIA)
+    assert kept.report.ok, kept.report.errors[:5]
+    assert kept.report.warnings
+    assert all("overlaps feature" in w.problem for w in kept.report.warnings)
+    # the source's area_m2 predates rounding to 1e-6°: tiny polygons drift past 0.5 %
+    checked = validate_layer(gdf, "cleared", aoi=BOSNIA)
+    assert checked.report.errors
+    assert {e.field for e in checked.report.errors} == {"area_m2"}
+    assert all("m²" in e.problem for e in checked.report.errors)
