@@ -188,8 +188,10 @@ def prepare_rows(frame: gpd.GeoDataFrame, schema: LayerSchema, *, file: str) -> 
         reserved column names); nothing is stored.
     """
     where = f"cannot store {file!r} in layer {schema.name}"
-    if not isinstance(frame, gpd.GeoDataFrame) or frame._geometry_column_name not in frame:
-        raise StoreError(f"{where}: not a GeoDataFrame with a geometry column")
+    try:
+        geom_name = frame.geometry.name
+    except AttributeError:
+        raise StoreError(f"{where}: not a GeoDataFrame with a geometry column") from None
     problems: list[str] = []
     try:
         require_storage_crs(frame, what=f"{file!r}")
@@ -199,7 +201,6 @@ def prepare_rows(frame: gpd.GeoDataFrame, schema: LayerSchema, *, file: str) -> 
         dupes = sorted(set(frame.columns[frame.columns.duplicated()]))
         problems.append(f"duplicate column names: {', '.join(map(str, dupes))}")
         raise StoreError(f"{where}: " + "; ".join(problems))
-    geom_name = frame.geometry.name
     missing = [n for n in schema.required_fields if n not in frame.columns]
     if missing:
         problems.append(f"required columns missing: {', '.join(missing)}")
