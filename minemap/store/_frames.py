@@ -189,6 +189,8 @@ def prepare_rows(frame: gpd.GeoDataFrame, schema: LayerSchema, *, file: str) -> 
     """
     where = f"cannot store {file!r} in layer {schema.name}"
     try:
+        if not isinstance(frame, gpd.GeoDataFrame):
+            raise AttributeError
         geom_name = frame.geometry.name
     except AttributeError:
         raise StoreError(f"{where}: not a GeoDataFrame with a geometry column") from None
