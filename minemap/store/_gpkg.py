@@ -624,9 +624,18 @@ class GeoPackageStore(Store):
                     if progress is not None:
                         progress(written, total)
             except sqlite3.IntegrityError as exc:
+                where = f"row {written} or one after it"
+                column = str(exc).rpartition(f"{layer}.")[2]
+                if column in prepared.columns:
+                    first = next(
+                        (i for i, v in enumerate(prepared.columns[column]) if v is None), None
+                    )
+                    if first is not None:
+                        ident = prepared.columns[schema.id_field][first]
+                        where = f"row {first} ({schema.id_field} {ident}), field {column}"
                 raise StoreError(
                     f"cannot store {file_name!r} in layer {layer}: the database refused "
-                    f"row {written + 1} or one after it ({exc}); nothing was stored"
+                    f"{where} ({exc}); nothing was stored"
                 ) from None
             bounds = shapely.bounds(prepared.geometries)
             indexed = ~np.isnan(bounds[:, 0])

@@ -49,7 +49,8 @@ def test_failure_mid_import_leaves_the_store_unchanged(store_path):
         frame.loc[5000, "incident_id"] = None
         progress: list[int] = []
         with pytest.raises(
-            StoreError, match=r"NOT NULL constraint failed: casualties\.incident_id"
+            StoreError,
+            match=r"row 5000 \(incident_id None\), field incident_id \(NOT NULL constraint failed",
         ):
             store.ingest(
                 frame,
