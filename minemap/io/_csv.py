@@ -86,12 +86,12 @@ _DELIMITERS = {",": "','", ";": "';'", "\t": "tab"}
 _DECIMAL_COMMA = re.compile(r"^\s*[+-]?\d+,\d+\s*$")
 _NUM = r"\d+(?:[.,]\d+)?"
 _DMS = re.compile(
-    rf"""^\s*(?P<h1>[NSEW])?\s*(?P<sign>[-+])?\s*
+    rf"""^\s*(?P<h1>[NSEWnew])?\s*(?P<sign>[-+])?\s*
     (?P<deg>{_NUM})\s*(?P<dsym>°|º|˚|deg|d|\s)\s*
     (?:(?P<min>{_NUM})\s*(?:'|′|’|min|m|\s)\s*)?
     (?:(?P<sec>{_NUM})\s*(?:"|″|''|”|’’|sec|s)?\s*)?
-    (?P<h2>[NSEW])?\s*$""",
-    re.VERBOSE | re.IGNORECASE,
+    (?P<h2>[NSEWnew])?\s*$""",
+    re.VERBOSE,
 )
 _HEMI = {"lat": ("N", "S"), "lon": ("E", "W")}
 _AXIS_WORD = {"lat": "latitude", "lon": "longitude"}
@@ -179,14 +179,19 @@ def _detect_delimiter(text: str, *, file: str) -> str:
         except csv.Error:
             continue
         width = len(rows[0])
-        consistent = sum(1 for r in rows if len(r) == width) >= 0.8 * len(rows)
-        key = (consistent and width > 1, width, delim)
+        fitting = sum(
+            1
+            for r in rows[1:]
+            if len(r) == width or (len(r) > width and not "".join(r[width:]).strip())
+        )
+        consistent = fitting >= 0.5 * (len(rows) - 1)
+        key = (width > 1 and consistent, width, delim)
         if best is None or key[:2] > best[:2]:
             best = key
-    if best is None or best[1] < 2 or not best[0]:
+    if best is None or best[1] < 2:
         raise UploadError(
             f"{file}: not a recognisable CSV (no ',', ';' or tab delimiter splits the header "
-            "into columns consistently); accepted: GeoJSON, GeoPackage, zipped Shapefile, "
+            "into columns); accepted: GeoJSON, GeoPackage, zipped Shapefile, "
             "KML or CSV with coordinate columns"
         )
     return best[2]
@@ -390,7 +395,9 @@ def _parse_column(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     values = series.to_numpy(dtype=object, na_value=None)
     empty = np.equal(values, None)
-    nums = pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    nums = pd.to_numeric(series, errors="coerce").to_numpy(
+        dtype=np.float64, na_value=np.nan, copy=True
+    )
     ok = np.isfinite(nums) & ~empty
     counts = {"decimal comma": 0, "dms": 0}
     examples: dict[str, str] = {}

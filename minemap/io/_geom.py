@@ -62,12 +62,12 @@ class _Context:
     def __init__(self, labels: Sequence[str], limits: Limits) -> None:
         self.labels = labels
         self.limits = limits
-        self.errors: list[Problem] = []
+        self.errors: list[tuple[int, Problem]] = []
         self.repairs: list[Repair] = []
         self.z_features: list[int] = []
 
     def error(self, i: int, problem: str, fix: str) -> None:
-        self.errors.append(Problem(self.labels[i], "geometry", problem, fix))
+        self.errors.append((i, Problem(self.labels[i], "geometry", problem, fix)))
 
 
 # --------------------------------------------------------------------------- careful path
@@ -348,7 +348,7 @@ def _build_one(geom: dict[str, Any], ctx: _Context, i: int, depth: int = 0) -> A
     sub = _Context([ctx.labels[i]], ctx.limits)
     kept, geoms = _build_group(kind, [0], [geom.get("coordinates")], sub)
     if sub.errors:
-        raise _BadGeometryError(sub.errors[0].problem)
+        raise _BadGeometryError(sub.errors[0][1].problem)
     ctx.repairs.extend(sub.repairs)
     if sub.z_features:
         ctx.z_features.append(i)
@@ -437,7 +437,7 @@ def build_geometries(
             out[i] = _build_one(geoms[i], ctx, i)
         except _BadGeometryError as exc:
             ctx.error(i, f"GeometryCollection: {exc}", "fix or remove the member")
-    errors.extend(ctx.errors)
+    errors.extend(p for _, p in sorted(ctx.errors, key=lambda item: item[0]))
     repairs.extend(ctx.repairs)
     if ctx.z_features:
         z = sorted(set(ctx.z_features))

@@ -142,14 +142,17 @@ def check_path(path: str | os.PathLike[str], *, file: str, limits: Limits) -> Pa
 # --------------------------------------------------------------------------- text encodings
 
 _UKR_RUS = re.compile(r"[\u0400-\u04ff]")
+_WORD = re.compile(r"[A-Za-z\u0400-\u04ff]+")
 
 
 def decode_text(data: bytes, *, file: str, repairs: list[Repair]) -> str:
     """Decode uploaded text: UTF-8 (a BOM is removed), or clearly Windows-1251.
 
-    Windows-1251 is accepted only when the bytes are not UTF-8 and at least 90 % of the
-    non-ASCII characters they decode to are Cyrillic letters; the transcoding is recorded
-    as a :class:`Repair`. UTF-16/UTF-32 and anything else are refused.
+    Windows-1251 is accepted only when the bytes are not UTF-8, at least 90 % of the
+    non-ASCII characters they decode to are Cyrillic letters and (almost) no word mixes
+    Latin and Cyrillic letters (Latin-1 text such as ``café`` read as Windows-1251 gives
+    ``cafй``); the transcoding is recorded as a :class:`Repair`. UTF-16/UTF-32 and
+    anything else are refused.
 
     Parameters
     ----------
@@ -180,7 +183,15 @@ def decode_text(data: bytes, *, file: str, repairs: list[Repair]) -> str:
         text = data.decode("cp1251", errors="replace")
         non_ascii = [c for c in text if ord(c) > 127]
         cyrillic = sum(1 for c in non_ascii if _UKR_RUS.match(c))
-        if non_ascii and cyrillic >= 0.9 * len(non_ascii) and "\ufffd" not in text:
+        words = _WORD.findall(text)
+        cyr_words = [w for w in words if _UKR_RUS.search(w)]
+        mixed = [w for w in cyr_words if re.search(r"[A-Za-z]", w)]
+        if (
+            non_ascii
+            and cyrillic >= 0.9 * len(non_ascii)
+            and "\ufffd" not in text
+            and len(mixed) <= 0.05 * len(cyr_words)
+        ):
             repairs.append(
                 Repair(
                     "file",
