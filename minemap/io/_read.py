@@ -115,6 +115,7 @@ def read_upload(
             data, fmt, file=file, limits=limits, layer_name=layer_name, progress=progress
         )
     frame = _assemble(attrs, geoms, report)
+    _check_text_length(frame, labels, limits, report)
     return ReadResult(
         file=file,
         format=fmt,
@@ -145,3 +146,35 @@ def _assemble(attrs: pd.DataFrame, geoms: np.ndarray, report: Report) -> gpd.Geo
         )
     series = gpd.GeoSeries(np.asarray(geoms, dtype=object), index=attrs.index, crs=STORAGE_CRS)
     return gpd.GeoDataFrame(attrs, geometry=series, crs=STORAGE_CRS)
+
+
+def _check_text_length(
+    frame: gpd.GeoDataFrame, labels: list[str], limits: Limits, report: Report
+) -> None:
+    """Over-long text is an error on its feature (never truncated; value not echoed)."""
+    from minemap._report import Problem
+
+    for col in frame.columns:
+        if col == frame.geometry.name:
+            continue
+        series = frame[col]
+        if isinstance(series.dtype, pd.StringDtype):
+            lengths = series.str.len().fillna(0).to_numpy(dtype=np.int64)
+        elif series.dtype == object:
+            lengths = np.fromiter(
+                (len(v) if isinstance(v, str) else 0 for v in series),
+                dtype=np.int64,
+                count=len(series),
+            )
+        else:
+            continue
+        for i in np.flatnonzero(lengths > limits.max_text_length):
+            report.errors.append(
+                Problem(
+                    labels[i],
+                    str(col),
+                    f"text of {int(lengths[i]):,} characters, over the limit "
+                    f"max_text_length={limits.max_text_length:,}",
+                    "shorten the text (minemap never truncates it)",
+                )
+            )

@@ -86,6 +86,8 @@ def sniff_format(data: bytes, *, file: str) -> str:
             f"{file}: a JSON array is not GeoJSON; upload a FeatureCollection or a Feature"
         )
     if stripped.startswith(b"<"):
+        if re.search(rb"<!DOCTYPE|<!ENTITY", head):
+            return "kml"  # let the defused XML parser refuse the DTD with a clear message
         match = _XML_PROLOGUE.match(stripped)
         root = match.group(1).decode("ascii", "replace").split(":")[-1] if match else ""
         if root == "kml":

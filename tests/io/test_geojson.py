@@ -320,3 +320,18 @@ def test_feature_id_and_nested_properties(write_json):
     assert result.frame["id"].tolist() == ["H-7"]
     assert json.loads(result.frame["tags"].iloc[0]) == ["a", "b"]
     assert any(r.field == "tags" for r in result.report.repairs)
+
+
+def test_over_long_text_is_a_feature_error_without_the_value(write_json):
+    path = write_json(
+        collection(
+            feature({"type": "Point", "coordinates": [30, 50]}, note="x" * 30),
+            feature({"type": "Point", "coordinates": [30, 50]}, note="short"),
+        )
+    )
+    result = read_upload(path, limits=Limits(max_text_length=20))
+    (error,) = result.report.errors
+    assert error.feature == "feature 1"
+    assert error.field == "note"
+    assert "max_text_length=20" in error.problem
+    assert "xxx" not in str(error)
