@@ -1,7 +1,7 @@
 """Entry point and router of the minemap web app: ``streamlit run minemap_app/app.py``.
 
 Sets up the page, the shared sidebar (language) and the navigation; each page in
-``pages/`` reads widgets, calls :mod:`minemap_app.cache` and renders.
+``views/`` reads widgets, calls :mod:`minemap_app.cache` and renders.
 """
 
 from __future__ import annotations
@@ -34,7 +34,9 @@ with st.sidebar:
         horizontal=True,
     )
 
-_PAGES = Path(__file__).resolve().parent / "pages"
+# Not "pages/": Streamlit would treat that folder as an old-style multipage app and run a
+# page without this router when its URL is opened directly.
+_PAGES = Path(__file__).resolve().parent / "views"
 pages = [
     st.Page(
         _PAGES / "map.py",

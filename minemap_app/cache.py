@@ -12,7 +12,8 @@ showing invented results.
 
 from __future__ import annotations
 
-import importlib.util
+import functools
+import importlib
 import os
 from dataclasses import dataclass
 from datetime import date
@@ -52,11 +53,14 @@ class Backends:
     reports: bool
 
 
+@functools.cache
 def _has(module: str) -> bool:
+    # Import for real: a module can exist while a module it needs is not merged yet.
     try:
-        return importlib.util.find_spec(module) is not None
-    except ModuleNotFoundError:
+        importlib.import_module(module)
+    except ImportError:
         return False
+    return True
 
 
 def backends() -> Backends:

@@ -103,7 +103,7 @@ if "tasks" in chosen and version:
         except Exception as exc:  # the engine's message, escaped; never a traceback
             ui.show_error("error.risk", exc)
 
-if have.store and version and not frames and tasks is None:
+if have.store and not any(len(frame) for frame in raw.values()):
     st.info(ui.tr("map.empty"))
 
 n_features = sum(len(f) for f in frames.values()) + (0 if tasks is None else len(tasks))
