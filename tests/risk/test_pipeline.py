@@ -1,0 +1,141 @@
+from __future__ import annotations
+
+import json
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+from minemap.risk.pipeline import filter_as_of, rank_tasks
+from minemap.risk.priority import contribution_columns
+from minemap.risk.weights import default_weights, parse_weights
+from tests.risk._taskframe import task_frame
+
+
+def _tasks(n=40, seed=7):
+    rng = np.random.default_rng(seed)
+    rows = [
+        {
+            "area_m2": float(rng.uniform(2e3, 2e5)),
+            "evidence_class": str(rng.choice(["CHA", "SHA", "strike", "casualty"])),
+            "casualty_recency": float(rng.choice([0, 0, 0, 0.7, 1.5])),
+            "expected_items_low": float(rng.integers(0, 5)),
+            "expected_items_high": float(rng.integers(5, 30)),
+            "farmland_area_m2": float(rng.choice([0, 1e4, 4e4])),
+            "land_use": str(rng.choice(["arable", "pasture", "orchard"])),
+            "crop": rng.choice([None, "wheat", "maize"]),
+        }
+        for _ in range(n)
+    ]
+    return task_frame(rows)
+
+
+def _csv_bytes(frame: gpd.GeoDataFrame, path) -> bytes:
+    out = pd.DataFrame(frame.drop(columns="geometry"))
+    out["geometry_wkt"] = shapely.to_wkt(frame.geometry.array, rounding_precision=7)
+    out.to_csv(path, index=False, lineterminator="\n")
+    return path.read_bytes()
+
+
+def test_ranked_frame_has_every_column_and_adds_up():
+    res = rank_tasks(_tasks(), as_of="2025-03-10")
+    t = res.tasks
+    assert t.crs == "EPSG:4326"
+    assert list(t.columns[:3]) == ["task_id", "priority_rank", "priority_score"]
+    assert t["priority_rank"].tolist() == list(range(1, len(t) + 1))
+    assert np.allclose(t[contribution_columns()].sum(axis=1), t["priority_score"])
+    for col in (
+        "farmland_impact",
+        "season_factor",
+        "land_value_basis",
+        "compensation_eligible",
+        "clearance_area_m2_low",
+        "deminer_days_high",
+        "cost_uah_high",
+        "surveyed",
+        "norm_cost_per_ha",
+        "casualty_recency",
+        "area_m2",
+    ):
+        assert col in t, col
+    assert res.sensitivity is None
+    assert res.weights == default_weights()
+
+
+def test_same_inputs_give_byte_identical_rankings_whatever_the_row_order(tmp_path):
+    tasks = _tasks()
+    a = rank_tasks(tasks, as_of="2025-03-10")
+    shuffled = tasks.sample(frac=1.0, random_state=3).reset_index(drop=True)
+    b = rank_tasks(shuffled, as_of="2025-03-10")
+    bytes_a = _csv_bytes(a.tasks, tmp_path / "a.csv")
+    bytes_b = _csv_bytes(b.tasks, tmp_path / "b.csv")
+    assert bytes_a == bytes_b
+    assert a.run_record["ranking_sha256"] == b.run_record["ranking_sha256"]
+    other = rank_tasks(
+        tasks,
+        as_of="2025-03-10",
+        weights=parse_weights(
+            'version="1"\nname="farm"\n[weights]\ncasualty_risk=0\nexpected_items=0\n'
+            "evidence_strength=0\nfarmland_impact=1\ncost_per_ha=0\n"
+        ),
+    )
+    assert other.run_record["ranking_sha256"] != a.run_record["ranking_sha256"]
+
+
+def test_run_record_is_json_and_names_weights_and_parameters():
+    frontline = gpd.GeoSeries([shapely.LineString([(34.0, 47.0), (34.0, 51.0)])], crs=4326)
+    res = rank_tasks(_tasks(), as_of="2025-03-10", frontline=frontline, sensitivity=True, top=5)
+    rec = json.loads(json.dumps(res.run_record))
+    w = default_weights()
+    assert rec["weights"]["name"] == w.name
+    assert rec["weights"]["version"] == w.version
+    assert rec["weights"]["sha256"] == w.sha256
+    assert rec["as_of"] == "2025-03-10"
+    assert rec["minemap_version"]
+    assert rec["parameters"]["top"] == 5
+    assert rec["parameters"]["frontline"]["n_features"] == 1
+    assert rec["parameters"]["effort"]["manual_m2_per_deminer_day"] == [10.0, 50.0]
+    assert res.sensitivity is not None
+    assert {"top_share", "rank_min", "rank_max", "flag_single_weight"} <= set(res.tasks)
+    assert res.tasks["frontline_distance_m"].notna().all()
+    # farmland, surveyed tasks east of 34°E: 35–37°E is well over 20 km away
+    farm_surveyed = (res.tasks["farmland_area_m2"] > 0) & res.tasks["surveyed"]
+    assert res.tasks.loc[farm_surveyed, "compensation_eligible"].all()
+    assert not res.tasks.loc[~farm_surveyed, "compensation_eligible"].any()
+
+
+def test_progress_is_reported_in_order():
+    seen = []
+    rank_tasks(_tasks(10), sensitivity=True, progress=lambda s, f: seen.append((s, f)))
+    fractions = [f for _, f in seen]
+    assert fractions == sorted(fractions)
+    assert seen[-1] == ("done", 1.0)
+
+
+def test_bad_task_frames_are_refused():
+    t = _tasks(3)
+    t.loc[1, "task_id"] = t.loc[0, "task_id"]
+    with pytest.raises(ValueError, match="unique"):
+        rank_tasks(t)
+    with pytest.raises(ValueError, match="EPSG:4326"):
+        rank_tasks(_tasks(3).to_crs(3035))
+
+
+def test_filter_as_of_sets_later_and_undated_records_aside():
+    pts = gpd.GeoSeries([shapely.Point(35, 49)] * 4, crs=4326)
+    cas = gpd.GeoDataFrame(
+        {
+            "incident_id": list("abcd"),
+            "date": pd.to_datetime(["2024-01-01", "2024-06-01", "2024-06-02", None]),
+        },
+        geometry=pts,
+    )
+    farm = gpd.GeoDataFrame(
+        {"parcel_id": ["p"]}, geometry=[shapely.box(35, 49, 35.1, 49.1)], crs=4326
+    )
+    used, excluded = filter_as_of({"casualties": cas, "farmland": farm}, "2024-06-01")
+    assert used["casualties"]["incident_id"].tolist() == ["a", "b"]
+    assert excluded == {"casualties": 2}
+    assert len(used["farmland"]) == 1
