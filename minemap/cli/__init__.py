@@ -6,6 +6,7 @@ no traceback); 2 usage error. Each concern registers its commands from its own m
 
 from __future__ import annotations
 
+from minemap.cli import data  # noqa: F401  (registers ingest, layers, export, batches)
 from minemap.cli._app import app
 
 __all__ = ["app", "main"]

@@ -1,0 +1,1 @@
+"""minemap benchmarks: each ``bench_*.py`` compares minemap with a naive baseline in one run."""
