@@ -147,9 +147,7 @@ def prioritise_command(
         front = _read_frontline(frontline) if frontline is not None else None
         st = open_store(store, create=False)
         counts = st.counts()
-        layers = {
-            name: st.read_layer(name) for name in _RISK_LAYERS if counts.get(name, 0) > 0
-        }
+        layers = {name: st.read_layer(name) for name in _RISK_LAYERS if counts.get(name, 0) > 0}
         if not any(name in layers for name in ("hazards", "strikes", "casualties")):
             raise _fail("the store holds no hazards, strikes or casualties: nothing to rank")
         with Progress(
