@@ -25,6 +25,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from minemap.geometry import require_storage_crs
 from minemap.risk.effort import DEFAULT_EFFORT, EffortParams, estimate_effort
@@ -301,6 +302,42 @@ def _id_column(frame: pd.DataFrame, candidates: tuple[str, ...]) -> pd.Series:
     return pd.Series([str(i) for i in frame.index], index=frame.index)
 
 
+def _unattributed(
+    tasks: gpd.GeoDataFrame,
+    casualties: gpd.GeoDataFrame | None,
+    footprints: gpd.GeoDataFrame | None,
+    attribute_points: Callable,
+) -> list[dict[str, str]]:
+    """Casualty and strike records that no task accounts for.
+
+    Casualties: the engine's own attribution (``tasks.attrs["casualties_outside"]``: the
+    point is in no task and its buffer overlaps none), else point-in-task. Strikes: the
+    footprint overlaps no task (e.g. wholly inside released land).
+    """
+    lost: list[dict[str, str]] = []
+    if casualties is not None and len(casualties):
+        outside = tasks.attrs.get("casualties_outside")
+        if outside is None:
+            where = attribute_points(tasks, casualties) if len(tasks) else None
+            ids = _id_column(casualties, ("incident_id",))
+            outside = ids.to_numpy() if where is None else ids[where.isna().to_numpy()]
+        for rid in sorted(str(x) for x in outside):
+            lost.append({"layer": "casualties", "record_id": rid, "reason": "outside every task"})
+    if footprints is not None and len(footprints):
+        geoms = np.asarray(footprints.geometry.array, dtype=object)
+        hit = np.zeros(len(geoms), dtype=bool)
+        if len(tasks):
+            tree = shapely.STRtree(np.asarray(tasks.geometry.array, dtype=object))
+            pairs = tree.query(geoms, predicate="intersects")
+            hit[np.unique(pairs[0])] = True
+        ids = _id_column(footprints, ("strike_id",))
+        for rid in sorted(ids[~hit]):
+            lost.append(
+                {"layer": "strikes", "record_id": rid, "reason": "footprint outside every task"}
+            )
+    return lost
+
+
 def prioritise(
     layers: Mapping[str, gpd.GeoDataFrame],
     *,
@@ -375,15 +412,7 @@ def prioritise(
         as_of=as_of_ts,
     )
 
-    lost = []
-    for layer, ids in (("casualties", ("incident_id",)), ("strikes", ("strike_id",))):
-        frame = used.get(layer)
-        if frame is None or not len(frame):
-            continue
-        where = attribute_points(tasks, frame) if len(tasks) else pd.Series(pd.NA, frame.index)
-        outside = where.isna().to_numpy()
-        for rid in _id_column(frame, ids)[outside]:
-            lost.append({"layer": layer, "record_id": rid, "reason": "outside every task"})
+    lost = _unattributed(tasks, used.get("casualties"), footprints, attribute_points)
     unattributed = pd.DataFrame(lost, columns=["layer", "record_id", "reason"])
 
     result = rank_tasks(

@@ -58,3 +58,139 @@ def task_frame(rows: list[dict], *, lon: float = 35.0, lat: float = 49.0) -> gpd
         geoms.append(square(x, y, rec["area_m2"]))
     frame = pd.DataFrame(records).drop(columns=["lon", "lat"], errors="ignore")
     return gpd.GeoDataFrame(frame, geometry=geoms, crs="EPSG:4326")
+
+
+def _gdf(records: list[dict], geoms: list) -> gpd.GeoDataFrame:
+    frame = pd.DataFrame(records)
+    for col in ("date",):
+        if col in frame:
+            frame[col] = pd.to_datetime(frame[col])
+    return gpd.GeoDataFrame(frame, geometry=geoms, crs="EPSG:4326")
+
+
+def synthetic_layers(lon: float = 36.5, lat: float = 49.5) -> dict[str, gpd.GeoDataFrame]:
+    """Canonical layers (as ``store.read_layer`` returns them) for a small area.
+
+    A CHA and an SHA polygon (2024), a later SHA (2025-06-01) for look-ahead tests, three
+    cluster strikes, two casualty incidents (one inside the CHA, one inside cleared land),
+    one cleared polygon over part of the SHA, and two farmland parcels.
+    """
+    d = 0.01  # ~1.1 km north-south, ~0.72 km east-west
+    cha = shapely.box(lon, lat, lon + d, lat + d)
+    sha = shapely.box(lon + 2 * d, lat, lon + 4 * d, lat + 2 * d)
+    late = shapely.box(lon + 6 * d, lat, lon + 7 * d, lat + d)
+    hazards = _gdf(
+        [
+            {
+                "hazard_id": "H1",
+                "date": "2024-03-01",
+                "hazard_type": "CHA",
+                "contamination": "AP",
+                "status": "active",
+                "batch_id": "b-haz",
+            },
+            {
+                "hazard_id": "H2",
+                "date": "2024-05-01",
+                "hazard_type": "SHA",
+                "contamination": "unknown",
+                "status": "active",
+                "batch_id": "b-haz",
+            },
+            {
+                "hazard_id": "H3",
+                "date": "2025-06-01",
+                "hazard_type": "SHA",
+                "contamination": "unknown",
+                "status": "active",
+                "batch_id": "b-haz2",
+            },
+        ],
+        [cha, sha, late],
+    )
+    strikes = _gdf(
+        [
+            {
+                "strike_id": f"S{i}",
+                "date": "2024-04-10",
+                "munition_type": "9M55K Smerch",
+                "cluster_munition": True,
+                "submunitions": pd.NA,
+                "uxo_reported": pd.NA,
+                "status": pd.NA,
+                "source": "test",
+                "batch_id": "b-str",
+            }
+            for i in range(3)
+        ],
+        [shapely.Point(lon + 0.1, lat + 0.05 + 0.01 * i) for i in range(3)],
+    )
+    casualties = _gdf(
+        [
+            {
+                "incident_id": "C1",
+                "date": "2024-06-01",
+                "killed": 1,
+                "injured": 2,
+                "civilian": True,
+                "munition_type": "PMN-2",
+                "batch_id": "b-cas",
+            },
+            {
+                "incident_id": "C2",
+                "date": "2024-06-02",
+                "killed": 0,
+                "injured": 1,
+                "civilian": True,
+                "munition_type": "unknown",
+                "batch_id": "b-cas",
+            },
+        ],
+        [shapely.Point(lon + d / 2, lat + d / 2), shapely.Point(lon + 3.5 * d, lat + 1.5 * d)],
+    )
+    cleared = _gdf(
+        [
+            {
+                "survey_id": "R1",
+                "date": "2024-05-20",
+                "team": "t1",
+                "operator": "op",
+                "hazard_type": "SHA",
+                "status": "completed",
+                "method": "cleared",
+                "area_m2": pd.NA,
+                "devices_found": 0,
+                "batch_id": "b-clr",
+            }
+        ],
+        [shapely.box(lon + 3 * d, lat + d, lon + 4.5 * d, lat + 2.5 * d)],
+    )
+    farmland = _gdf(
+        [
+            {
+                "parcel_id": "P1",
+                "land_use": "arable",
+                "crop": "wheat",
+                "value_per_ha": pd.NA,
+                "batch_id": "b-farm",
+            },
+            {
+                "parcel_id": "P2",
+                "land_use": "arable",
+                "crop": None,
+                "value_per_ha": 50_000.0,
+                "batch_id": "b-farm",
+            },
+        ],
+        [
+            shapely.box(lon - d, lat - d, lon + d / 2, lat + d / 2),
+            shapely.box(lon + 2 * d, lat, lon + 3 * d, lat + d),
+        ],
+    )
+    return {
+        "hazards": hazards,
+        "strikes": strikes,
+        "casualties": casualties,
+        "cleared": cleared,
+        "farmland": farmland,
+    }
