@@ -22,6 +22,13 @@ _out = Console(highlight=False, soft_wrap=True)
 _err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 OUT_FORMATS = (".gpkg", ".geojson", ".parquet", ".csv")
+_SHORT = {
+    "casualty_risk": "casualties",
+    "expected_items": "items",
+    "evidence_strength": "evidence",
+    "farmland_impact": "farmland",
+    "cost_per_ha": "cost",
+}
 _RISK_LAYERS = ("hazards", "strikes", "casualties", "cleared", "farmland")
 
 
@@ -73,28 +80,26 @@ def _print_table(tasks: gpd.GeoDataFrame, n: int) -> None:
 
     table = Table(title=f"Top {min(n, len(tasks))} of {len(tasks)} tasks")
     for col, justify in (
-        ("rank", "right"),
+        ("#", "right"),
         ("task", "left"),
         ("score", "right"),
         ("main reasons (points)", "left"),
         ("evidence", "left"),
-        ("area ha", "right"),
         ("clear ha", "right"),
-        ("cost k UAH", "right"),
+        ("k UAH", "right"),
     ):
-        table.add_column(col, justify=justify)
+        table.add_column(col, justify=justify, overflow="fold")
     for row in tasks.head(n).itertuples(index=False):
         rec = row._asdict()
         contribs = sorted(((rec[f"contrib_{c}"], c) for c in COMPONENTS), reverse=True)
-        reasons = ", ".join(f"{c} {v:.1f}" for v, c in contribs[:3] if v > 0) or "-"
+        reasons = ", ".join(f"{_SHORT[c]} {v:.1f}" for v, c in contribs[:3] if v > 0) or "-"
         table.add_row(
             str(rec["priority_rank"]),
             str(rec["task_id"]),
             f"{rec['priority_score']:.1f}",
             reasons,
             str(rec.get("evidence_class", "")),
-            f"{rec['area_m2'] / 1e4:.2f}",
-            f"{rec['clearance_area_m2_low'] / 1e4:.2f}–{rec['clearance_area_m2_high'] / 1e4:.2f}",
+            f"{rec['clearance_area_m2_low'] / 1e4:.1f}–{rec['clearance_area_m2_high'] / 1e4:.1f}",
             f"{rec['cost_uah_low'] / 1e3:.0f}–{rec['cost_uah_high'] / 1e3:.0f}",
         )
     _out.print(table)

@@ -62,9 +62,16 @@ def task_frame(rows: list[dict], *, lon: float = 35.0, lat: float = 49.0) -> gpd
 
 def _gdf(records: list[dict], geoms: list) -> gpd.GeoDataFrame:
     frame = pd.DataFrame(records)
-    for col in ("date",):
-        if col in frame:
+    # canonical dtypes, as validate_layer / store.read_layer give them
+    for col in frame.columns:
+        if col == "date":
             frame[col] = pd.to_datetime(frame[col])
+        elif col in ("submunitions", "uxo_reported", "killed", "injured", "devices_found"):
+            frame[col] = frame[col].astype("Int64")
+        elif col in ("area_m2", "value_per_ha"):
+            frame[col] = pd.to_numeric(frame[col]).astype("float64")
+        elif col in ("cluster_munition", "civilian"):
+            frame[col] = frame[col].astype("boolean")
     return gpd.GeoDataFrame(frame, geometry=geoms, crs="EPSG:4326")
 
 
