@@ -34,7 +34,6 @@ def _run(*args: str) -> subprocess.CompletedProcess:
 @pytest.fixture
 def filled_store(store_path: Path) -> tuple[Path, dict[str, str]]:
     pytest.importorskip("minemap.store", reason="store (branch store) not merged yet")
-    pytest.importorskip("minemap.risk.tasks", reason="geometry engine (branch risk)")
     from minemap.store import open_store
 
     from minemap._report import Report

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import shapely
 
-from minemap.risk.pipeline import filter_as_of, rank_tasks
+from minemap.risk.pipeline import filter_as_of, prioritise, rank_tasks
 from minemap.risk.priority import contribution_columns
 from minemap.risk.weights import default_weights, parse_weights
 from tests.conftest import real_data
@@ -145,16 +145,7 @@ def test_filter_as_of_sets_later_and_undated_records_aside():
 # --- the whole chain: layers → geometry engine → ranking ------------------------------------
 
 
-def _engine_available():
-    # The geometry engine (minemap.risk.tasks) is built on the "risk" branch; until it is
-    # merged these tests cannot run on this branch alone.
-    return pytest.importorskip("minemap.risk.tasks", reason="geometry engine (branch risk)")
-
-
 def _prioritise(layers, **kw):
-    _engine_available()
-    from minemap.risk.pipeline import prioritise
-
     return prioritise(layers, **kw)
 
 
