@@ -269,3 +269,57 @@ def test_prioritise_on_real_bosnian_hazards_cleared_land_and_incidents():
         {k: v.sample(frac=1.0, random_state=1) for k, v in layers.items()}, as_of="2025-01-01"
     )
     assert again.run_record["ranking_sha256"] == res.run_record["ranking_sha256"]
+
+
+@pytest.mark.realdata
+def test_prioritise_on_real_poltava_parcels_with_the_deepstate_front():
+    parcels = gpd.read_file(
+        real_data("ua_farmland_cadastre_poltava/cadastral_parcels_kozelshchyna_a.geojson")
+    )
+    occupied = gpd.read_file(
+        real_data("ua_occupied_areas_deepstate/deepstate_occupied_2024-07-08.geojson")
+    )
+    farmland = gpd.GeoDataFrame(
+        {
+            "parcel_id": parcels["cadnum"],
+            "land_use": np.where(parcels["is_agricultural"], "arable", "other"),
+            "crop": pd.Series([None] * len(parcels), dtype=object),
+            "value_per_ha": np.nan,
+        },
+        geometry=parcels.geometry,
+        crs=4326,
+    )
+    box = shapely.box(33.93, 49.30, 33.95, 49.32)
+    hazards = gpd.GeoDataFrame(
+        {
+            "hazard_id": ["H1"],
+            "date": pd.Timestamp("2024-05-01"),
+            "hazard_type": "SHA",
+            "contamination": "unknown",
+            "status": "active",
+        },
+        geometry=[box],
+        crs=4326,
+    )
+    res = prioritise(
+        {"hazards": hazards, "farmland": farmland}, as_of="2025-04-01", frontline=occupied
+    )
+    t = res.tasks
+    on_farm = t["farmland_area_m2"].fillna(0) > 0
+    # independent: area of the hazard over the parcels, in the equal-area CRS
+    expected = (
+        gpd.GeoSeries([box], crs=4326)
+        .to_crs(3035)
+        .iloc[0]
+        .intersection(shapely.union_all(parcels.to_crs(3035).geometry.array))
+        .area
+    )
+    assert t.loc[on_farm, "farmland_area_m2"].sum() == pytest.approx(expected, rel=0.005)
+    # 1 April is inside the spring sowing window: factor 1 → ha × land-use value
+    values = np.where(t["land_use"] == "arable", 30_000.0, 3_500.0)
+    impact = t["farmland_area_m2"].fillna(0) / 1e4 * values
+    assert np.allclose(t["farmland_impact"], impact)
+    # surveyed (SHA), on farmland, ~190 km from the occupied area → eligible
+    assert t.loc[on_farm, "compensation_eligible"].all()
+    assert (t.loc[on_farm, "frontline_distance_m"] > 100_000).all()
+    assert not t.loc[~on_farm, "compensation_eligible"].any()
