@@ -33,10 +33,8 @@ def _run(*args: str) -> subprocess.CompletedProcess:
 
 @pytest.fixture
 def filled_store(store_path: Path) -> tuple[Path, dict[str, str]]:
-    pytest.importorskip("minemap.store", reason="store (branch store) not merged yet")
-    from minemap.store import open_store
-
     from minemap._report import Report
+    from minemap.store import open_store
 
     store = open_store(store_path)
     batches = {}
