@@ -40,6 +40,7 @@ from argon2 import PasswordHasher
 
 from minemap._errors import AccountError, AuthError
 from minemap.auth.passwords import (
+    MAX_PASSWORD_LENGTH,
     dummy_verify,
     generate_password,
     hash_password,
@@ -384,6 +385,8 @@ def sign_in(
         never contains the password.
     """
     now = clock()
+    name = name if isinstance(name, str) else ""
+    password = password if isinstance(password, str) else ""
     key = _attempt_key(name)
     try:
         account_name: str | None = normalise_name(name)
@@ -418,8 +421,9 @@ def sign_in(
         )
 
     record = store.get_user(account_name) if account_name else None
-    if record is None:
-        dummy_verify(password, hasher=hasher)  # same time as a real check
+    if record is None or len(password) > MAX_PASSWORD_LENGTH:
+        # same time as a real check; no account can have an over-long password
+        dummy_verify(password[:MAX_PASSWORD_LENGTH], hasher=hasher)
         ok = False
     else:
         ok = verify_password(record.password_hash, password)

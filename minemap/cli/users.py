@@ -63,6 +63,9 @@ def _read_password(*, from_stdin: bool) -> str:
         if not text:
             raise _fail("--password-stdin: nothing on standard input")
         return text.rstrip("\r\n")
+    if not sys.stdin.isatty():
+        # getpass would fall back to reading (and maybe echoing) a pipe: refuse instead.
+        raise _fail("no terminal to ask for the password on; pipe it in with --password-stdin")
     return typer.prompt("Password", hide_input=True, confirmation_prompt=True)
 
 

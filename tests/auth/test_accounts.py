@@ -100,6 +100,13 @@ def test_wrong_password_and_unknown_name_get_the_same_answer(store, olena, clock
     assert str(wrong.value) == str(unknown.value) == "wrong account name or password"
 
 
+def test_odd_input_is_just_a_wrong_sign_in(store, olena, clock, fast_hasher):
+    for name, password in [(None, PASSWORD), ("olena.k", None), ("olena.k", "x" * 100_000),
+                           ("", ""), ("ölena.k\x00", PASSWORD)]:  # fmt: skip
+        with pytest.raises(AuthError, match=r"^wrong account name or password$"):
+            _sign_in(store, name, password, clock, fast_hasher)
+
+
 def test_sixth_attempt_is_refused_even_with_the_right_password(store, olena, clock, fast_hasher):
     for i in range(5):
         clock.advance(seconds=1)

@@ -65,6 +65,16 @@ def test_users_add_refusals(cli_store):
     assert "Traceback" not in short.stderr + role.stderr + dup.stderr
 
 
+def test_no_terminal_and_no_password_stdin_is_refused(tmp_path):
+    path = tmp_path / "s.gpkg"
+    done = run("users", "add", "pat", "--role", "field", "--store", str(path),
+               stdin=PASSWORD + "\n" + PASSWORD + "\n")  # fmt: skip
+    assert done.returncode == 1
+    assert "--password-stdin" in done.stderr
+    assert PASSWORD not in done.stdout + done.stderr
+    assert not path.exists()
+
+
 def test_list_disable_and_the_audit_export(cli_store, tmp_path):
     add = run("users", "add", "funder1", "--role", "funder", "--store", str(cli_store),
               "--password-stdin", stdin=PASSWORD + "\n")  # fmt: skip
