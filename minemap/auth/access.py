@@ -28,13 +28,14 @@ from minemap.auth.roles import ACTIONS, POLICIES, LayerAccess
 from minemap.geometry import area_m2
 from minemap.layers import get_schema
 from minemap.settings import STORAGE_CRS
-from minemap.store._base import Store
+from minemap.store._base import BatchRecord, Store
 
 __all__ = [
     "AGGREGATE_H3_RESOLUTION",
     "AccessDenied",
     "aggregate_layer",
     "audit_log_for",
+    "batches_for",
     "can",
     "layer_access",
     "read_layer_for",
@@ -218,3 +219,20 @@ def audit_log_for(store: Store, *, role: str | None) -> pd.DataFrame:
     """The audit log, for roles that may see it (:func:`require` ``view_audit``)."""
     require(role, "view_audit")
     return store.audit_log()
+
+
+def batches_for(store: Store, *, role: str | None, user: str | None) -> list[BatchRecord]:
+    """The import batches ``role`` may see: every batch (``view_batches``), or only
+    those ``user`` imported (``view_own_batches``).
+
+    Raises
+    ------
+    AccessDenied
+        The role may see no batches.
+    """
+    if can(role, "view_batches"):
+        return store.list_batches()
+    require(role, "view_own_batches")
+    if not user:
+        return []
+    return [b for b in store.list_batches() if b.user == user]

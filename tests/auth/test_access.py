@@ -17,6 +17,7 @@ from minemap.auth import (
     AccessDenied,
     aggregate_layer,
     audit_log_for,
+    batches_for,
     can,
     layer_access,
     read_layer_for,
@@ -223,3 +224,18 @@ def test_the_scans_would_find_the_planted_data(data_store):
         assert y in _json(frame)
     hazards = read_layer_for(data_store, "hazards", role="field")
     assert all(value in _json(hazards) for value in HAZARD_CORNER)
+
+
+def test_batches_planner_all_field_own_others_none(tmp_path):
+    from tests.auth.conftest import build_store
+
+    path = build_store(tmp_path / "s.gpkg")  # every batch imported by "loader"
+    with open_store(path) as store:
+        every = store.list_batches()
+        assert len(batches_for(store, role="planner", user="someone")) == len(every) == 5
+        assert batches_for(store, role="field", user="loader") == every
+        assert batches_for(store, role="field", user="taras") == []
+        assert batches_for(store, role="field", user=None) == []
+        for role in ("funder", "admin", None):
+            with pytest.raises(AccessDenied):
+                batches_for(store, role=role, user="loader")
