@@ -185,7 +185,10 @@ class SessionRecord:
 
 @dataclass(frozen=True, slots=True)
 class LoginAttempt:
-    """One sign-in attempt, kept for rate limiting (``name`` as typed, normalised).
+    """One sign-in attempt, kept for rate limiting.
+
+    ``name`` is the rate-limit key the caller chose (``minemap.auth`` files attempts
+    under a SHA-256 of the typed name, so a password typed as a name is never stored).
 
     ``outcome``: ``"ok"`` (signed in), ``"bad"`` (wrong name or password),
     ``"refused"`` (locked, disabled or rate-limited; the password was not checked or
