@@ -36,6 +36,8 @@ from minemap.auth.accounts import (
     list_accounts,
     normalise_name,
     session_user,
+    set_password,
+    set_role,
     sign_in,
     sign_out,
 )
@@ -82,6 +84,8 @@ __all__ = [
     "require",
     "role_for_identity",
     "session_user",
+    "set_password",
+    "set_role",
     "sign_in",
     "sign_out",
 ]

@@ -64,6 +64,8 @@ __all__ = [
     "list_accounts",
     "normalise_name",
     "session_user",
+    "set_password",
+    "set_role",
     "sign_in",
     "sign_out",
     "utc_now",
@@ -294,6 +296,52 @@ def enable_user(
     if not record.disabled:
         raise AccountError(f"the account {record.name!r} is enabled already")
     return Account.from_record(store.update_user(record.name, at=clock(), by=by, disabled=False))
+
+
+def set_password(
+    store: Store,
+    name: str,
+    password: str,
+    *,
+    by: str | None = None,
+    hasher: PasswordHasher | None = None,
+    clock: Clock = utc_now,
+) -> Account:
+    """Give an account a new password (audited; the account's open sessions end).
+
+    Raises
+    ------
+    AccountError
+        No such account, or the password breaks the policy (every problem listed).
+    """
+    record = _existing(store, name)
+    problems = password_problems(password, name=record.name)
+    if problems:
+        raise AccountError("cannot change the password: " + "; ".join(problems))
+    updated = store.update_user(
+        record.name, at=clock(), by=by, password_hash=hash_password(password, hasher=hasher)
+    )
+    store.delete_sessions(name=record.name)  # whoever had the old password is signed out
+    return Account.from_record(updated)
+
+
+def set_role(
+    store: Store, name: str, role: str, *, by: str | None = None, clock: Clock = utc_now
+) -> Account:
+    """Change an account's role (audited); open sessions get the new role at once.
+
+    Raises
+    ------
+    AccountError
+        No such account, or ``role`` is not a role.
+    """
+    problems = _check_role(role)
+    if problems:
+        raise AccountError("cannot change the role: " + "; ".join(problems))
+    record = _existing(store, name)
+    if record.role == role:
+        raise AccountError(f"the account {record.name!r} has the {role} role already")
+    return Account.from_record(store.update_user(record.name, at=clock(), by=by, role=role))
 
 
 def demo_accounts(

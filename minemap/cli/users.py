@@ -28,7 +28,8 @@ _out = Console(highlight=False, soft_wrap=True)
 _err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 users_app = typer.Typer(
-    help="Local accounts (admins): add, list, disable, enable.", no_args_is_help=True
+    help="Local accounts (admins): add, list, disable, enable, passwd, role.",
+    no_args_is_help=True,
 )
 app.add_typer(users_app, name="users")
 
@@ -170,6 +171,46 @@ def users_enable(
 ) -> None:
     """Enable a disabled account again."""
     _change(name, store, disable=False)
+
+
+@users_app.command("passwd")
+def users_passwd(
+    name: Annotated[str, typer.Argument(help="Account name.")],
+    store: StoreOption = None,
+    password_stdin: Annotated[
+        bool,
+        typer.Option(
+            "--password-stdin", help="Read the password from the first line of standard input."
+        ),
+    ] = False,
+) -> None:
+    """Set a new password for an account; its open sessions end."""
+    from minemap.auth.accounts import set_password
+
+    password = _read_password(from_stdin=password_stdin)
+    try:
+        with _open(store, create=False) as opened:
+            account = set_password(opened, name, password, by=_operator())
+    except MinemapError as exc:
+        raise _fail(str(exc)) from None
+    _out.print(f"new password set for {account.name}; its sessions ended")
+
+
+@users_app.command("role")
+def users_role(
+    name: Annotated[str, typer.Argument(help="Account name.")],
+    role: Annotated[str, typer.Argument(help="planner, field, funder or admin.")],
+    store: StoreOption = None,
+) -> None:
+    """Change an account's role (applies to its open sessions at once)."""
+    from minemap.auth.accounts import set_role
+
+    try:
+        with _open(store, create=False) as opened:
+            account = set_role(opened, name, role, by=_operator())
+    except MinemapError as exc:
+        raise _fail(str(exc)) from None
+    _out.print(f"account {account.name} now has the {account.role} role")
 
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

@@ -239,3 +239,23 @@ def test_batches_planner_all_field_own_others_none(tmp_path):
         for role in ("funder", "admin", None):
             with pytest.raises(AccessDenied):
                 batches_for(store, role=role, user="loader")
+
+
+@pytest.mark.parametrize("role", ["field", "funder", "admin"])
+def test_personal_columns_are_never_even_selected_for_non_planners(data_store_path, role):
+    """White-box: watch the SQL the store runs; no statement names a personal field."""
+    statements: list[str] = []
+    with open_store(data_store_path) as store:
+        store._db.set_trace_callback(statements.append)
+        for layer in LAYER_NAMES:
+            read_layer_for(store, layer, role=role)
+        store._db.set_trace_callback(None)
+        planner: list[str] = []
+        store._db.set_trace_callback(planner.append)
+        read_layer_for(store, "casualties", role="planner")
+        store._db.set_trace_callback(None)
+    selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+    assert any('"incident_id"' in s for s in selects)  # the casualties read was traced
+    for name in ("victim_name", "victim_age", "victim_sex"):
+        assert not any(name in s for s in statements)
+        assert any(name in s for s in planner)

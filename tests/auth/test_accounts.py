@@ -17,6 +17,8 @@ from minemap.auth import (
     enable_user,
     list_accounts,
     session_user,
+    set_password,
+    set_role,
     sign_in,
     sign_out,
 )
@@ -300,3 +302,28 @@ def test_sign_in_bookkeeping_does_not_invalidate_data_caches(store, olena, clock
         clock.advance(seconds=120)
         assert session_user(store, session.token, clock=clock) is not None
     assert store.data_version() == version
+
+
+def test_new_password_ends_sessions_and_replaces_the_old(store, olena, clock, fast_hasher):
+    session = _sign_in(store, "olena.k", PASSWORD, clock, fast_hasher)
+    with pytest.raises(AccountError, match="at least 12"):
+        set_password(store, "olena.k", "short", hasher=fast_hasher)
+    set_password(store, "Olena.K", OTHER, by="admin", hasher=fast_hasher, clock=clock)
+    assert session_user(store, session.token, clock=clock) is None
+    with pytest.raises(AuthError, match="wrong account name or password"):
+        _sign_in(store, "olena.k", PASSWORD, clock, fast_hasher)
+    assert _sign_in(store, "olena.k", OTHER, clock, fast_hasher).name == "olena.k"
+    change = store.audit_log().query("action == 'user_changed'")["detail"].iloc[-1]
+    assert change == {"name": "olena.k", "changed": ["password"]}
+
+
+def test_role_change_applies_to_open_sessions(store, olena, clock, fast_hasher):
+    session = _sign_in(store, "olena.k", PASSWORD, clock, fast_hasher)
+    assert set_role(store, "olena.k", "funder", by="admin").role == "funder"
+    assert session_user(store, session.token, clock=clock).role == "funder"
+    with pytest.raises(AccountError, match="'boss' is not a role"):
+        set_role(store, "olena.k", "boss")
+    with pytest.raises(AccountError, match="has the funder role already"):
+        set_role(store, "olena.k", "funder")
+    change = store.audit_log().query("action == 'user_changed'")["detail"].iloc[-1]
+    assert change == {"name": "olena.k", "changed": ["role"], "role": "funder"}

@@ -113,6 +113,26 @@ def test_list_disable_and_the_audit_export(cli_store, tmp_path):
     assert PASSWORD not in everything
 
 
+def test_passwd_and_role(tmp_path):
+    path = tmp_path / "s.gpkg"
+    new = "Zaporizhzhia-wheat-2026"
+    assert run("users", "add", "pat", "--role", "field", "--store", str(path),
+               "--password-stdin", stdin=PASSWORD + "\n").returncode == 0  # fmt: skip
+    changed = run("users", "passwd", "pat", "--store", str(path), "--password-stdin",
+                  stdin=new + "\n")  # fmt: skip
+    assert changed.returncode == 0, changed.stderr
+    promoted = run("users", "role", "pat", "planner", "--store", str(path))
+    assert promoted.returncode == 0, promoted.stderr
+    assert "now has the planner role" in promoted.stdout
+    with open_store(path) as store:
+        with pytest.raises(AuthError):
+            sign_in(store, "pat", PASSWORD)
+        assert sign_in(store, "pat", new).role == "planner"
+    data = path.read_bytes()
+    assert new.encode() not in data
+    assert PASSWORD.encode() not in data
+
+
 def test_audit_is_read_only(cli_store, tmp_path):
     before = snapshot(cli_store)
     for args in (
