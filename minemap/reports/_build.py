@@ -134,8 +134,13 @@ def select_area(boundaries: gpd.GeoDataFrame, name: str) -> tuple[str, BaseGeome
         )
     row = hits.iloc[0]
     label = next(
-        (str(row[c]) for c in ("name_uk", "name", "name_en", "shapeName") if c in hits.columns
-         and pd.notna(row[c])), name)  # fmt: skip
+        (
+            str(row[c])
+            for c in ("name_uk", "name", "name_en", "shapeName")
+            if c in hits.columns and pd.notna(row[c])
+        ),
+        name,
+    )
     return label, shapely.make_valid(row.geometry)
 
 
@@ -209,8 +214,7 @@ def _map(
     pad = size
     extent = (minx - pad, miny - pad, maxx + pad, maxy + pad)
     hazard_cells = _cells(hazard, size)
-    hazard_keys = {c.bounds for c in hazard_cells}
-    released_cells = [c for c in _cells(released, size) if c.bounds not in hazard_keys]
+    released_cells = _cells(released, size)
     lines: list[tuple[str, BaseGeometry]] = []
     if boundaries is not None and len(boundaries):
         b = to_area_crs(boundaries.to_crs(STORAGE_CRS))

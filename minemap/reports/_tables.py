@@ -52,28 +52,51 @@ def summary_rows(report: ReportData, lang: str) -> list[tuple[str, object, str, 
         *[(t(m, lang), r[m], t("ha", lang), "ha") for m in METHODS],
         (t("farmland_returned", lang), report.farmland["area_ha"], t("ha", lang), "ha"),
         (t("farmland_value", lang), report.farmland["value_uah"], t("uah_per_year", lang), "uah"),
-        (t("devices_found", lang), int(report.devices.loc[TOTAL, "devices"]), t("count", lang),
-         "int"),
-        (f"{t('remaining_hazard', lang)}, {t('remaining_start', lang)}",
-         report.hazard_start[TOTAL], t("ha", lang), "ha"),
-        (f"{t('remaining_hazard', lang)}, {t('remaining_end', lang)}",
-         report.hazard_end[TOTAL], t("ha", lang), "ha"),
-        (f"{t('remaining_hazard', lang)}, {t('remaining_change', lang)}",
-         report.hazard_end[TOTAL] - report.hazard_start[TOTAL], t("ha", lang), "ha"),
-        (t("cost_per_ha", lang),
-         report.cost_per_ha if report.cost_per_ha is not None else t("not_recorded", lang),
-         t("uah_per_ha", lang), "uah"),
-    ]  # fmt: skip
+        (
+            t("devices_found", lang),
+            int(report.devices.loc[TOTAL, "devices"]),
+            t("count", lang),
+            "int",
+        ),
+        (
+            f"{t('remaining_hazard', lang)}, {t('remaining_start', lang)}",
+            report.hazard_start[TOTAL],
+            t("ha", lang),
+            "ha",
+        ),
+        (
+            f"{t('remaining_hazard', lang)}, {t('remaining_end', lang)}",
+            report.hazard_end[TOTAL],
+            t("ha", lang),
+            "ha",
+        ),
+        (
+            f"{t('remaining_hazard', lang)}, {t('remaining_change', lang)}",
+            report.hazard_end[TOTAL] - report.hazard_start[TOTAL],
+            t("ha", lang),
+            "ha",
+        ),
+        (
+            t("cost_per_ha", lang),
+            report.cost_per_ha if report.cost_per_ha is not None else t("not_recorded", lang),
+            t("uah_per_ha", lang),
+            "uah",
+        ),
+    ]
     by_month = report.casualties["by_month"].display
     rows += [
         (t("casualties_total", lang), by_month.loc[TOTAL, TOTAL], t("count", lang), "int"),
         (t("killed", lang), by_month.loc[TOTAL, "killed"], t("count", lang), "int"),
         (t("injured", lang), by_month.loc[TOTAL, "injured"], t("count", lang), "int"),
-        (t("civilian_share", lang),
-         report.civilian_share if report.civilian_share is not None else "x", "%", "pct"),
+        (
+            t("civilian_share", lang),
+            report.civilian_share if report.civilian_share is not None else "x",
+            "%",
+            "pct",
+        ),
         (t("tasks_planned", lang), report.tasks_count, t("count", lang), "int"),
         (t("tasks_area", lang), report.tasks_area_ha, t("ha", lang), "ha"),
-    ]  # fmt: skip
+    ]
     return rows
 
 
@@ -140,29 +163,39 @@ def report_tables(report: ReportData, lang: str) -> list[Table]:
             t("farmland_cumulative", lang): list(report.farmland_cumulative),
         }
     )
-    tables.append(Table("farmland", t("sheet_farmland", lang), _clean(farm),
-                        {t("farmland_cumulative", lang): "ha"}))  # fmt: skip
+    tables.append(
+        Table(
+            "farmland",
+            t("sheet_farmland", lang),
+            _clean(farm),
+            {t("farmland_cumulative", lang): "ha"},
+        )
+    )
     dev = pd.DataFrame(
         {
-            t("device_type", lang): [_label(k, lang) if k in (TOTAL, "unknown") else str(k)
-                                     for k in report.devices.index],
+            t("device_type", lang): [
+                _label(k, lang) if k in (TOTAL, "unknown") else str(k) for k in report.devices.index
+            ],
             t("devices", lang): list(report.devices["devices"]),
         }
-    )  # fmt: skip
-    tables.append(Table("devices", t("sheet_devices", lang), _clean(dev),
-                        {t("devices", lang): "int"}))  # fmt: skip
+    )
+    tables.append(
+        Table("devices", t("sheet_devices", lang), _clean(dev), {t("devices", lang): "int"})
+    )
     keys = ["CHA", "SHA", TOTAL]
     hz = pd.DataFrame(
         {
             t("hazard_type", lang): [_label(k, lang) for k in keys],
             t("remaining_start", lang): [report.hazard_start[k] for k in keys],
             t("remaining_end", lang): [report.hazard_end[k] for k in keys],
-            t("remaining_change", lang): [report.hazard_end[k] - report.hazard_start[k]
-                                          for k in keys],
+            t("remaining_change", lang): [
+                report.hazard_end[k] - report.hazard_start[k] for k in keys
+            ],
         }
-    )  # fmt: skip
-    tables.append(Table("hazard", t("sheet_hazard", lang), _clean(hz),
-                        {c: "ha" for c in hz.columns[1:]}))  # fmt: skip
+    )
+    tables.append(
+        Table("hazard", t("sheet_hazard", lang), _clean(hz), {c: "ha" for c in hz.columns[1:]})
+    )
     note = t("suppressed_note", lang)
     for name, sheet, row_label in (
         ("by_month", "sheet_cas_month", "month"),
@@ -174,8 +207,15 @@ def report_tables(report: ReportData, lang: str) -> list[Table]:
         if name not in report.casualties:
             continue
         frame = _casualty_table(report, name, t(row_label, lang), lang)
-        tables.append(Table(f"casualties_{name}", t(sheet, lang), _clean(frame),
-                            {c: "int" for c in frame.columns[1:]}, note))  # fmt: skip
+        tables.append(
+            Table(
+                f"casualties_{name}",
+                t(sheet, lang),
+                _clean(frame),
+                {c: "int" for c in frame.columns[1:]},
+                note,
+            )
+        )
     tasks = report.tasks
     task_frame = pd.DataFrame(
         {
@@ -185,9 +225,15 @@ def report_tables(report: ReportData, lang: str) -> list[Table]:
             t("score", lang): list(tasks["priority_score"]),
         }
     )
-    tables.append(Table("tasks", t("sheet_tasks", lang), _clean(task_frame),
-                        {t("rank", lang): "int", t("area_ha", lang): "ha",
-                         t("score", lang): "score"}, t("tasks_note", lang)))  # fmt: skip
+    tables.append(
+        Table(
+            "tasks",
+            t("sheet_tasks", lang),
+            _clean(task_frame),
+            {t("rank", lang): "int", t("area_ha", lang): "ha", t("score", lang): "score"},
+            t("tasks_note", lang),
+        )
+    )
     tables.append(Table("sources", t("sheet_sources", lang), _clean(sources_frame(report, lang))))
     return tables
 
@@ -206,7 +252,9 @@ def sources_frame(report: ReportData, lang: str) -> pd.DataFrame:
     for b in report.batches:
         when = b.created_at.strftime("%Y-%m-%d") if b.created_at is not None else ""
         rows.append(
-            (f"{t('batch', lang)} {b.batch_id}",
-             f"{b.layer}: {b.file_name} ({when}, {b.feature_count} {t('features', lang)})")
-        )  # fmt: skip
+            (
+                f"{t('batch', lang)} {b.batch_id}",
+                f"{b.layer}: {b.file_name} ({when}, {b.feature_count} {t('features', lang)})",
+            )
+        )
     return pd.DataFrame(rows, columns=[t("figure", lang), t("value", lang)])

@@ -144,8 +144,9 @@ def released_by_month(cleared: gpd.GeoDataFrame, months: pd.PeriodIndex) -> pd.D
     for month in months:
         union = _union_3035(cleared[periods == month])
         new = union.difference(before) if not before.is_empty else union
-        rows.append({m: _ha(new.intersection(parts[m])) if not new.is_empty else 0.0
-                     for m in METHODS})  # fmt: skip
+        rows.append(
+            {m: _ha(new.intersection(parts[m])) if not new.is_empty else 0.0 for m in METHODS}
+        )
         if not union.is_empty:
             before = shapely.union(before, union)
     return pd.DataFrame(rows, index=months, columns=list(METHODS), dtype="float64")
@@ -264,18 +265,22 @@ def casualty_tables(casualties: pd.DataFrame, months: pd.PeriodIndex) -> dict[st
         extra = sorted(set(values.dropna()) - set(order))
         tables[f"by_{column}"] = _count_table(cas, values, present + extra or ["unknown"])
 
-    cats("activity", ["agriculture", "travel", "household", "demining", "military", "other",
-                      "unknown"])  # fmt: skip
+    cats(
+        "activity",
+        ["agriculture", "travel", "household", "demining", "military", "other", "unknown"],
+    )
     cats("munition_type", ["ap_mine", "at_mine", "cluster", "ied", "uxo", "other", "unknown"])
     civ = cas["civilian"] if "civilian" in cas.columns else pd.Series(pd.NA, index=cas.index)
     status = civ.astype("boolean").map({True: "civilian", False: "non_civilian"})
     status = status.astype(object).where(status.notna(), "non_civilian")
-    tables["by_civilian"] = _count_table(cas, pd.Series(status, index=cas.index),
-                                         ["civilian", "non_civilian"])  # fmt: skip
+    tables["by_civilian"] = _count_table(
+        cas, pd.Series(status, index=cas.index), ["civilian", "non_civilian"]
+    )
     if "oblast" in cas.columns:
         oblast = cas["oblast"].astype("string").str.strip().replace("", pd.NA).fillna("unknown")
-        order = sorted(set(oblast) - {"unknown"}) + (["unknown"] if (oblast == "unknown").any()
-                                                      else [])  # fmt: skip
+        order = sorted(set(oblast) - {"unknown"}) + (
+            ["unknown"] if (oblast == "unknown").any() else []
+        )
         tables["by_oblast"] = _count_table(cas, oblast, order or ["unknown"])
     return tables
 

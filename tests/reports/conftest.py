@@ -6,6 +6,8 @@ EPSG:4326, so the expected areas are easy to reason about (a 1 km box is 100 ha)
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import geopandas as gpd
 import pandas as pd
 import pytest
@@ -13,6 +15,7 @@ import shapely
 
 from minemap.layers import get_schema
 
+REPO_ROOT = Path(__file__).resolve().parents[2]
 ORIGIN_3035 = (6_000_000.0, 3_000_000.0)  # ≈ 32.8 E, 47.7 N (Mykolaiv oblast)
 VICTIM_NAME = "Zzyzx Testvictim"
 VICTIM_NAME_2 = "Qwxyz Plantedname"
@@ -41,8 +44,9 @@ def canonical(layer: str, rows: list[dict], geoms: gpd.GeoSeries) -> gpd.GeoData
         elif f.kind == "int":
             data[f.name] = pd.array(values, dtype="Int64")
         elif f.kind == "float":
-            data[f.name] = pd.array([float("nan") if v is None else v for v in values],
-                                    dtype="float64")  # fmt: skip
+            data[f.name] = pd.array(
+                [float("nan") if v is None else v for v in values], dtype="float64"
+            )
         elif f.kind == "bool":
             data[f.name] = pd.array(values, dtype="boolean")
         else:
@@ -53,37 +57,87 @@ def canonical(layer: str, rows: list[dict], geoms: gpd.GeoSeries) -> gpd.GeoData
 
 def make_cleared() -> gpd.GeoDataFrame:
     rows = [
-        dict(survey_id="C1", date="2024-01-10", team="t1", operator="Op A", status="cleared",
-             method="manual", devices_found=3, munition_type="PFM-1"),
+        dict(
+            survey_id="C1",
+            date="2024-01-10",
+            team="t1",
+            operator="Op A",
+            status="cleared",
+            method="manual",
+            devices_found=3,
+            munition_type="PFM-1",
+        ),
         # overlaps C1 by half: union must count the overlap once
-        dict(survey_id="C2", date="2024-02-15", team="t1", operator="Op A", status="cleared",
-             method="mechanical", devices_found=5, munition_type="=cmd|' /C calc'!A0"),
-        dict(survey_id="R1", date="2024-02-20", team="t2", operator="Op B", status="reduced",
-             method="technical survey", devices_found=0),
+        dict(
+            survey_id="C2",
+            date="2024-02-15",
+            team="t1",
+            operator="Op A",
+            status="cleared",
+            method="mechanical",
+            devices_found=5,
+            munition_type="=cmd|' /C calc'!A0",
+        ),
+        dict(
+            survey_id="R1",
+            date="2024-02-20",
+            team="t2",
+            operator="Op B",
+            status="reduced",
+            method="technical survey",
+            devices_found=0,
+        ),
         # overlaps R1: that land counts as reduced (stronger), the rest as cancelled
-        dict(survey_id="X1", date="2024-03-05", team="t3", operator="Op B", status="cancelled",
-             method="non-technical survey", devices_found=0),
+        dict(
+            survey_id="X1",
+            date="2024-03-05",
+            team="t3",
+            operator="Op B",
+            status="cancelled",
+            method="non-technical survey",
+            devices_found=0,
+        ),
         # outside the period used in most tests
-        dict(survey_id="OLD", date="2023-06-01", team="t1", operator="Op A", status="cleared",
-             method="manual", devices_found=7, munition_type="VOG-17"),
-    ]  # fmt: skip
-    geoms = to_4326([
-        box_km(0, 0, 1, 1),
-        box_km(0.5, 0, 1.5, 1),
-        box_km(3, 0, 4, 2),
-        box_km(3.5, 1, 5, 2),
-        box_km(8, 8, 9, 9),
-    ])  # fmt: skip
+        dict(
+            survey_id="OLD",
+            date="2023-06-01",
+            team="t1",
+            operator="Op A",
+            status="cleared",
+            method="manual",
+            devices_found=7,
+            munition_type="VOG-17",
+        ),
+    ]
+    geoms = to_4326(
+        [
+            box_km(0, 0, 1, 1),
+            box_km(0.5, 0, 1.5, 1),
+            box_km(3, 0, 4, 2),
+            box_km(3.5, 1, 5, 2),
+            box_km(8, 8, 9, 9),
+        ]
+    )
     return canonical("cleared", rows, geoms)
 
 
 def make_hazards() -> gpd.GeoDataFrame:
     rows = [
-        dict(hazard_id="H1", date="2023-01-01", hazard_type="SHA", contamination="AP",
-             status="active"),
-        dict(hazard_id="H2", date="2023-02-01", hazard_type="CHA", contamination="CMR",
-             status="active"),
-    ]  # fmt: skip
+        dict(
+            hazard_id="H1",
+            date="2023-01-01",
+            hazard_type="SHA",
+            contamination="AP",
+            status="active",
+        ),
+        dict(
+            hazard_id="H2",
+            date="2023-02-01",
+            hazard_type="CHA",
+            contamination="CMR",
+            status="active",
+        ),
+    ]
     return canonical("hazards", rows, to_4326([box_km(-1, -1, 2, 2), box_km(3, 0, 6, 3)]))
 
 
@@ -96,23 +150,58 @@ def make_farmland() -> gpd.GeoDataFrame:
 
 
 def casualty_rows() -> list[dict]:
-    base = dict(civilian=True, oblast="Kharkivska", victim_name=VICTIM_NAME,
-                victim_age=VICTIM_AGE, victim_sex="female", source="=HYPERLINK(\"x\")")  # fmt: skip
+    base = dict(
+        civilian=True,
+        oblast="Kharkivska",
+        victim_name=VICTIM_NAME,
+        victim_age=VICTIM_AGE,
+        victim_sex="female",
+        source='=HYPERLINK("x")',
+    )
     rows = [
         # January: 6 killed, 3 injured (a small cell)
-        dict(base, incident_id="K1", date="2024-01-17", killed=6, injured=3,
-             activity="farming with a tractor", munition_type="TM-62"),
+        dict(
+            base,
+            incident_id="K1",
+            date="2024-01-17",
+            killed=6,
+            injured=3,
+            activity="farming with a tractor",
+            munition_type="TM-62",
+        ),
         # February: 1 killed, 0 injured (small)
-        dict(base, incident_id="K2", date="2024-02-09", killed=1, injured=0,
-             activity="travel by car", munition_type="PFM-1 butterfly mine",
-             victim_name=VICTIM_NAME_2),
+        dict(
+            base,
+            incident_id="K2",
+            date="2024-02-09",
+            killed=1,
+            injured=0,
+            activity="travel by car",
+            munition_type="PFM-1 butterfly mine",
+            victim_name=VICTIM_NAME_2,
+        ),
         # March: 7 killed, 8 injured
-        dict(base, incident_id="K3", date="2024-03-21", killed=7, injured=8,
-             activity="harvest", munition_type="9N235 cluster", civilian=False),
+        dict(
+            base,
+            incident_id="K3",
+            date="2024-03-21",
+            killed=7,
+            injured=8,
+            activity="harvest",
+            munition_type="9N235 cluster",
+            civilian=False,
+        ),
         # outside the period
-        dict(base, incident_id="K0", date="2023-05-02", killed=2, injured=2,
-             activity="=1+1", munition_type="@SUM(A1)"),
-    ]  # fmt: skip
+        dict(
+            base,
+            incident_id="K0",
+            date="2023-05-02",
+            killed=2,
+            injured=2,
+            activity="=1+1",
+            munition_type="@SUM(A1)",
+        ),
+    ]
     return rows
 
 
@@ -123,8 +212,12 @@ def make_casualties() -> gpd.GeoDataFrame:
 
 
 def make_layers() -> dict[str, gpd.GeoDataFrame]:
-    return {"cleared": make_cleared(), "hazards": make_hazards(), "farmland": make_farmland(),
-            "casualties": make_casualties()}  # fmt: skip
+    return {
+        "cleared": make_cleared(),
+        "hazards": make_hazards(),
+        "farmland": make_farmland(),
+        "casualties": make_casualties(),
+    }
 
 
 @pytest.fixture

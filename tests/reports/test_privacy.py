@@ -39,9 +39,17 @@ def exact_dates() -> list[str]:
     return out
 
 
-FORBIDDEN_TEXT = [VICTIM_NAME, VICTIM_NAME_2, "Testvictim", "Plantedname",
-                  f"{CASUALTY_LONLAT[0]:.3f}", f"{CASUALTY_LONLAT[1]:.3f}", "female",
-                  "HYPERLINK", *exact_dates()]  # fmt: skip
+FORBIDDEN_TEXT = [
+    VICTIM_NAME,
+    VICTIM_NAME_2,
+    "Testvictim",
+    "Plantedname",
+    f"{CASUALTY_LONLAT[0]:.3f}",
+    f"{CASUALTY_LONLAT[1]:.3f}",
+    "female",
+    "HYPERLINK",
+    *exact_dates(),
+]
 AGE = re.compile(rf"(?<![\d.,]){VICTIM_AGE}(?![\d.,])")
 
 
@@ -55,8 +63,14 @@ def test_funder_view_drops_personal_and_unknown_columns(layers):
     cas = layers["casualties"].copy()
     cas["full_name_of_victim"] = VICTIM_NAME  # an unmapped extra source column
     safe = funder_view(cas, "casualties")
-    for col in ("victim_name", "victim_age", "victim_sex", "full_name_of_victim", "source",
-                "incident_id"):  # fmt: skip
+    for col in (
+        "victim_name",
+        "victim_age",
+        "victim_sex",
+        "full_name_of_victim",
+        "source",
+        "incident_id",
+    ):
         assert col not in safe.columns
     assert set(safe["activity"]) <= {"agriculture", "travel", "other", "unknown"}
     assert set(safe["munition_type"]) == {"at_mine", "ap_mine", "cluster", "other"}
