@@ -50,7 +50,8 @@ class MapData:
     cell_km: float
     released_cells: list[BaseGeometry]
     hazard_cells: list[BaseGeometry]
-    boundaries: list[tuple[str, BaseGeometry]]
+    boundaries: list[tuple[str, BaseGeometry, BaseGeometry]]
+    """(name, boundary lines, label point) of each admin area in view."""
     extent: tuple[float, float, float, float] | None
 
 
@@ -215,17 +216,20 @@ def _map(
     extent = (minx - pad, miny - pad, maxx + pad, maxy + pad)
     hazard_cells = _cells(hazard, size)
     released_cells = _cells(released, size)
-    lines: list[tuple[str, BaseGeometry]] = []
+    lines: list[tuple[str, BaseGeometry, BaseGeometry]] = []
     if boundaries is not None and len(boundaries):
         b = to_area_crs(boundaries.to_crs(STORAGE_CRS))
         box = shapely.box(*extent)
         near = b[b.geometry.intersects(box)]
         label_col = next((c for c in ("name_uk", "name", "name_en") if c in near.columns), None)
         for _, row in near.head(400).iterrows():
-            geom = shapely.make_valid(row.geometry).simplify(size / 10).intersection(box)
+            # boundary lines only, so the map frame is not drawn as a boundary
+            shape = shapely.make_valid(row.geometry)
+            geom = shape.boundary.simplify(size / 10).intersection(box)
             if not geom.is_empty:
                 label = str(row[label_col]) if label_col and pd.notna(row[label_col]) else ""
-                lines.append((label, geom))
+                anchor = shape.intersection(box).representative_point()
+                lines.append((label, geom, anchor))
     return MapData(cell_km, released_cells, hazard_cells, lines, extent)
 
 

@@ -359,14 +359,13 @@ def _map(report: ReportData, lang: str) -> Drawing:
                 )
             )
     label_boundaries = len(m.boundaries) <= 12
-    for label, geom in m.boundaries:
+    for label, geom, anchor in m.boundaries:
         for ring in _rings(geom):
             coords = [c for xy in ring.coords for c in pt(*xy[:2])]
             if len(coords) >= 4:
                 d.add(PolyLine(coords, strokeColor=colors.HexColor("#455A64"), strokeWidth=0.6))
         if label_boundaries and label:
-            p = geom.representative_point() if geom.geom_type != "LineString" else geom.centroid
-            x, y = pt(p.x, p.y)
+            x, y = pt(anchor.x, anchor.y)
             d.add(
                 String(
                     x,
