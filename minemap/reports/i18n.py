@@ -13,7 +13,15 @@ import math
 
 import pandas as pd
 
-__all__ = ["LANGS", "check_lang", "format_date", "format_month", "format_number", "t"]
+__all__ = [
+    "LANGS",
+    "check_lang",
+    "format_date",
+    "format_month",
+    "format_number",
+    "has_label",
+    "t",
+]
 
 LANGS: tuple[str, ...] = ("en", "uk")
 

@@ -114,3 +114,47 @@ def test_report_from_a_real_store_has_figures_and_no_victims(tmp_path):
     ).stdout.decode()
     assert "450,00" in text
     assert "cleared.geojson" in text
+
+
+def test_report_for_an_area_from_a_boundaries_file(tmp_path):
+    store_mod = pytest.importorskip("minemap.store", reason="store branch not merged yet")
+    pytest.importorskip("minemap.io", reason="io branch not merged yet")
+    import geopandas as gpd
+
+    from minemap._report import Report
+    from tests.reports.conftest import box_km, make_cleared, to_4326
+
+    store = store_mod.open_store(tmp_path / "s.gpkg")
+    cleared = make_cleared().drop(columns="batch_id")
+    store.ingest(
+        cleared,
+        layer="cleared",
+        report=Report(file="c.geojson", layer="cleared"),
+        file_name="c.geojson",
+        sha256="0" * 64,
+    )
+    admin = gpd.GeoDataFrame(
+        {"name_en": ["West", "East"]},
+        geometry=to_4326([box_km(-5, -5, 2, 5), box_km(2, -5, 12, 12)]),
+        crs="EPSG:4326",
+    )
+    admin.to_file(tmp_path / "admin.geojson", driver="GeoJSON")
+    out = tmp_path / "west.csv"
+    result = run_report(
+        "--out",
+        str(out),
+        "--store",
+        str(tmp_path / "s.gpkg"),
+        "--boundaries",
+        str(tmp_path / "admin.geojson"),
+        "--area",
+        "west",
+        "--from",
+        "2024-01-01",
+        "--to",
+        "2024-03-31",
+    )
+    assert result.returncode == 0, result.stderr
+    text = out.read_text("utf-8-sig")
+    # only C1 ∪ C2 (150 ha) lies in "West"; R1/X1 are in "East"
+    assert "Land released (all methods),Value,150" in text

@@ -251,3 +251,20 @@ def test_attacker_catches_a_naive_single_suppression():
     lines = [(("t", r, "total"), [("t", r, "killed"), ("t", r, "injured")]) for r in t.index]
     assert recoverable_cells(values, status, lines) == [("t", "a", "killed")]
     assert subtraction_attack(t.astype(object).mask(t == 3, "<5")) != {}
+
+
+def test_xlsx_sheets_hold_numbers_with_number_formats(layers, tasks):
+    wb = openpyxl.load_workbook(
+        io.BytesIO(render_xlsx(build_report(layers, tasks=tasks, **PERIOD)))
+    )
+    ws = wb["Released by method"]
+    assert [c.value for c in ws[1]] == ["Method", "Area (ha)", "Releases"]
+    cleared = ws["B2"]
+    assert isinstance(cleared.value, float)
+    assert cleared.value == pytest.approx(150, rel=1e-3)
+    assert cleared.number_format == "#,##0.00"
+    assert ws["C2"].number_format == "#,##0"
+    cas = wb["Casualties by month"]
+    values = [[c.value for c in row] for row in cas.iter_rows(min_row=2, max_row=5)]
+    assert values[1][1] == "<5"  # February: 1 killed
+    assert values[-1][-1] == 25  # the grand total is published as a number
