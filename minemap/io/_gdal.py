@@ -1,0 +1,360 @@
+"""GeoPackage and zipped-Shapefile uploads, read by GDAL (pyogrio) under strict rules.
+
+- The bytes are copied (GeoPackage) or extracted (Shapefile members, after
+  :func:`minemap.io._safety.inspect_zip`) into a private temporary directory under fixed
+  names (``upload.gpkg``, ``layer.shp``, ...); names from the upload never become paths.
+- Only the drivers in :data:`minemap.io._safety.ALLOWED_GDAL_DRIVERS` may open them:
+  pyogrio 0.13 cannot restrict the driver of a read, so the content is sniffed first
+  (SQLite header / ``.shp`` magic, which no other vector driver claims), the driver GDAL
+  actually chose is checked with ``read_info`` before any feature is read, and GDAL is
+  locked down (:func:`minemap.io._safety.lock_down_gdal`).
+- A GeoPackage's SQLite schema is inspected with Python's ``sqlite3`` (read-only,
+  immutable) first: virtual tables other than the R-tree index, and SQL that could reach
+  other files or the network (``VirtualOGR``, ``load_extension``, ``/vsi...``, URLs), are
+  refused. Uploaded GeoPackages are opened read-only and never attached to the store.
+- A zip without ``.shp`` but with a ``.kml`` member is a KMZ and is read as KML.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import CRS
+
+from minemap._errors import UnsafeInputError, UnsupportedFormatError, UploadError
+from minemap._report import Problem, Repair, Report
+from minemap.io._safety import (
+    ALLOWED_GDAL_DRIVERS,
+    ZipMember,
+    extract_members,
+    inspect_zip,
+    private_dir,
+    remove_dir,
+)
+from minemap.settings import Limits
+
+__all__ = ["read_archive_or_gpkg"]
+
+_SHP_SIDECARS = (".shx", ".dbf", ".prj", ".cpg")
+_DENY_SQL = re.compile(
+    r"virtualogr|load_extension|readfile|writefile|fts3_tokenizer|/vsi|https?://|ftp://|"
+    r"file:|\bogr_|\battach\b|\bedit\s*\(",
+    re.IGNORECASE,
+)
+
+Result = tuple[str, pd.DataFrame, np.ndarray, list[str], Report]
+
+
+def read_archive_or_gpkg(
+    data: bytes,
+    fmt: str,
+    *,
+    file: str,
+    limits: Limits,
+    layer_name: str | None,
+    progress: Callable[[int, int], None] | None = None,
+) -> Result:
+    """Read a GeoPackage (``fmt="gpkg"``) or a zip archive (``fmt="zip"``).
+
+    Returns
+    -------
+    tuple
+        ``(format, attributes, geometries, labels, report)``.
+    """
+    workdir = private_dir()
+    try:
+        if fmt == "gpkg":
+            target = workdir / "upload.gpkg"
+            target.write_bytes(data)
+            layer = _check_gpkg(target, file=file, layer_name=layer_name)
+            return ("gpkg", *_read_gdal(target, "GPKG", layer, file, limits, progress))
+        archive = workdir / "upload.zip"
+        archive.write_bytes(data)
+        members = inspect_zip(archive, file=file, limits=limits)
+        shps = [m for m in members if m.suffix == ".shp"]
+        if not shps:
+            kmls = [m for m in members if m.suffix == ".kml"]
+            if kmls:
+                return _read_kmz(archive, kmls, workdir, file, limits, layer_name, progress)
+            names = ", ".join(m.name for m in members[:10]) or "nothing"
+            raise UnsupportedFormatError(
+                f"{file}: the zip archive holds no Shapefile (.shp) or KML (members: {names}); "
+                "accepted: GeoJSON, GeoPackage, zipped Shapefile, KML/KMZ or CSV"
+            )
+        shp = _choose_shapefile(shps, file=file, layer_name=layer_name)
+        chosen = _sidecars(shp, members, file=file)
+        extract_members(archive, [(m, f"layer{m.suffix}") for m in chosen], workdir, file=file)
+        archive.unlink()
+        target = workdir / "layer.shp"
+        if not target.read_bytes()[:4] == b"\x00\x00\x27\x0a":
+            raise UploadError(f"{file}: {shp.name!r} is not a Shapefile (.shp) file")
+        has_prj = any(m.suffix == ".prj" for m in chosen)
+        return (
+            "shapefile",
+            *_read_gdal(target, "ESRI Shapefile", None, file, limits, progress, has_prj=has_prj),
+        )
+    finally:
+        remove_dir(workdir)
+
+
+# --------------------------------------------------------------------------- GeoPackage
+
+
+def _check_gpkg(path: Path, *, file: str, layer_name: str | None) -> str:
+    uri = path.as_uri() + "?mode=ro&immutable=1"
+    try:
+        con = sqlite3.connect(uri, uri=True)
+        try:
+            con.execute("PRAGMA trusted_schema=OFF")
+            schema = con.execute("SELECT type, name, sql FROM sqlite_master").fetchall()
+            names = {row[1] for row in schema}
+            if "gpkg_contents" not in names:
+                raise UnsupportedFormatError(
+                    f"{file}: an SQLite database that is not a GeoPackage (no gpkg_contents)"
+                )
+            layers = [
+                r[0]
+                for r in con.execute(
+                    "SELECT table_name FROM gpkg_contents WHERE data_type = 'features' "
+                    "ORDER BY table_name"
+                )
+            ]
+        finally:
+            con.close()
+    except sqlite3.DatabaseError as exc:
+        raise UploadError(f"{file}: damaged GeoPackage ({exc})") from None
+    for kind, name, sql in schema:
+        text = sql or ""
+        virtual = re.match(r"\s*CREATE\s+VIRTUAL\s+TABLE", text, re.IGNORECASE)
+        if virtual and not re.search(r"USING\s+rtree\s*\(", text, re.IGNORECASE):
+            raise UnsafeInputError(
+                f"{file}: refused: the GeoPackage defines virtual table {name!r}, which can "
+                "read other files; export the data to a plain GeoPackage"
+            )
+        if _DENY_SQL.search(text):
+            raise UnsafeInputError(
+                f"{file}: refused: the GeoPackage's {kind} {name!r} contains SQL that could "
+                "read other files or URLs; export the data to a plain GeoPackage"
+            )
+    if not layers:
+        raise UploadError(f"{file}: the GeoPackage holds no feature layer")
+    if layer_name is not None:
+        if layer_name not in layers:
+            raise UploadError(
+                f"{file}: no layer {layer_name!r} in the GeoPackage; its layers are: "
+                f"{', '.join(layers)}"
+            )
+        return layer_name
+    if len(layers) > 1:
+        raise UploadError(
+            f"{file}: the GeoPackage holds several layers: {', '.join(layers)}; "
+            "choose one by name (layer_name / --gpkg-layer)"
+        )
+    return layers[0]
+
+
+# --------------------------------------------------------------------------- Shapefile
+
+
+def _choose_shapefile(shps: list[ZipMember], *, file: str, layer_name: str | None) -> ZipMember:
+    if layer_name is not None:
+        for m in shps:
+            if m.stem == layer_name:
+                return m
+        raise UploadError(
+            f"{file}: no Shapefile {layer_name!r} in the archive; it holds: "
+            f"{', '.join(m.stem for m in shps)}"
+        )
+    if len(shps) > 1:
+        raise UploadError(
+            f"{file}: the archive holds several Shapefiles: {', '.join(m.stem for m in shps)}; "
+            "choose one by name (layer_name)"
+        )
+    return shps[0]
+
+
+def _sidecars(shp: ZipMember, members: list[ZipMember], *, file: str) -> list[ZipMember]:
+    base = shp.name[: -len(".shp")].lower()
+    found = {".shp": shp}
+    for m in members:
+        if m.suffix in _SHP_SIDECARS and m.name[: -len(m.suffix)].lower() == base:
+            found[m.suffix] = m
+    missing = [s for s in (".shx", ".dbf") if s not in found]
+    if missing:
+        raise UploadError(
+            f"{file}: the Shapefile {shp.stem!r} lacks its {' and '.join(missing)} file(s); "
+            "zip the .shp, .shx, .dbf and .prj together"
+        )
+    return list(found.values())
+
+
+# --------------------------------------------------------------------------- GDAL read
+
+
+def _read_gdal(
+    path: Path,
+    driver: str,
+    layer: str | None,
+    file: str,
+    limits: Limits,
+    progress: Callable[[int, int], None] | None,
+    *,
+    has_prj: bool = True,
+) -> tuple[pd.DataFrame, np.ndarray, list[str], Report]:
+    import pyogrio
+
+    assert driver in ALLOWED_GDAL_DRIVERS
+    report = Report(file=file, layer="")
+    try:
+        info = pyogrio.read_info(path, layer=layer)
+    except Exception as exc:  # pyogrio raises several DataSourceError kinds
+        raise UploadError(f"{file}: damaged {driver} file ({_gdal_message(exc)})") from None
+    if info.get("driver") != driver:
+        raise UnsafeInputError(
+            f"{file}: refused: GDAL would open this file with the {info.get('driver')!r} "
+            f"driver; only {driver!r} is allowed here"
+        )
+    count = int(info.get("features") or 0)
+    if count > limits.max_features:
+        raise UploadError(
+            f"{file}: {count:,} features, over the limit max_features={limits.max_features:,}"
+        )
+    if progress is not None:
+        progress(0, count)
+    try:
+        gdf = pyogrio.read_dataframe(path, layer=layer, fid_as_index=True)
+    except Exception as exc:
+        raise UploadError(f"{file}: cannot read the {driver} data ({_gdal_message(exc)})") from None
+    if progress is not None:
+        progress(count, count)
+    labels = [f"feature {fid}" for fid in gdf.index]
+    gdf = gdf.reset_index(drop=True)
+    geoms = np.asarray(gdf.geometry.array, dtype=object)
+    attrs = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
+    present = np.not_equal(geoms, None)
+    if present.any():
+        nverts = np.zeros(len(geoms), dtype=np.int64)
+        nverts[present] = shapely.get_num_coordinates(geoms[present])
+        if nverts.sum() > limits.max_vertices:
+            raise UploadError(
+                f"{file}: {int(nverts.sum()):,} vertices, over the limit max_vertices="
+                f"{limits.max_vertices:,}"
+            )
+        for j in np.flatnonzero(nverts > limits.max_vertices_per_feature):
+            report.errors.append(
+                Problem(
+                    labels[j],
+                    "geometry",
+                    f"{int(nverts[j]):,} vertices, over the limit max_vertices_per_feature="
+                    f"{limits.max_vertices_per_feature:,}",
+                    "simplify or split the feature",
+                )
+            )
+            geoms[j] = None
+        present = np.not_equal(geoms, None)
+        has_z = np.zeros(len(geoms), dtype=bool)
+        has_z[present] = shapely.has_z(geoms[present])
+        if has_z.any():
+            geoms[has_z] = shapely.force_2d(geoms[has_z])
+            first = ", ".join(labels[j] for j in np.flatnonzero(has_z)[:5])
+            report.repairs.append(
+                Repair(
+                    "file",
+                    "geometry",
+                    f"{int(has_z.sum())} feature(s) have 3-D/4-D positions (e.g. {first})",
+                    "dropped the extra ordinates; kept longitude and latitude",
+                )
+            )
+    geoms = _to_wgs84(geoms, gdf.crs, file=file, has_prj=has_prj, report=report)
+    return attrs, geoms, labels, report
+
+
+def _to_wgs84(
+    geoms: np.ndarray, crs: CRS | None, *, file: str, has_prj: bool, report: Report
+) -> np.ndarray:
+    present = np.not_equal(geoms, None)
+    bounds = shapely.total_bounds(geoms[present]) if present.any() else np.full(4, np.nan)
+    lonlat_like = (
+        bool(
+            np.isfinite(bounds).all()
+            and -180 <= bounds[0] <= bounds[2] <= 180
+            and -90 <= bounds[1] <= bounds[3] <= 90
+        )
+        or not present.any()
+    )
+    if crs is None:
+        what = "no .prj file" if not has_prj else "no coordinate reference system"
+        if lonlat_like:
+            report.warnings.append(
+                Problem(
+                    "file",
+                    "crs",
+                    f"{what}; the coordinates look like longitude/latitude, so WGS84 "
+                    "(EPSG:4326) is assumed",
+                    "include the .prj file to be sure",
+                )
+            )
+            return geoms
+        raise UploadError(
+            f"{file}: {what}, and the coordinates (bounds {', '.join(f'{b:.1f}' for b in bounds)}) "
+            "are not longitude/latitude; include the .prj file (the coordinate system)"
+        )
+    src = CRS.from_user_input(crs)
+    if src.equals(CRS.from_epsg(4326), ignore_axis_order=True):
+        return geoms
+    series = gpd.GeoSeries(geoms, crs=src).to_crs(4326)
+    out = np.asarray(series.array, dtype=object)
+    name = src.to_string() if src.to_epsg() is None else f"EPSG:{src.to_epsg()}"
+    report.repairs.append(
+        Repair(
+            "file",
+            "geometry",
+            f"coordinates are in {name} ({src.name})",
+            f"reprojected {int(present.sum())} feature(s) to EPSG:4326 (WGS84 lon/lat)",
+        )
+    )
+    return out
+
+
+def _gdal_message(exc: Exception) -> str:
+    text = str(exc).replace("\n", " ")
+    # never echo our private temp path
+    text = re.sub(r"/[^\s'\"]*minemap-upload-[^\s'\"]*", "<upload>", text)
+    return text[:200]
+
+
+# --------------------------------------------------------------------------- KMZ
+
+
+def _read_kmz(
+    archive: Path,
+    kmls: list[ZipMember],
+    workdir: Path,
+    file: str,
+    limits: Limits,
+    layer_name: str | None,
+    progress: Callable[[int, int], None] | None,
+) -> Result:
+    from minemap.io._kml import read_kml
+
+    doc = next((m for m in kmls if m.name.lower() == "doc.kml"), None)
+    if doc is None:
+        if len(kmls) > 1:
+            raise UploadError(
+                f"{file}: the KMZ holds several KML files and no doc.kml: "
+                f"{', '.join(m.name for m in kmls)}"
+            )
+        doc = kmls[0]
+    extract_members(archive, [(doc, "doc.kml")], workdir, file=file)
+    data = (workdir / "doc.kml").read_bytes()
+    attrs, geoms, labels, report = read_kml(
+        data, file=file, limits=limits, layer_name=layer_name, progress=progress
+    )
+    return "kml", attrs, geoms, labels, report
