@@ -67,7 +67,7 @@ def verdict(score: RankingScore, *, top: str = "25", subject: str = "ranking") -
     share = float(top) / 100.0
     words = (
         f"{score.name}: the {share_words(top)} of the {subject} held {_pct(g.estimate)} "
-        f"({_pct(g.low)}–{_pct(g.high)}) of {what}, {_times(lift.estimate)} random"
+        f"({g.low * 100:.0f}–{_pct(g.high)}) of {what}, {_times(lift.estimate)} random"
     )
     la = score.lift_area[top]
     if math.isfinite(la.estimate):

@@ -22,7 +22,7 @@ def test_verdict_quotes_the_figures_it_was_given():
     text = verdict(score)
     g = score.gain["25"]
     assert text.startswith("default weights: the top quarter of the ranking held ")
-    assert f"{g.estimate * 100:.0f} % ({g.low * 100:.0f} %–{g.high * 100:.0f} %)" in text
+    assert f"{g.estimate * 100:.0f} % ({g.low * 100:.0f}–{g.high * 100:.0f} %)" in text
     assert f"{score.lift_random['25'].estimate:.1f}× random" in text
     assert "no evidence" not in text
 
