@@ -1,0 +1,1062 @@
+"""Interactive clearance maps with folium, built without any UI framework.
+
+The web app (``minemap_app``) renders what this module builds; reports and notebooks can
+use it too. Three rules shape everything here:
+
+* **Offline.** folium loads Leaflet, jQuery, Bootstrap and plugin code from CDNs by
+  default, which leaves a blank map without internet. :func:`use_offline_assets` points
+  every element at the vendored copies served by the app (``/app/static/vendor``) and
+  refuses elements whose assets are not vendored, so a missing asset is an error at
+  build time instead of a blank map in the field.
+* **Escaped.** folium's ``GeoJsonPopup``/``GeoJsonTooltip`` insert property values into
+  the page as raw HTML. Only HTML built here from :func:`escape_text`-escaped values is
+  handed to them, and only the columns a layer needs are sent to the browser.
+* **Small.** Geometries are simplified and coordinates rounded before they are sent;
+  at national scale point layers can be summarised on H3 cells (:func:`h3_summary`).
+
+Colours are fixed per meaning (:data:`COLOURS`) so that hazard, released land and
+priority look the same on every map and report.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from importlib import resources
+from typing import Any
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from branca.element import Element, MacroElement
+from folium import plugins
+from folium.elements import JSCSSMixin
+from jinja2 import Template
+
+__all__ = [
+    "ADMIN_BOUNDARIES_RESOURCE",
+    "COLOURS",
+    "DEFAULT_ASSET_BASE",
+    "DEFAULT_TEXT",
+    "PRIORITY_CLASSES",
+    "RECENCY_CLASSES_DAYS",
+    "MapOptions",
+    "admin_boundaries",
+    "asset_urls",
+    "build_map",
+    "escape_text",
+    "format_number",
+    "h3_summary",
+    "popup_table",
+    "priority_class_breaks",
+    "recency_colour",
+    "use_offline_assets",
+]
+
+DEFAULT_ASSET_BASE = "/app/static/vendor"
+"""URL prefix of the vendored web assets as the app serves them (Streamlit static serving)."""
+
+ADMIN_BOUNDARIES_RESOURCE = "ua_oblasts.geojson"
+"""Bundled, simplified oblast outlines (© OpenStreetMap contributors, ODbL) in ``minemap/data``."""
+
+COLOURS: dict[str, str] = {
+    "SHA": "#f28e2b",
+    "CHA": "#c0392b",
+    "cleared": "#1b7837",
+    "reduced": "#5aae61",
+    "cancelled": "#a6dba0",
+    "farmland": "#b8860b",
+    "strike": "#6a3d9a",
+    "admin": "#555555",
+    "h3": "#3c5a99",
+}
+"""One colour per meaning, shared by maps and legends."""
+
+PRIORITY_CLASSES: tuple[str, ...] = ("#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026")
+"""Sequential ramp for priority scores, lowest to highest class (ColorBrewer YlOrRd 5)."""
+
+RECENCY_CLASSES_DAYS: tuple[tuple[int, str], ...] = (
+    (90, "#67000d"),
+    (365, "#cb181d"),
+    (3 * 365, "#fb6a4a"),
+    (10**6, "#fcbba1"),
+)
+"""Casualty recency classes: (at most this many days before the reference date, colour)."""
+
+DEFAULT_TEXT: dict[str, str] = {
+    "layer.tasks": "Priority tasks",
+    "layer.hazards": "Hazard areas (SHA/CHA)",
+    "layer.strikes": "Strike sites",
+    "layer.casualties": "Casualties (clusters)",
+    "layer.casualties_heat": "Casualties (heat map)",
+    "layer.cleared": "Released land",
+    "layer.farmland": "Farmland",
+    "layer.admin": "Oblast boundaries",
+    "layer.h3": "Summary by area (H3)",
+    "legend.priority": "Priority score",
+    "legend.hazards": "Hazard areas",
+    "legend.released": "Released land",
+    "legend.casualties": "Casualties: time since incident",
+    "legend.other": "Other layers",
+    "SHA": "Suspected (SHA)",
+    "CHA": "Confirmed (CHA)",
+    "cleared": "Cleared",
+    "reduced": "Reduced",
+    "cancelled": "Cancelled",
+    "farmland": "Farmland",
+    "strike": "Strike site",
+    "recency.0": "under 3 months",
+    "recency.1": "3–12 months",
+    "recency.2": "1–3 years",
+    "recency.3": "over 3 years",
+    "field.task_id": "Task",
+    "field.priority_rank": "Rank",
+    "field.priority_score": "Score",
+    "field.area": "Area",
+    "field.farmland_area": "Farmland in task",
+    "field.evidence_class": "Evidence",
+    "field.expected_items": "Expected items",
+    "field.contributions": "Score breakdown",
+    "field.id": "Id",
+    "field.date": "Date",
+    "field.type": "Type",
+    "field.contamination": "Contamination",
+    "field.status": "Status",
+    "field.operator": "Operator",
+    "field.method": "Method",
+    "field.munition": "Munition",
+    "field.killed_injured": "Killed / injured",
+    "field.land_use": "Land use",
+    "field.count": "Records",
+    "field.casualties": "Casualties",
+    "unit.ha": "ha",
+    "unit.m2": "m²",
+    "unit.km2": "km²",
+}
+"""English defaults for every text the map shows; the app passes translations by key."""
+
+
+@dataclass(frozen=True, slots=True)
+class MapOptions:
+    """How a map is built: assets, language, size limits and the reference date.
+
+    Attributes
+    ----------
+    asset_base : str
+        URL prefix under which the vendored assets are served.
+    text : Mapping[str, str]
+        Translations keyed like :data:`DEFAULT_TEXT` (missing keys fall back to English).
+    decimal_comma : bool
+        Format numbers the Ukrainian way (``1 234,5``) instead of ``1,234.5``.
+    reference_date : date or None
+        "Today" for casualty recency colours (the end of the period shown).
+    simplify_m : float
+        Douglas–Peucker tolerance in metres for polygons sent to the browser.
+    precision : int
+        Decimal places of longitude/latitude sent to the browser (5 ≈ 1 m).
+    summary_resolution : int or None
+        H3 resolution of the national summary; ``None`` sends individual features.
+    height_px : int
+        Map height in pixels.
+    language : str
+        ``"uk"`` or ``"en"``: which names of the admin boundaries are shown.
+    """
+
+    asset_base: str = DEFAULT_ASSET_BASE
+    text: Mapping[str, str] | None = None
+    decimal_comma: bool = False
+    reference_date: date | None = None
+    simplify_m: float = 20.0
+    precision: int = 5
+    summary_resolution: int | None = None
+    height_px: int = 620
+    language: str = "en"
+
+    def t(self, key: str) -> str:
+        """The (translated) text for ``key``."""
+        if self.text and key in self.text:
+            return self.text[key]
+        return DEFAULT_TEXT.get(key, key)
+
+
+# --------------------------------------------------------------------------- assets
+
+
+def _vendored(base: str) -> dict[str, tuple[list[tuple[str, str]], list[tuple[str, str]]]]:
+    base = base.rstrip("/")
+    return {
+        "map": (
+            [("leaflet", f"{base}/leaflet/leaflet.js")],
+            [("leaflet_css", f"{base}/leaflet/leaflet.css")],
+        ),
+        "markercluster": (
+            [("markerclusterjs", f"{base}/leaflet.markercluster/leaflet.markercluster.js")],
+            [
+                ("markerclustercss", f"{base}/leaflet.markercluster/MarkerCluster.css"),
+                (
+                    "markerclusterdefaultcss",
+                    f"{base}/leaflet.markercluster/MarkerCluster.Default.css",
+                ),
+            ],
+        ),
+        "heat": ([("leaflet-heat.js", f"{base}/leaflet.heat/leaflet-heat.js")], []),
+    }
+
+
+def _walk(element: Any) -> Iterable[Any]:
+    yield element
+    for child in getattr(element, "_children", {}).values():
+        yield from _walk(child)
+
+
+def use_offline_assets(m: folium.Map, *, asset_base: str = DEFAULT_ASSET_BASE) -> folium.Map:
+    """Point the map and its plugins at vendored assets instead of CDNs.
+
+    Sets ``default_js``/``default_css`` on the *instances* (never on folium's classes,
+    so other maps in the process are untouched). jQuery, Bootstrap, awesome-markers and
+    Font Awesome are dropped: nothing this module builds uses them.
+
+    Parameters
+    ----------
+    m : folium.Map
+        The finished map (call this after every layer was added).
+    asset_base : str, default :data:`DEFAULT_ASSET_BASE`
+        URL prefix of the vendored ``leaflet``, ``leaflet.markercluster`` and
+        ``leaflet.heat`` folders.
+
+    Returns
+    -------
+    folium.Map
+        The same map, for chaining.
+
+    Raises
+    ------
+    ValueError
+        If an element needs a script or stylesheet that is not vendored (it would
+        silently fail offline, and streamlit-folium would then draw nothing at all).
+    """
+    assets = _vendored(asset_base)
+    unknown: list[str] = []
+    for element in _walk(m):
+        if isinstance(element, folium.Map):
+            kind = "map"
+        elif isinstance(element, plugins.MarkerCluster):
+            kind = "markercluster"
+        elif isinstance(element, plugins.HeatMap):
+            kind = "heat"
+        elif isinstance(element, JSCSSMixin):
+            links = [u for _, u in [*element.default_js, *element.default_css]]
+            unknown.extend(f"{type(element).__name__}: {u}" for u in links)
+            continue
+        else:
+            continue
+        element.default_js, element.default_css = (list(x) for x in assets[kind])
+    if unknown:
+        raise ValueError(
+            "these map elements need web assets that are not vendored, so they would not "
+            "load offline: " + "; ".join(unknown)
+        )
+    return m
+
+
+def asset_urls(m: folium.Map) -> list[str]:
+    """Every script and stylesheet URL the map's elements will load, in tree order.
+
+    Parameters
+    ----------
+    m : folium.Map
+        A map, typically after :func:`use_offline_assets`.
+
+    Returns
+    -------
+    list of str
+        URLs, without duplicates (tests assert none starts with ``http``).
+    """
+    urls: list[str] = []
+    for element in _walk(m):
+        for _, url in [*getattr(element, "default_js", []), *getattr(element, "default_css", [])]:
+            if url not in urls:
+                urls.append(url)
+    return urls
+
+
+# --------------------------------------------------------------------------- text
+
+
+def escape_text(value: Any) -> str:
+    """HTML-escape any value for display (``None``/NA → empty string).
+
+    Parameters
+    ----------
+    value : Any
+        A property value from user data.
+
+    Returns
+    -------
+    str
+        Text safe to place inside HTML elements and attributes.
+
+    Examples
+    --------
+    >>> escape_text("<img src=x onerror=alert(1)>")
+    '&lt;img src=x onerror=alert(1)&gt;'
+    >>> escape_text(None)
+    ''
+    """
+    if value is None:
+        return ""
+    try:
+        if pd.isna(value):
+            return ""
+    except (TypeError, ValueError):
+        pass
+    if isinstance(value, pd.Timestamp | datetime):
+        value = value.date().isoformat()
+    elif isinstance(value, date):
+        value = value.isoformat()
+    return html.escape(str(value), quote=True)
+
+
+def format_number(value: float | None, *, decimals: int = 0, decimal_comma: bool = False) -> str:
+    """Format a number with grouping, the English or the Ukrainian way.
+
+    Parameters
+    ----------
+    value : float or None
+        The number (``None``/NaN → ``"–"``).
+    decimals : int, default 0
+        Digits after the decimal separator.
+    decimal_comma : bool, default False
+        Ukrainian style: narrow no-break space groups and a decimal comma.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> format_number(12345.678, decimals=1)
+    '12,345.7'
+    >>> format_number(12345.678, decimals=1, decimal_comma=True)
+    '12\u202f345,7'
+    """
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    text = f"{value:,.{decimals}f}"
+    if decimal_comma:
+        text = text.replace(",", "\u202f").replace(".", ",")
+    return text
+
+
+def _area_text(area_m2: float | None, opts: MapOptions) -> str:
+    if area_m2 is None or (isinstance(area_m2, float) and math.isnan(area_m2)):
+        return "–"
+    if area_m2 >= 1_000_000:
+        value, unit = area_m2 / 1_000_000, opts.t("unit.km2")
+        decimals = 2
+    elif area_m2 >= 10_000:
+        value, unit = area_m2 / 10_000, opts.t("unit.ha")
+        decimals = 1
+    else:
+        value, unit = area_m2, opts.t("unit.m2")
+        decimals = 0
+    return f"{format_number(value, decimals=decimals, decimal_comma=opts.decimal_comma)} {unit}"
+
+
+def popup_table(rows: Sequence[tuple[str, str]]) -> str:
+    """An HTML table from (label, value) pairs, escaping both.
+
+    Parameters
+    ----------
+    rows : sequence of (str, str)
+        Labels and *unescaped* values; rows with an empty value are left out.
+
+    Returns
+    -------
+    str
+        ``<table class="minemap-popup">…</table>``.
+
+    Examples
+    --------
+    >>> popup_table([("Id", "<b>1</b>")])
+    '<table class="minemap-popup"><tr><th>Id</th><td>&lt;b&gt;1&lt;/b&gt;</td></tr></table>'
+    """
+    body = "".join(
+        f"<tr><th>{escape_text(label)}</th><td>{escape_text(value)}</td></tr>"
+        for label, value in rows
+        if value not in ("", None)
+    )
+    return f'<table class="minemap-popup">{body}</table>'
+
+
+# --------------------------------------------------------------------------- data prep
+
+
+def _is_missing(value: Any) -> bool:
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def _text(value: Any) -> str:
+    if _is_missing(value):
+        return ""
+    if isinstance(value, pd.Timestamp | datetime):
+        return value.date().isoformat()
+    return str(value)
+
+
+def _slim(frame: gpd.GeoDataFrame, opts: MapOptions) -> gpd.GeoSeries:
+    """Simplified, rounded geometries (simplification in metres via EPSG:3035)."""
+    geoms = frame.geometry
+    if len(geoms) == 0:
+        return geoms
+    if opts.simplify_m > 0 and geoms.geom_type.isin(["Polygon", "MultiPolygon"]).any():
+        projected = geoms.to_crs("EPSG:3035")
+        simplified = projected.simplify(opts.simplify_m, preserve_topology=True)
+        geoms = simplified.to_crs(frame.crs)
+    factor = 10**opts.precision
+    rounded = shapely.transform(np.asarray(geoms.values), lambda xy: np.round(xy * factor) / factor)
+    return gpd.GeoSeries(rounded, index=frame.index, crs=frame.crs)
+
+
+def _geojson_frame(
+    frame: gpd.GeoDataFrame, columns: Mapping[str, Sequence[Any]], opts: MapOptions
+) -> gpd.GeoDataFrame:
+    data = {name: list(values) for name, values in columns.items()}
+    out = gpd.GeoDataFrame(data, geometry=_slim(frame, opts).values, crs=frame.crs)
+    return out[~out.geometry.is_empty & out.geometry.notna()]
+
+
+def recency_colour(dates: pd.Series, *, reference_date: date) -> pd.Series:
+    """Colour of each record by its age at ``reference_date`` (:data:`RECENCY_CLASSES_DAYS`).
+
+    Parameters
+    ----------
+    dates : pandas.Series
+        Incident dates (datetime64 or anything ``pd.to_datetime`` reads; NA → oldest).
+    reference_date : date
+        The date ages are measured to.
+
+    Returns
+    -------
+    pandas.Series
+        Hex colours, named ``recency_colour``, aligned to ``dates``.
+    """
+    age_days = (pd.Timestamp(reference_date) - pd.to_datetime(dates)).dt.days
+    colours = pd.Series(RECENCY_CLASSES_DAYS[-1][1], index=dates.index, name="recency_colour")
+    for limit, colour in reversed(RECENCY_CLASSES_DAYS):
+        colours = colours.mask(age_days.le(limit).fillna(False).astype(bool), colour)
+    return colours
+
+
+def priority_class_breaks(
+    scores: pd.Series, *, classes: int = len(PRIORITY_CLASSES)
+) -> list[float]:
+    """Equal-interval class breaks between the lowest and highest score.
+
+    Parameters
+    ----------
+    scores : pandas.Series
+        Priority scores.
+    classes : int
+        Number of classes.
+
+    Returns
+    -------
+    list of float
+        ``classes + 1`` ascending breaks (a constant score gives a zero-width range).
+    """
+    finite = pd.to_numeric(scores, errors="coerce").dropna()
+    low, high = (float(finite.min()), float(finite.max())) if len(finite) else (0.0, 1.0)
+    return [low + (high - low) * i / classes for i in range(classes + 1)]
+
+
+def _class_index(value: float, breaks: Sequence[float]) -> int:
+    if _is_missing(value):
+        return 0
+    for i in range(len(breaks) - 2, -1, -1):
+        if value >= breaks[i]:
+            return i
+    return 0
+
+
+def h3_summary(
+    frame: gpd.GeoDataFrame, *, resolution: int, weight: pd.Series | None = None
+) -> gpd.GeoDataFrame:
+    """Count features (and sum a weight) on H3 cells, for the national overview.
+
+    Polygons are counted at their representative point.
+
+    Parameters
+    ----------
+    frame : geopandas.GeoDataFrame
+        Features in EPSG:4326.
+    resolution : int
+        H3 resolution (4 ≈ 1,770 km² cells, 5 ≈ 250 km²).
+    weight : pandas.Series, optional
+        Values aligned to ``frame`` summed per cell (e.g. killed + injured).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Columns ``h3_cell``, ``count``, ``weight_sum`` and the cell polygon, EPSG:4326.
+    """
+    import h3
+
+    empty = gpd.GeoDataFrame(
+        {"h3_cell": [], "count": [], "weight_sum": []}, geometry=[], crs="EPSG:4326"
+    )
+    valid = frame[frame.geometry.notna() & ~frame.geometry.is_empty]
+    if valid.empty:
+        return empty
+    points = valid.geometry.representative_point()
+    cells = [
+        h3.latlng_to_cell(lat, lon, resolution) for lon, lat in zip(points.x, points.y, strict=True)
+    ]
+    weights = (
+        pd.to_numeric(weight.reindex(valid.index), errors="coerce").fillna(0.0).to_numpy()
+        if weight is not None
+        else np.ones(len(valid))
+    )
+    table = (
+        pd.DataFrame({"h3_cell": cells, "w": weights})
+        .groupby("h3_cell", sort=True)
+        .agg(count=("w", "size"), weight_sum=("w", "sum"))
+        .reset_index()
+    )
+    polygons = [
+        shapely.Polygon([(lon, lat) for lat, lon in h3.cell_to_boundary(cell)])
+        for cell in table["h3_cell"]
+    ]
+    return gpd.GeoDataFrame(table, geometry=polygons, crs="EPSG:4326")
+
+
+def admin_boundaries() -> gpd.GeoDataFrame:
+    """The bundled, simplified oblast outlines of Ukraine (read from package data).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``name_uk``, ``name_en``, ``iso3166_2`` and geometry, EPSG:4326.
+        © OpenStreetMap contributors, ODbL 1.0 (see ``minemap/data/ua_oblasts.SOURCE.md``).
+    """
+    resource = resources.files("minemap").joinpath("data", ADMIN_BOUNDARIES_RESOURCE)
+    with resources.as_file(resource) as path:
+        frame = gpd.read_file(path)
+    return frame.set_crs("EPSG:4326", allow_override=True)
+
+
+# --------------------------------------------------------------------------- layers
+
+
+def _geojson_layer(
+    data: gpd.GeoDataFrame,
+    *,
+    name: str,
+    style: Callable[[dict[str, Any]], dict[str, Any]],
+    show: bool,
+    popup: bool = True,
+) -> folium.FeatureGroup:
+    group = folium.FeatureGroup(name=escape_text(name), show=show)
+    if data.empty:
+        return group
+    kwargs: dict[str, Any] = {
+        "tooltip": folium.GeoJsonTooltip(fields=["_tooltip"], labels=False, sticky=True)
+    }
+    if popup:
+        kwargs["popup"] = folium.GeoJsonPopup(fields=["_popup"], labels=False, max_width=420)
+    folium.GeoJson(
+        data,
+        style_function=style,
+        highlight_function=lambda _f: {"weight": 3, "fillOpacity": 0.75},
+        zoom_on_click=False,
+        **kwargs,
+    ).add_to(group)
+    return group
+
+
+def _tasks_layer(tasks: gpd.GeoDataFrame, opts: MapOptions, show: bool) -> folium.FeatureGroup:
+    breaks = priority_class_breaks(tasks["priority_score"])
+    contrib_cols = [c for c in tasks.columns if c.startswith("contrib_")]
+    popups, tooltips, colours = [], [], []
+    for row in tasks.itertuples(index=False):
+        r = row._asdict()
+        score = float(r["priority_score"]) if not _is_missing(r["priority_score"]) else math.nan
+        rank = r.get("priority_rank")
+        score_text = format_number(score, decimals=3, decimal_comma=opts.decimal_comma)
+        rows = [
+            (opts.t("field.task_id"), _text(r.get("task_id"))),
+            (opts.t("field.priority_rank"), _text(rank)),
+            (opts.t("field.priority_score"), score_text),
+            (opts.t("field.area"), _area_text(r.get("area_m2"), opts)),
+            (opts.t("field.farmland_area"), _area_text(r.get("farmland_area_m2"), opts)),
+            (opts.t("field.evidence_class"), _text(r.get("evidence_class"))),
+        ]
+        low, high = r.get("expected_items_low"), r.get("expected_items_high")
+        if not (_is_missing(low) and _is_missing(high)):
+            rows.append(
+                (
+                    opts.t("field.expected_items"),
+                    f"{format_number(low, decimals=0, decimal_comma=opts.decimal_comma)}–"
+                    f"{format_number(high, decimals=0, decimal_comma=opts.decimal_comma)}",
+                )
+            )
+        for col in contrib_cols:
+            component = col.removeprefix("contrib_")
+            label = (opts.text or {}).get(f"component.{component}", component.replace("_", " "))
+            rows.append(
+                (
+                    f"{opts.t('field.contributions')}: {label}",
+                    format_number(r[col], decimals=3, decimal_comma=opts.decimal_comma),
+                )
+            )
+        popups.append(popup_table(rows))
+        tooltips.append(escape_text(f"#{_text(rank)} {_text(r.get('task_id'))} · {score_text}"))
+        colours.append(PRIORITY_CLASSES[_class_index(score, breaks)])
+    data = _geojson_frame(tasks, {"_popup": popups, "_tooltip": tooltips, "_c": colours}, opts)
+    return _geojson_layer(
+        data,
+        name=opts.t("layer.tasks"),
+        show=show,
+        style=lambda f: {
+            "fillColor": f["properties"]["_c"],
+            "color": "#7f0000",
+            "weight": 1,
+            "fillOpacity": 0.7,
+        },
+    )
+
+
+def _hazards_layer(hazards: gpd.GeoDataFrame, opts: MapOptions, show: bool) -> folium.FeatureGroup:
+    popups, tooltips, kinds = [], [], []
+    for r in hazards.to_dict("records"):
+        kind = _text(r.get("hazard_type")) or "SHA"
+        popups.append(
+            popup_table(
+                [
+                    (opts.t("field.id"), _text(r.get("hazard_id"))),
+                    (opts.t("field.type"), opts.t(kind)),
+                    (opts.t("field.contamination"), _text(r.get("contamination"))),
+                    (opts.t("field.status"), _text(r.get("status"))),
+                    (opts.t("field.date"), _text(r.get("date"))),
+                ]
+            )
+        )
+        tooltips.append(escape_text(f"{opts.t(kind)} {_text(r.get('hazard_id'))}"))
+        kinds.append(kind)
+    data = _geojson_frame(hazards, {"_popup": popups, "_tooltip": tooltips, "_k": kinds}, opts)
+
+    def style(f: dict[str, Any]) -> dict[str, Any]:
+        confirmed = f["properties"]["_k"] == "CHA"
+        return {
+            "fillColor": COLOURS["CHA" if confirmed else "SHA"],
+            "color": COLOURS["CHA" if confirmed else "SHA"],
+            "weight": 2,
+            "dashArray": None if confirmed else "6 4",
+            "fillOpacity": 0.45 if confirmed else 0.25,
+        }
+
+    return _geojson_layer(data, name=opts.t("layer.hazards"), show=show, style=style)
+
+
+def _cleared_layer(cleared: gpd.GeoDataFrame, opts: MapOptions, show: bool) -> folium.FeatureGroup:
+    popups, tooltips, statuses = [], [], []
+    for r in cleared.to_dict("records"):
+        status = _text(r.get("status")) or "cleared"
+        popups.append(
+            popup_table(
+                [
+                    (opts.t("field.id"), _text(r.get("survey_id"))),
+                    (opts.t("field.status"), opts.t(status)),
+                    (opts.t("field.method"), _text(r.get("method"))),
+                    (opts.t("field.operator"), _text(r.get("operator"))),
+                    (opts.t("field.date"), _text(r.get("date"))),
+                    (opts.t("field.area"), _area_text(r.get("area_m2"), opts)),
+                ]
+            )
+        )
+        tooltips.append(escape_text(f"{opts.t(status)} {_text(r.get('survey_id'))}"))
+        statuses.append(status if status in COLOURS else "cleared")
+    data = _geojson_frame(cleared, {"_popup": popups, "_tooltip": tooltips, "_s": statuses}, opts)
+    return _geojson_layer(
+        data,
+        name=opts.t("layer.cleared"),
+        show=show,
+        style=lambda f: {
+            "fillColor": COLOURS[f["properties"]["_s"]],
+            "color": COLOURS[f["properties"]["_s"]],
+            "weight": 1,
+            "fillOpacity": 0.55,
+        },
+    )
+
+
+def _farmland_layer(
+    farmland: gpd.GeoDataFrame, opts: MapOptions, show: bool
+) -> folium.FeatureGroup:
+    popups, tooltips = [], []
+    for r in farmland.to_dict("records"):
+        popups.append(
+            popup_table(
+                [
+                    (opts.t("field.id"), _text(r.get("parcel_id"))),
+                    (opts.t("field.land_use"), _text(r.get("land_use"))),
+                    (opts.t("field.type"), _text(r.get("crop"))),
+                ]
+            )
+        )
+        tooltips.append(escape_text(f"{_text(r.get('parcel_id'))} {_text(r.get('land_use'))}"))
+    data = _geojson_frame(farmland, {"_popup": popups, "_tooltip": tooltips}, opts)
+    return _geojson_layer(
+        data,
+        name=opts.t("layer.farmland"),
+        show=show,
+        style=lambda _f: {
+            "fillColor": COLOURS["farmland"],
+            "color": COLOURS["farmland"],
+            "weight": 0.5,
+            "fillOpacity": 0.2,
+        },
+    )
+
+
+def _strikes_layer(strikes: gpd.GeoDataFrame, opts: MapOptions, show: bool) -> folium.FeatureGroup:
+    popups, tooltips = [], []
+    for r in strikes.to_dict("records"):
+        popups.append(
+            popup_table(
+                [
+                    (opts.t("field.id"), _text(r.get("strike_id"))),
+                    (opts.t("field.munition"), _text(r.get("munition_type"))),
+                    (opts.t("field.status"), _text(r.get("status"))),
+                    (opts.t("field.date"), _text(r.get("date"))),
+                ]
+            )
+        )
+        tooltips.append(escape_text(f"{_text(r.get('strike_id'))} {_text(r.get('munition_type'))}"))
+    data = _geojson_frame(strikes, {"_popup": popups, "_tooltip": tooltips}, opts)
+    group = folium.FeatureGroup(name=escape_text(opts.t("layer.strikes")), show=show)
+    if data.empty:
+        return group
+    folium.GeoJson(
+        data,
+        style_function=lambda _f: {
+            "color": COLOURS["strike"],
+            "fillColor": COLOURS["strike"],
+            "weight": 1.5,
+            "fillOpacity": 0.35,
+        },
+        marker=folium.CircleMarker(radius=5, fill=True),
+        tooltip=folium.GeoJsonTooltip(fields=["_tooltip"], labels=False),
+        popup=folium.GeoJsonPopup(fields=["_popup"], labels=False),
+    ).add_to(group)
+    return group
+
+
+_CASUALTY_CALLBACK = """\
+function (row) {
+    var marker = L.circleMarker(new L.LatLng(row[0], row[1]),
+        {radius: 7, color: row[2], fillColor: row[2], fillOpacity: 0.85, weight: 1});
+    marker.bindPopup(row[3]);
+    marker.bindTooltip(row[4]);
+    return marker;
+};"""
+
+
+def _casualty_layers(
+    casualties: gpd.GeoDataFrame, opts: MapOptions, show: bool
+) -> list[folium.FeatureGroup]:
+    points = casualties[casualties.geometry.notna() & ~casualties.geometry.is_empty]
+    reference = opts.reference_date or date.today()
+    colours = recency_colour(points["date"], reference_date=reference)
+    people = pd.to_numeric(points.get("killed"), errors="coerce").fillna(0) + pd.to_numeric(
+        points.get("injured"), errors="coerce"
+    ).fillna(0)
+    rows, heat = [], []
+    factor = 10**opts.precision
+    for (idx, r), colour in zip(points.iterrows(), colours, strict=True):
+        lat = round(r.geometry.y * factor) / factor
+        lon = round(r.geometry.x * factor) / factor
+        killed_injured = f"{_text(r.get('killed'))} / {_text(r.get('injured'))}"
+        popup = popup_table(
+            [
+                (opts.t("field.id"), _text(r.get("incident_id"))),
+                (opts.t("field.date"), _text(r.get("date"))),
+                (opts.t("field.killed_injured"), killed_injured),
+                (opts.t("field.munition"), _text(r.get("munition_type"))),
+            ]
+        )
+        tooltip = escape_text(f"{_text(r.get('date'))} · {killed_injured}")
+        rows.append([lat, lon, colour, popup, tooltip])
+        age = (pd.Timestamp(reference) - pd.Timestamp(r.get("date"))).days
+        decay = 0.5 ** (max(age, 0) / 365.0) if not _is_missing(age) else 0.1
+        heat.append([lat, lon, float(max(people.loc[idx], 1.0) * decay)])
+    clusters = folium.FeatureGroup(name=escape_text(opts.t("layer.casualties")), show=show)
+    heat_group = folium.FeatureGroup(name=escape_text(opts.t("layer.casualties_heat")), show=False)
+    if rows:
+        plugins.FastMarkerCluster(rows, callback=_CASUALTY_CALLBACK).add_to(clusters)
+        plugins.HeatMap(heat, radius=18, blur=14, min_opacity=0.3).add_to(heat_group)
+    return [clusters, heat_group]
+
+
+def _admin_layer(admin: gpd.GeoDataFrame, opts: MapOptions) -> folium.FeatureGroup:
+    column = "name_uk" if opts.language == "uk" else "name_en"
+    names = [_text(r.get(column)) for r in admin.to_dict("records")]
+    data = gpd.GeoDataFrame(
+        {"_tooltip": [escape_text(n) for n in names]}, geometry=admin.geometry.values, crs=admin.crs
+    )
+    group = folium.FeatureGroup(name=escape_text(opts.t("layer.admin")), show=True)
+    folium.GeoJson(
+        data,
+        style_function=lambda _f: {
+            "color": COLOURS["admin"],
+            "weight": 1,
+            "fill": True,
+            "fillOpacity": 0.0,
+        },
+        tooltip=folium.GeoJsonTooltip(fields=["_tooltip"], labels=False),
+    ).add_to(group)
+    return group
+
+
+def _summary_layer(
+    summary: gpd.GeoDataFrame, opts: MapOptions, label_key: str
+) -> folium.FeatureGroup:
+    top = float(summary["weight_sum"].max()) if len(summary) else 1.0
+    tooltips = [
+        escape_text(
+            f"{opts.t(label_key)}: "
+            f"{format_number(w, decimals=0, decimal_comma=opts.decimal_comma)} "
+            f"({opts.t('field.count')}: {int(c)})"
+        )
+        for w, c in zip(summary["weight_sum"], summary["count"], strict=True)
+    ]
+    opacity = [round(0.15 + 0.7 * (w / top if top else 0), 3) for w in summary["weight_sum"]]
+    data = gpd.GeoDataFrame(
+        {"_tooltip": tooltips, "_popup": tooltips, "_o": opacity},
+        geometry=summary.geometry.values,
+        crs="EPSG:4326",
+    )
+    return _geojson_layer(
+        data,
+        name=f"{opts.t('layer.h3')}: {opts.t(label_key)}",
+        show=True,
+        style=lambda f: {
+            "fillColor": COLOURS["h3"],
+            "color": COLOURS["h3"],
+            "weight": 0.5,
+            "fillOpacity": f["properties"]["_o"],
+        },
+    )
+
+
+# --------------------------------------------------------------------------- legend
+
+
+class _Legend(MacroElement):
+    """A Leaflet control holding a pre-escaped HTML legend (no extra assets needed)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function () {
+            var legend = L.control({position: "bottomright"});
+            legend.onAdd = function () {
+                var div = L.DomUtil.create("div", "minemap-legend");
+                div.innerHTML = {{ this.body | tojson }};
+                L.DomEvent.disableClickPropagation(div);
+                return div;
+            };
+            legend.addTo({{ this._parent.get_name() }});
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, body: str) -> None:
+        super().__init__()
+        self._name = "MinemapLegend"
+        self.body = body
+
+
+_LEGEND_CSS = """
+<style>
+.minemap-legend {background: rgba(255,255,255,0.92); padding: 6px 10px; font: 12px/1.4 sans-serif;
+  border-radius: 4px; box-shadow: 0 1px 4px rgba(0,0,0,.3); max-width: 230px;}
+.minemap-legend h4 {margin: 4px 0 2px; font-size: 12px;}
+.minemap-legend i {display: inline-block; width: 14px; height: 10px; margin-right: 6px;
+  vertical-align: middle; border: 1px solid rgba(0,0,0,.25);}
+table.minemap-popup th {text-align: left; padding-right: 8px; font-weight: 600;}
+table.minemap-popup td {text-align: left;}
+</style>
+"""
+
+
+def _legend_html(opts: MapOptions, sections: Sequence[str], breaks: Sequence[float] | None) -> str:
+    def item(colour: str, label: str, dashed: bool = False) -> str:
+        border = "border-style: dashed;" if dashed else ""
+        return f'<div><i style="background:{colour};{border}"></i>{escape_text(label)}</div>'
+
+    parts: list[str] = []
+    if "tasks" in sections and breaks is not None:
+        parts.append(f"<h4>{escape_text(opts.t('legend.priority'))}</h4>")
+        for i, colour in enumerate(reversed(PRIORITY_CLASSES)):
+            hi = breaks[len(breaks) - 1 - i]
+            lo = breaks[len(breaks) - 2 - i]
+            fmt = lambda v: format_number(v, decimals=2, decimal_comma=opts.decimal_comma)  # noqa: E731
+            parts.append(item(colour, f"{fmt(lo)} – {fmt(hi)}"))
+    if "hazards" in sections:
+        parts.append(f"<h4>{escape_text(opts.t('legend.hazards'))}</h4>")
+        parts.append(item(COLOURS["CHA"], opts.t("CHA")))
+        parts.append(item(COLOURS["SHA"], opts.t("SHA"), dashed=True))
+    if "cleared" in sections:
+        parts.append(f"<h4>{escape_text(opts.t('legend.released'))}</h4>")
+        for status in ("cleared", "reduced", "cancelled"):
+            parts.append(item(COLOURS[status], opts.t(status)))
+    if "casualties" in sections:
+        parts.append(f"<h4>{escape_text(opts.t('legend.casualties'))}</h4>")
+        for i, (_, colour) in enumerate(RECENCY_CLASSES_DAYS):
+            parts.append(item(colour, opts.t(f"recency.{i}")))
+    others = [k for k in ("strikes", "farmland") if k in sections]
+    if others:
+        parts.append(f"<h4>{escape_text(opts.t('legend.other'))}</h4>")
+        if "strikes" in others:
+            parts.append(item(COLOURS["strike"], opts.t("strike")))
+        if "farmland" in others:
+            parts.append(item(COLOURS["farmland"], opts.t("farmland")))
+    return "".join(parts)
+
+
+# --------------------------------------------------------------------------- map
+
+
+def build_map(
+    layers: Mapping[str, gpd.GeoDataFrame],
+    *,
+    tasks: gpd.GeoDataFrame | None = None,
+    admin: gpd.GeoDataFrame | None = None,
+    visible: Iterable[str] | None = None,
+    bounds: tuple[float, float, float, float] | None = None,
+    options: MapOptions | None = None,
+) -> folium.Map:
+    """Build the clearance map: one toggleable layer per data layer, legend, offline assets.
+
+    Parameters
+    ----------
+    layers : Mapping[str, geopandas.GeoDataFrame]
+        Canonical layer frames by name (``hazards``, ``cleared``, ``farmland``,
+        ``strikes``, ``casualties``), EPSG:4326, as ``store.read_layer`` returns them.
+        Missing or empty layers are left out.
+    tasks : geopandas.GeoDataFrame, optional
+        Ranked tasks from ``minemap.risk.pipeline.prioritise(...).tasks``; drawn as a
+        choropleth by ``priority_score`` with the score breakdown in the popup.
+    admin : geopandas.GeoDataFrame, optional
+        Boundaries drawn as outlines for orientation (e.g. :func:`admin_boundaries`).
+    visible : iterable of str, optional
+        Layer names shown initially (others are listed in the layer switcher, unticked).
+        ``None`` shows all.
+    bounds : (minlon, minlat, maxlon, maxlat), optional
+        Initial view; defaults to the data's extent (or the admin boundaries').
+    options : MapOptions, optional
+        Assets, language, simplification, H3 summary and size.
+
+    Returns
+    -------
+    folium.Map
+        With no tile layer (works offline) and every asset pointing at
+        ``options.asset_base``.
+
+    Notes
+    -----
+    With ``options.summary_resolution`` set, point layers (casualties, strikes) and tasks
+    are summarised on H3 cells instead of sent one by one: the national overview.
+    """
+    opts = options or MapOptions()
+    shown = set(visible) if visible is not None else None
+
+    def is_shown(name: str) -> bool:
+        return shown is None or name in shown
+
+    m = folium.Map(
+        location=[48.5, 31.2],
+        zoom_start=6,
+        tiles=None,
+        control_scale=True,
+        prefer_canvas=False,
+        height=opts.height_px,
+    )
+    m.get_root().header.add_child(Element(_LEGEND_CSS))
+    sections: list[str] = []
+    extents: list[tuple[float, float, float, float]] = []
+
+    if admin is not None and not admin.empty:
+        _admin_layer(admin, opts).add_to(m)
+
+    def present(name: str) -> gpd.GeoDataFrame | None:
+        frame = layers.get(name)
+        if frame is None or frame.empty:
+            return None
+        frame = frame[frame.geometry.notna() & ~frame.geometry.is_empty]
+        if frame.empty:
+            return None
+        extents.append(tuple(frame.total_bounds))
+        return frame
+
+    summary = opts.summary_resolution
+    if (farmland := present("farmland")) is not None:
+        _farmland_layer(farmland, opts, is_shown("farmland")).add_to(m)
+        sections.append("farmland")
+    if (cleared := present("cleared")) is not None:
+        _cleared_layer(cleared, opts, is_shown("cleared")).add_to(m)
+        sections.append("cleared")
+    if (hazards := present("hazards")) is not None:
+        _hazards_layer(hazards, opts, is_shown("hazards")).add_to(m)
+        sections.append("hazards")
+    breaks = None
+    if tasks is not None and not tasks.empty:
+        extents.append(tuple(tasks.total_bounds))
+        breaks = priority_class_breaks(tasks["priority_score"])
+        _tasks_layer(tasks, opts, is_shown("tasks")).add_to(m)
+        sections.append("tasks")
+    if (strikes := present("strikes")) is not None:
+        if summary is not None:
+            _summary_layer(h3_summary(strikes, resolution=summary), opts, "layer.strikes").add_to(m)
+        else:
+            _strikes_layer(strikes, opts, is_shown("strikes")).add_to(m)
+            sections.append("strikes")
+    if (casualties := present("casualties")) is not None:
+        people = pd.to_numeric(casualties.get("killed"), errors="coerce").fillna(0) + pd.to_numeric(
+            casualties.get("injured"), errors="coerce"
+        ).fillna(0)
+        if summary is not None:
+            _summary_layer(
+                h3_summary(casualties, resolution=summary, weight=people),
+                opts,
+                "field.casualties",
+            ).add_to(m)
+        else:
+            for group in _casualty_layers(casualties, opts, is_shown("casualties")):
+                group.add_to(m)
+            sections.append("casualties")
+
+    legend = _legend_html(opts, sections, breaks)
+    if legend:
+        _Legend(legend).add_to(m)
+    folium.LayerControl(collapsed=False).add_to(m)
+
+    if bounds is None and extents:
+        arr = np.array(extents)
+        bounds = (arr[:, 0].min(), arr[:, 1].min(), arr[:, 2].max(), arr[:, 3].max())
+    if bounds is None and admin is not None and not admin.empty:
+        bounds = tuple(admin.total_bounds)
+    if bounds is not None:
+        minlon, minlat, maxlon, maxlat = (float(b) for b in bounds)
+        m.fit_bounds([[minlat, minlon], [maxlat, maxlon]])
+    return use_offline_assets(m, asset_base=opts.asset_base)

@@ -1,0 +1,438 @@
+"""Ukrainian and English texts of the web app, number/area/date formatting.
+
+Every visible string is looked up by key with :func:`t`. Keys starting with ``map.`` are
+handed to :mod:`minemap.webmap` (without the prefix) so map legends and popups follow
+the language switch too. A missing key falls back to English, then to the key itself,
+and a test checks that both languages define the same keys.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date, datetime
+
+__all__ = ["TEXTS", "fmt_area", "fmt_date", "fmt_number", "map_text", "t"]
+
+_EN: dict[str, str] = {
+    "app.title": "minemap — mine clearance priorities",
+    "app.language": "Мова / Language",
+    "app.store": "Data store",
+    "app.role": "Role",
+    "nav.map": "Map",
+    "nav.priorities": "Priorities",
+    "nav.upload": "Upload",
+    "nav.reports": "Reports",
+    "nav.quality": "Data quality",
+    "backend.store_missing": (
+        "The data store is not available in this build of minemap, so no data can be shown "
+        "yet. The map shows oblast boundaries only."
+    ),
+    "backend.risk_missing": (
+        "The priority engine is not available in this build of minemap: no priority scores "
+        "can be shown yet."
+    ),
+    "backend.ingest_missing": (
+        "The upload pipeline is not available in this build of minemap: files cannot be "
+        "checked or imported yet."
+    ),
+    "backend.reports_missing": (
+        "The report generator is coming (issue 5). This page will offer period and area "
+        "selection and PDF/spreadsheet downloads once it is installed."
+    ),
+    "error.store": "The data store could not be read: {problem}",
+    "error.generic": "Something went wrong: {problem}",
+    "error.risk": "Priorities could not be computed: {problem}",
+    "map.title": "Clearance map",
+    "map.caption": (
+        "Priority tasks, hazard areas, released land, strikes and casualties. Use the "
+        "filters on the left; tick layers in the map's layer switcher. Click a task for its "
+        "score breakdown."
+    ),
+    "map.filters": "Map filters",
+    "map.layers": "Layers",
+    "map.period": "Period (situation at its end)",
+    "map.oblast": "Oblast",
+    "map.all_oblasts": "All of Ukraine",
+    "map.view": "View",
+    "map.view.auto": "Automatic",
+    "map.view.summary": "National summary (H3 cells)",
+    "map.view.detail": "Individual features",
+    "map.basemap": "Basemap",
+    "map.basemap.none": "None (offline, oblast outlines)",
+    "map.basemap.osm": "OpenStreetMap (needs internet)",
+    "map.empty": "No data in the store yet. Upload surveys on the Upload page.",
+    "map.summary_note": (
+        "{n} features: showing the national summary. Choose an oblast to see individual features."
+    ),
+    "map.counts": "Shown: {counts}",
+    "map.no_dates": "No dated records yet.",
+    "map.layer.tasks": "Priority tasks",
+    "map.layer.hazards": "Hazard areas (SHA/CHA)",
+    "map.layer.strikes": "Strike sites",
+    "map.layer.casualties": "Casualties (clusters)",
+    "map.layer.casualties_heat": "Casualties (heat map)",
+    "map.layer.cleared": "Released land",
+    "map.layer.farmland": "Farmland",
+    "map.layer.admin": "Oblast boundaries",
+    "map.layer.h3": "Summary by area (H3)",
+    "map.legend.priority": "Priority score",
+    "map.legend.hazards": "Hazard areas",
+    "map.legend.released": "Released land",
+    "map.legend.casualties": "Casualties: time since incident",
+    "map.legend.other": "Other layers",
+    "map.SHA": "Suspected (SHA)",
+    "map.CHA": "Confirmed (CHA)",
+    "map.cleared": "Cleared",
+    "map.reduced": "Reduced",
+    "map.cancelled": "Cancelled",
+    "map.farmland": "Farmland",
+    "map.strike": "Strike site",
+    "map.recency.0": "under 3 months",
+    "map.recency.1": "3–12 months",
+    "map.recency.2": "1–3 years",
+    "map.recency.3": "over 3 years",
+    "map.field.task_id": "Task",
+    "map.field.priority_rank": "Rank",
+    "map.field.priority_score": "Score",
+    "map.field.area": "Area",
+    "map.field.farmland_area": "Farmland in task",
+    "map.field.evidence_class": "Evidence",
+    "map.field.expected_items": "Expected items",
+    "map.field.contributions": "Score breakdown",
+    "map.field.id": "Id",
+    "map.field.date": "Date",
+    "map.field.type": "Type",
+    "map.field.contamination": "Contamination",
+    "map.field.status": "Status",
+    "map.field.operator": "Operator",
+    "map.field.method": "Method",
+    "map.field.munition": "Munition",
+    "map.field.killed_injured": "Killed / injured",
+    "map.field.land_use": "Land use",
+    "map.field.count": "Records",
+    "map.field.casualties": "Casualties",
+    "map.unit.ha": "ha",
+    "map.unit.m2": "m²",
+    "map.unit.km2": "km²",
+    "layer.tasks": "Priority tasks",
+    "layer.hazards": "Hazard areas",
+    "layer.cleared": "Released land",
+    "layer.farmland": "Farmland",
+    "layer.strikes": "Strike sites",
+    "layer.casualties": "Casualties",
+    "prio.title": "Priorities",
+    "prio.caption": (
+        "The ranked clearance tasks with each component of the score. Move the weights to "
+        "re-rank live; the stability view shows how much a task's rank depends on them."
+    ),
+    "prio.weights": "Weights",
+    "prio.reset": "Reset weights",
+    "prio.table": "Ranked tasks",
+    "prio.filter": "Filter by task id or evidence",
+    "prio.download": "Download ranked tasks",
+    "prio.sensitivity": "Stability of the ranking",
+    "prio.sensitivity_caption": (
+        "Best and worst rank of each task when every weight is varied by ±{pct} %."
+    ),
+    "prio.no_tasks": "No tasks to rank: the store has no hazard areas yet.",
+    "prio.rank_range": "Rank range",
+    "upload.title": "Upload survey data",
+    "upload.caption": (
+        "Choose the layer, add one or more files (GeoJSON, GeoPackage, zipped Shapefile, "
+        "KML, CSV). Every problem and every repair is listed before anything is saved; a "
+        "commit imports all files or none."
+    ),
+    "upload.layer": "Layer",
+    "upload.files": "Files",
+    "upload.check": "Check files",
+    "upload.commit": "Import all checked files",
+    "upload.too_big": "{file}: {size} MB is over the upload limit of {limit} MB.",
+    "upload.ok": "{file}: {n} features ready to import.",
+    "upload.rejected": "{file}: {n} problems must be fixed before import.",
+    "upload.errors": "Problems (must be fixed)",
+    "upload.repairs": "Repairs minemap made",
+    "upload.warnings": "Warnings",
+    "upload.committed": "Imported {n} files as batches: {batches}.",
+    "upload.history": "Import history",
+    "upload.undo": "Undo batch",
+    "upload.undone": "Batch {batch} was undone.",
+    "upload.nothing": "Add files, then press “Check files”.",
+    "upload.blocked": "Nothing was imported: fix the problems above, then check again.",
+    "reports.title": "Reports",
+    "reports.caption": "Period and area reports for funders and coordination meetings.",
+    "quality.title": "Data quality",
+    "quality.caption": (
+        "What was rejected or repaired in recent imports, and released polygons that "
+        "overlap each other."
+    ),
+    "quality.batches": "Recent imports",
+    "quality.repairs": "Repairs in recent imports",
+    "quality.overlaps": "Overlapping released polygons",
+    "quality.no_overlaps": "No released polygons overlap.",
+    "quality.no_batches": "No imports yet.",
+    "col.task_id": "Task",
+    "col.priority_rank": "Rank",
+    "col.priority_score": "Score",
+    "col.area_ha": "Area, ha",
+    "col.farmland_ha": "Farmland, ha",
+    "col.evidence_class": "Evidence",
+    "col.expected_items": "Expected items",
+    "col.batch_id": "Batch",
+    "col.layer": "Layer",
+    "col.file": "File",
+    "col.user": "User",
+    "col.when": "When",
+    "col.features": "Features",
+    "col.status": "Status",
+    "col.feature": "Feature",
+    "col.field": "Field",
+    "col.problem": "Problem",
+    "col.fix": "How to fix",
+    "col.repair": "Repair",
+    "col.overlap_m2": "Overlap, m²",
+    "col.a": "Polygon A",
+    "col.b": "Polygon B",
+}
+
+_UK: dict[str, str] = {
+    "app.title": "minemap — пріоритети розмінування",
+    "app.language": "Мова / Language",
+    "app.store": "Сховище даних",
+    "app.role": "Роль",
+    "nav.map": "Карта",
+    "nav.priorities": "Пріоритети",
+    "nav.upload": "Завантаження",
+    "nav.reports": "Звіти",
+    "nav.quality": "Якість даних",
+    "backend.store_missing": (
+        "Сховище даних недоступне в цій збірці minemap, тому дані поки не показуються. "
+        "На карті лише межі областей."
+    ),
+    "backend.risk_missing": (
+        "Модуль пріоритизації недоступний у цій збірці minemap: оцінки пріоритету поки "
+        "не показуються."
+    ),
+    "backend.ingest_missing": (
+        "Конвеєр завантаження недоступний у цій збірці minemap: файли поки не можна "
+        "перевірити чи імпортувати."
+    ),
+    "backend.reports_missing": (
+        "Генератор звітів незабаром (задача 5). Тут буде вибір періоду й території та "
+        "завантаження PDF і таблиць, щойно його встановлять."
+    ),
+    "error.store": "Не вдалося прочитати сховище даних: {problem}",
+    "error.generic": "Щось пішло не так: {problem}",
+    "error.risk": "Не вдалося обчислити пріоритети: {problem}",
+    "map.title": "Карта розмінування",
+    "map.caption": (
+        "Пріоритетні завдання, небезпечні території, звільнені землі, удари й постраждалі. "
+        "Фільтри — ліворуч; шари вмикайте в перемикачі на карті. Натисніть на завдання, "
+        "щоб побачити складові оцінки."
+    ),
+    "map.filters": "Фільтри карти",
+    "map.layers": "Шари",
+    "map.period": "Період (стан на його кінець)",
+    "map.oblast": "Область",
+    "map.all_oblasts": "Уся Україна",
+    "map.view": "Вигляд",
+    "map.view.auto": "Автоматично",
+    "map.view.summary": "Загальнонаціональний огляд (комірки H3)",
+    "map.view.detail": "Окремі об'єкти",
+    "map.basemap": "Підкладка",
+    "map.basemap.none": "Без підкладки (офлайн, межі областей)",
+    "map.basemap.osm": "OpenStreetMap (потрібен інтернет)",
+    "map.empty": "У сховищі ще немає даних. Завантажте обстеження на сторінці «Завантаження».",
+    "map.summary_note": (
+        "{n} об'єктів: показано загальнонаціональний огляд. Оберіть область, щоб побачити "
+        "окремі об'єкти."
+    ),
+    "map.counts": "Показано: {counts}",
+    "map.no_dates": "Ще немає записів з датами.",
+    "map.layer.tasks": "Пріоритетні завдання",
+    "map.layer.hazards": "Небезпечні території (ПНТ/ПдНТ)",
+    "map.layer.strikes": "Місця ударів",
+    "map.layer.casualties": "Постраждалі (кластери)",
+    "map.layer.casualties_heat": "Постраждалі (теплова карта)",
+    "map.layer.cleared": "Звільнені землі",
+    "map.layer.farmland": "Сільгоспугіддя",
+    "map.layer.admin": "Межі областей",
+    "map.layer.h3": "Огляд за територією (H3)",
+    "map.legend.priority": "Оцінка пріоритету",
+    "map.legend.hazards": "Небезпечні території",
+    "map.legend.released": "Звільнені землі",
+    "map.legend.casualties": "Постраждалі: час від події",
+    "map.legend.other": "Інші шари",
+    "map.SHA": "Підозрювана (ПНТ)",
+    "map.CHA": "Підтверджена (ПдНТ)",
+    "map.cleared": "Очищено",
+    "map.reduced": "Зменшено",
+    "map.cancelled": "Скасовано",
+    "map.farmland": "Сільгоспугіддя",
+    "map.strike": "Місце удару",
+    "map.recency.0": "до 3 місяців",
+    "map.recency.1": "3–12 місяців",
+    "map.recency.2": "1–3 роки",
+    "map.recency.3": "понад 3 роки",
+    "map.field.task_id": "Завдання",
+    "map.field.priority_rank": "Місце",
+    "map.field.priority_score": "Оцінка",
+    "map.field.area": "Площа",
+    "map.field.farmland_area": "Сільгоспугіддя в завданні",
+    "map.field.evidence_class": "Докази",
+    "map.field.expected_items": "Очікувано предметів",
+    "map.field.contributions": "Складова оцінки",
+    "map.field.id": "Ідентифікатор",
+    "map.field.date": "Дата",
+    "map.field.type": "Тип",
+    "map.field.contamination": "Забруднення",
+    "map.field.status": "Стан",
+    "map.field.operator": "Оператор",
+    "map.field.method": "Метод",
+    "map.field.munition": "Боєприпас",
+    "map.field.killed_injured": "Загинуло / поранено",
+    "map.field.land_use": "Угіддя",
+    "map.field.count": "Записів",
+    "map.field.casualties": "Постраждалі",
+    "map.unit.ha": "га",
+    "map.unit.m2": "м²",
+    "map.unit.km2": "км²",
+    "layer.tasks": "Пріоритетні завдання",
+    "layer.hazards": "Небезпечні території",
+    "layer.cleared": "Звільнені землі",
+    "layer.farmland": "Сільгоспугіддя",
+    "layer.strikes": "Місця ударів",
+    "layer.casualties": "Постраждалі",
+    "prio.title": "Пріоритети",
+    "prio.caption": (
+        "Ранжовані завдання з розмінування з кожною складовою оцінки. Змінюйте ваги — "
+        "рейтинг оновиться одразу; вкладка стабільності показує, наскільки місце завдання "
+        "залежить від ваг."
+    ),
+    "prio.weights": "Ваги",
+    "prio.reset": "Скинути ваги",
+    "prio.table": "Ранжовані завдання",
+    "prio.filter": "Фільтр за ідентифікатором або доказами",
+    "prio.download": "Завантажити ранжовані завдання",
+    "prio.sensitivity": "Стабільність рейтингу",
+    "prio.sensitivity_caption": (
+        "Найкраще й найгірше місце кожного завдання, якщо кожну вагу змінити на ±{pct} %."
+    ),
+    "prio.no_tasks": "Немає завдань для ранжування: у сховищі ще немає небезпечних територій.",
+    "prio.rank_range": "Діапазон місць",
+    "upload.title": "Завантаження даних обстежень",
+    "upload.caption": (
+        "Оберіть шар, додайте один чи кілька файлів (GeoJSON, GeoPackage, Shapefile у zip, "
+        "KML, CSV). Перед збереженням показано кожну проблему й кожне виправлення; імпорт "
+        "зберігає всі файли або жодного."
+    ),
+    "upload.layer": "Шар",
+    "upload.files": "Файли",
+    "upload.check": "Перевірити файли",
+    "upload.commit": "Імпортувати всі перевірені файли",
+    "upload.too_big": "{file}: {size} МБ перевищує ліміт завантаження {limit} МБ.",
+    "upload.ok": "{file}: {n} об'єктів готові до імпорту.",
+    "upload.rejected": "{file}: {n} проблем треба виправити перед імпортом.",
+    "upload.errors": "Проблеми (треба виправити)",
+    "upload.repairs": "Виправлення, зроблені minemap",
+    "upload.warnings": "Попередження",
+    "upload.committed": "Імпортовано {n} файлів як пакети: {batches}.",
+    "upload.history": "Історія імпорту",
+    "upload.undo": "Скасувати пакет",
+    "upload.undone": "Пакет {batch} скасовано.",
+    "upload.nothing": "Додайте файли й натисніть «Перевірити файли».",
+    "upload.blocked": "Нічого не імпортовано: виправте проблеми вище й перевірте знову.",
+    "reports.title": "Звіти",
+    "reports.caption": "Звіти за період і територією для донорів і координаційних нарад.",
+    "quality.title": "Якість даних",
+    "quality.caption": (
+        "Що було відхилено чи виправлено в останніх імпортах, і звільнені полігони, що "
+        "перекривають один одного."
+    ),
+    "quality.batches": "Останні імпорти",
+    "quality.repairs": "Виправлення в останніх імпортах",
+    "quality.overlaps": "Звільнені полігони, що перекриваються",
+    "quality.no_overlaps": "Звільнені полігони не перекриваються.",
+    "quality.no_batches": "Імпортів ще немає.",
+    "col.task_id": "Завдання",
+    "col.priority_rank": "Місце",
+    "col.priority_score": "Оцінка",
+    "col.area_ha": "Площа, га",
+    "col.farmland_ha": "Сільгоспугіддя, га",
+    "col.evidence_class": "Докази",
+    "col.expected_items": "Очікувано предметів",
+    "col.batch_id": "Пакет",
+    "col.layer": "Шар",
+    "col.file": "Файл",
+    "col.user": "Користувач",
+    "col.when": "Коли",
+    "col.features": "Об'єктів",
+    "col.status": "Стан",
+    "col.feature": "Об'єкт",
+    "col.field": "Поле",
+    "col.problem": "Проблема",
+    "col.fix": "Як виправити",
+    "col.repair": "Виправлення",
+    "col.overlap_m2": "Перекриття, м²",
+    "col.a": "Полігон A",
+    "col.b": "Полігон B",
+}
+
+TEXTS: dict[str, dict[str, str]] = {"en": _EN, "uk": _UK}
+
+_UK_MONTHS = (
+    "січ.",
+    "лют.",
+    "бер.",
+    "квіт.",
+    "трав.",
+    "черв.",
+    "лип.",
+    "серп.",
+    "вер.",
+    "жовт.",
+    "лист.",
+    "груд.",
+)
+
+
+def t(key: str, lang: str, **values: object) -> str:
+    """The text for ``key`` in ``lang`` (English, then the key, as fallbacks), formatted."""
+    text = TEXTS.get(lang, _EN).get(key) or _EN.get(key) or key
+    return text.format(**values) if values else text
+
+
+def map_text(lang: str) -> dict[str, str]:
+    """Texts for :class:`minemap.webmap.MapOptions` (``map.`` keys without the prefix)."""
+    merged = {**_EN, **TEXTS.get(lang, _EN)}
+    return {k.removeprefix("map."): v for k, v in merged.items() if k.startswith("map.")}
+
+
+def fmt_number(value: float | None, lang: str, *, decimals: int = 0) -> str:
+    """``12,345.6`` in English, ``12 345,6`` in Ukrainian; NA → ``–``."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    text = f"{value:,.{decimals}f}"
+    if lang == "uk":
+        text = text.replace(",", "\u202f").replace(".", ",")
+    return text
+
+
+def fmt_area(area_m2: float | None, lang: str) -> str:
+    """An area with a sensible unit: m² under 1 ha, ha under 1 km², else km²."""
+    if area_m2 is None or (isinstance(area_m2, float) and math.isnan(area_m2)):
+        return "–"
+    unit = {k: t(f"map.unit.{k}", lang) for k in ("m2", "ha", "km2")}
+    if area_m2 >= 1_000_000:
+        return f"{fmt_number(area_m2 / 1_000_000, lang, decimals=2)} {unit['km2']}"
+    if area_m2 >= 10_000:
+        return f"{fmt_number(area_m2 / 10_000, lang, decimals=1)} {unit['ha']}"
+    return f"{fmt_number(area_m2, lang)} {unit['m2']}"
+
+
+def fmt_date(value: date | datetime | None, lang: str) -> str:
+    """``5 Mar 2024`` in English, ``5 бер. 2024`` in Ukrainian; None → ``–``."""
+    if value is None:
+        return "–"
+    if lang == "uk":
+        return f"{value.day} {_UK_MONTHS[value.month - 1]} {value.year}"
+    return f"{value.day} {value.strftime('%b')} {value.year}"

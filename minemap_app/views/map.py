@@ -1,0 +1,149 @@
+"""Map page: the clearance map with filters (planners)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import folium
+import pandas as pd
+import streamlit as st
+from streamlit_folium import st_folium
+
+from minemap import webmap
+from minemap_app import cache, i18n, settings, ui
+
+ui.page_header("map")
+lang = ui.lang()
+have = cache.backends()
+path = cache.store_path()
+
+if not have.store:
+    st.info(ui.tr("backend.store_missing"))
+    version = 0
+else:
+    try:
+        version = cache.data_version(path)
+    except Exception as exc:  # a damaged store must become a message, not a traceback
+        ui.show_error("error.store", exc)
+        version = 0
+
+data_layers = [name for name in settings.MAP_LAYERS if name != "tasks"]
+raw = {name: cache.layer(path, version, name) for name in data_layers} if version else {}
+
+with st.sidebar:
+    st.subheader(ui.tr("map.filters"))
+    chosen = st.multiselect(
+        ui.tr("map.layers"),
+        options=settings.MAP_LAYERS,
+        default=settings.DEFAULT_VISIBLE_LAYERS,
+        format_func=lambda name: ui.tr(f"layer.{name}"),
+        key="map_layers",
+    )
+    all_dates = (
+        pd.concat(
+            [pd.to_datetime(f["date"], errors="coerce") for f in raw.values() if "date" in f],
+            ignore_index=True,
+        ).dropna()
+        if raw
+        else pd.Series([], dtype="datetime64[ns]")
+    )
+    date_from: date | None = None
+    date_to: date | None = None
+    if len(all_dates):
+        first, last = all_dates.min().date(), all_dates.max().date()
+        if first < last:
+            date_from, date_to = st.slider(
+                ui.tr("map.period"),
+                min_value=first,
+                max_value=last,
+                value=(first, last),
+                format="DD.MM.YYYY" if lang == "uk" else "D MMM YYYY",
+                key="map_period",
+            )
+        else:
+            date_from = date_to = first
+    oblast_choice = st.selectbox(
+        ui.tr("map.oblast"),
+        options=["", *cache.oblast_names(lang)],
+        format_func=lambda name: name or ui.tr("map.all_oblasts"),
+        key="map_oblast",
+    )
+    oblast = oblast_choice or None
+    view = st.radio(
+        ui.tr("map.view"),
+        options=("auto", "summary", "detail"),
+        format_func=lambda v: ui.tr(f"map.view.{v}"),
+        key="map_view",
+    )
+    basemap = st.selectbox(
+        ui.tr("map.basemap"),
+        options=settings.BASEMAPS,
+        index=settings.BASEMAPS.index(settings.DEFAULT_BASEMAP),
+        format_func=lambda b: ui.tr(f"map.basemap.{b}"),
+        key="map_basemap",
+    )
+
+frames = {
+    name: cache.filtered_layer(
+        path, version, name, date_from=date_from, date_to=date_to, oblast=oblast
+    )
+    for name in data_layers
+    if name in chosen and version
+}
+frames = {name: frame for name, frame in frames.items() if not frame.empty}
+
+tasks = None
+if "tasks" in chosen and version:
+    if not have.risk:
+        st.info(ui.tr("backend.risk_missing"))
+    else:
+        weights = st.session_state.get("weights")
+        try:
+            tasks = cache.prioritised_tasks(path, version, weights, date_to=date_to, oblast=oblast)
+        except Exception as exc:  # the engine's message, escaped; never a traceback
+            ui.show_error("error.risk", exc)
+
+if have.store and not any(len(frame) for frame in raw.values()):
+    st.info(ui.tr("map.empty"))
+
+n_features = sum(len(f) for f in frames.values()) + (0 if tasks is None else len(tasks))
+summary = view == "summary" or (
+    view == "auto" and oblast is None and n_features > settings.DETAIL_FEATURE_LIMIT
+)
+if summary and n_features:
+    st.caption(ui.tr("map.summary_note", n=i18n.fmt_number(n_features, lang)))
+
+counts = [
+    f"{ui.tr(f'layer.{name}')}: {i18n.fmt_number(len(frame), lang)}"
+    for name, frame in [*frames.items(), *([("tasks", tasks)] if tasks is not None else [])]
+]
+if counts:
+    st.caption(ui.tr("map.counts", counts=" · ".join(counts)))
+
+admin = cache.admin_boundaries()
+bounds = None
+if oblast:
+    selected = admin[(admin["name_en"] == oblast) | (admin["name_uk"] == oblast)]
+    if not selected.empty:
+        bounds = tuple(selected.total_bounds)
+options = webmap.MapOptions(
+    asset_base=ui.asset_base(),
+    text=i18n.map_text(lang),
+    decimal_comma=lang == "uk",
+    language=lang,
+    reference_date=date_to or date.today(),
+    simplify_m=settings.SIMPLIFY_M,
+    summary_resolution=settings.SUMMARY_H3_RESOLUTION if summary else None,
+    height_px=settings.MAP_HEIGHT_PX,
+)
+fmap = webmap.build_map(frames, tasks=tasks, admin=admin, bounds=bounds, options=options)
+if basemap == "osm":
+    folium.TileLayer("OpenStreetMap", overlay=False, control=False).add_to(fmap)
+
+st_folium(
+    fmap,
+    key="main_map",
+    height=settings.MAP_HEIGHT_PX,
+    use_container_width=True,
+    returned_objects=[],
+)
