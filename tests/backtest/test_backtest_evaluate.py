@@ -87,7 +87,7 @@ def test_findings_where_the_evidence_was_score_auc_one_and_reversed_zero():
     assert harm.auc.estimate == 1.0
     assert good.coverage["casualty_incidents_in_tasks"] == 4
     bad = backtest(merged(history(), later(found_in_hot=False)), as_of=AS_OF, n_boot=100)
-    reversed_ = [s for s in bad.scores if s.outcome == "findings"][0]
+    reversed_ = next(s for s in bad.scores if s.outcome == "findings")
     assert reversed_.auc.estimate == 0.0
     assert "devices were later found" in bad.verdicts()[0]
 
