@@ -187,15 +187,41 @@ def read_geojson(
         progress=progress,
     )
     del geoms
-    frame = pd.DataFrame.from_records(props, index=pd.RangeIndex(n)) if n else pd.DataFrame()
-    if len(frame.columns) == 0:
-        frame = pd.DataFrame(index=pd.RangeIndex(n))
+    frame = _typed_frame(props, n)
     if any_id and "id" not in frame.columns:
         frame.insert(0, "id", pd.Series(ids, index=frame.index, dtype=object))
     frame = _flatten_nested(frame, report)
     if epsg is not None:
         geometry = _reproject(geometry, epsg, labels, report)
     return frame, geometry, labels, report
+
+
+def _typed_frame(props: list[dict[str, Any]], n: int) -> pd.DataFrame:
+    """Attribute frame with JSON types kept: integers stay exact (``Int64``, or object when
+    beyond int64), booleans ``boolean``, text ``str``, numbers ``float64``; else object."""
+    if not n:
+        return pd.DataFrame(index=pd.RangeIndex(0))
+    keys: dict[str, None] = {}
+    for p in props:
+        keys.update(dict.fromkeys(p))
+    columns: dict[str, pd.Series] = {}
+    for col in keys:
+        values = pd.Series([p.get(col) for p in props], dtype=object, index=pd.RangeIndex(n))
+        kind = pd.api.types.infer_dtype(values, skipna=True)
+        series = values
+        try:
+            if kind == "integer":
+                series = values.astype("Int64")
+            elif kind in ("floating", "mixed-integer-float"):
+                series = values.astype("float64")
+            elif kind == "boolean":
+                series = values.astype("boolean")
+            elif kind == "string":
+                series = values.astype("str")
+        except (OverflowError, TypeError, ValueError):
+            series = values
+        columns[col] = series
+    return pd.DataFrame(columns, index=pd.RangeIndex(n))
 
 
 def _flatten_nested(frame: pd.DataFrame, report: Report) -> pd.DataFrame:

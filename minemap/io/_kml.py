@@ -200,6 +200,7 @@ def read_kml(
         repairs=report.repairs,
         progress=progress,
     )
+    report.errors.sort(key=lambda p: int(p.feature.rsplit(" ", 1)[-1]))
     frame = pd.DataFrame.from_records(records, index=pd.RangeIndex(len(records)))
     if len(frame.columns) == 0:
         frame = pd.DataFrame(index=pd.RangeIndex(len(records)))

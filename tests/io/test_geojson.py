@@ -335,3 +335,20 @@ def test_over_long_text_is_a_feature_error_without_the_value(write_json):
     assert error.field == "note"
     assert "max_text_length=20" in error.problem
     assert "xxx" not in str(error)
+
+
+def test_json_types_kept_exactly(write_json):
+    big = 2**63 + 11
+    path = write_json(
+        collection(
+            feature(None, count=1, osm=big, ok=True, ratio=1, name="a"),
+            feature(None, count=None, osm=None, ok=None, ratio=2.5, name=None),
+        )
+    )
+    frame = read_upload(path).frame
+    assert str(frame["count"].dtype) == "Int64"
+    assert frame["count"].iloc[0] == 1
+    assert frame["count"].isna().iloc[1]
+    assert frame["osm"].iloc[0] == big  # beyond int64: kept exact as a Python int
+    assert str(frame["ok"].dtype) == "boolean"
+    assert frame["ratio"].tolist() == [1.0, 2.5]
