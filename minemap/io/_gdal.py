@@ -33,6 +33,7 @@ from minemap._report import Problem, Repair, Report
 from minemap.io._safety import (
     ALLOWED_GDAL_DRIVERS,
     ZipMember,
+    decode_text,
     extract_members,
     inspect_zip,
     private_dir,
@@ -96,10 +97,23 @@ def read_archive_or_gpkg(
         if not target.read_bytes()[:4] == b"\x00\x00\x27\x0a":
             raise UploadError(f"{file}: {shp.name!r} is not a Shapefile (.shp) file")
         has_prj = any(m.suffix == ".prj" for m in chosen)
-        return (
-            "shapefile",
-            *_read_gdal(target, "ESRI Shapefile", None, file, limits, progress, has_prj=has_prj),
+        has_cpg = any(m.suffix == ".cpg" for m in chosen)
+        repairs: list[Repair] = []
+        encoding = None
+        if not has_cpg:
+            encoding = _dbf_encoding((workdir / "layer.dbf").read_bytes(), file, repairs)
+        attrs, geoms, labels, report = _read_gdal(
+            target,
+            "ESRI Shapefile",
+            None,
+            file,
+            limits,
+            progress,
+            has_prj=has_prj,
+            encoding=encoding,
         )
+        report.repairs[:0] = repairs
+        return "shapefile", attrs, geoms, labels, report
     finally:
         remove_dir(workdir)
 
@@ -195,6 +209,40 @@ def _sidecars(shp: ZipMember, members: list[ZipMember], *, file: str) -> list[Zi
     return list(found.values())
 
 
+def _dbf_encoding(dbf: bytes, file: str, repairs: list[Repair]) -> str | None:
+    """Encoding of a .dbf without .cpg whose header names none (language driver id 0).
+
+    GDAL would then assume ISO-8859-1 and silently garble Cyrillic text, so the text bytes
+    are checked: UTF-8 is used if they decode as UTF-8, Windows-1251 (with a record) if
+    they are clearly Cyrillic; otherwise GDAL's default stands.
+    """
+    if len(dbf) < 32 or dbf[29] != 0:
+        return None  # the header's language driver id tells GDAL the encoding
+    body = dbf[32:]
+    if all(b < 0x80 for b in body[: 1 << 20]) and max(body, default=0) < 0x80:
+        return None
+    try:
+        body.decode("utf-8")
+        return "UTF-8"
+    except UnicodeDecodeError:
+        pass
+    probe: list[Repair] = []
+    try:
+        decode_text(body.replace(b"\x00", b" "), file=file, repairs=probe)
+    except UploadError:
+        return None
+    repairs.append(
+        Repair(
+            "file",
+            "encoding",
+            "the Shapefile's .dbf names no encoding (no .cpg) and its text reads as "
+            "Windows-1251 (Cyrillic)",
+            "decoded the attributes as Windows-1251",
+        )
+    )
+    return "cp1251"
+
+
 # --------------------------------------------------------------------------- GDAL read
 
 
@@ -207,6 +255,7 @@ def _read_gdal(
     progress: Callable[[int, int], None] | None,
     *,
     has_prj: bool = True,
+    encoding: str | None = None,
 ) -> tuple[pd.DataFrame, np.ndarray, list[str], Report]:
     import pyogrio
 
@@ -229,7 +278,7 @@ def _read_gdal(
     if progress is not None:
         progress(0, count)
     try:
-        gdf = pyogrio.read_dataframe(path, layer=layer, fid_as_index=True)
+        gdf = pyogrio.read_dataframe(path, layer=layer, fid_as_index=True, encoding=encoding)
     except Exception as exc:
         raise UploadError(f"{file}: cannot read the {driver} data ({_gdal_message(exc)})") from None
     if progress is not None:

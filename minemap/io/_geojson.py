@@ -133,7 +133,7 @@ def read_geojson(
     """
     report = Report(file=file, layer="")
     text = decode_text(data, file=file, repairs=report.repairs)
-    doc = load_json(text, file=file, limits=limits)
+    doc = load_json(text, file=file, limits=limits, raw=data)
     del text
     features = _features_of(doc, file=file)
     n = len(features)
