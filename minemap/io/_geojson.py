@@ -100,6 +100,8 @@ def _features_of(doc: Any, *, file: str) -> list[Any]:
     if not isinstance(doc, dict):
         raise UnsupportedFormatError(f"{file}: JSON that is not a GeoJSON object")
     kind = doc.get("type")
+    if not isinstance(kind, str):
+        kind = repr(kind)
     if kind == "FeatureCollection":
         features = doc.get("features")
         if not isinstance(features, list):

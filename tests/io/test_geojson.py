@@ -352,3 +352,13 @@ def test_json_types_kept_exactly(write_json):
     assert frame["osm"].iloc[0] == big  # beyond int64: kept exact as a Python int
     assert str(frame["ok"].dtype) == "boolean"
     assert frame["ratio"].tolist() == [1.0, 2.5]
+
+
+def test_multipolygon_with_empty_part_is_feature_error(write_json):
+    # shapely 2.2's from_ragged_array crashes the process on a polygon part without rings
+    mp = {"type": "MultiPolygon", "coordinates": [[square()], []]}
+    ml = {"type": "MultiLineString", "coordinates": [[[30, 50], [31, 50]], []]}
+    result = read_upload(write_json(collection(feature(mp), feature(ml))))
+    assert result.frame.geometry.isna().all()
+    assert [e.feature for e in result.report.errors] == ["feature 1", "feature 2"]
+    assert "no rings" in result.report.errors[0].problem
