@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -44,6 +45,10 @@ from minemap.settings import Limits
 __all__ = ["read_archive_or_gpkg"]
 
 _SHP_SIDECARS = (".shx", ".dbf", ".prj", ".cpg")
+_SHP_METADATA = frozenset(
+    {".sbn", ".sbx", ".qix", ".fix", ".xml", ".qmd", ".qpj", ".aih", ".ain", ".atx", ".ixs"}
+    | {".mxs", ".cst", ".shx", ".dbf", ".prj", ".cpg"}
+)
 _DENY_SQL = re.compile(
     r"virtualogr|load_extension|readfile|writefile|fts3_tokenizer|/vsi|https?://|ftp://|"
     r"file:|\bogr_|\battach\b|\bedit\s*\(",
@@ -113,6 +118,21 @@ def read_archive_or_gpkg(
             encoding=encoding,
         )
         report.repairs[:0] = repairs
+        used = {m.name for m in chosen}
+        ignored = [
+            m.name
+            for m in members
+            if m.name not in used and m.suffix not in _SHP_METADATA and m.suffix != ".shp"
+        ]
+        if ignored:
+            report.warnings.append(
+                Problem(
+                    "file",
+                    "file",
+                    f"the archive also holds {', '.join(ignored[:10])}, which was not read",
+                    "upload other data in its own file",
+                )
+            )
         return "shapefile", attrs, geoms, labels, report
     finally:
         remove_dir(workdir)
@@ -257,36 +277,21 @@ def _read_gdal(
     has_prj: bool = True,
     encoding: str | None = None,
 ) -> tuple[pd.DataFrame, np.ndarray, list[str], Report]:
-    import pyogrio
-
     assert driver in ALLOWED_GDAL_DRIVERS
     report = Report(file=file, layer="")
-    try:
-        info = pyogrio.read_info(path, layer=layer)
-    except Exception as exc:  # pyogrio raises several DataSourceError kinds
-        raise UploadError(f"{file}: damaged {driver} file ({_gdal_message(exc)})") from None
-    if info.get("driver") != driver:
-        raise UnsafeInputError(
-            f"{file}: refused: GDAL would open this file with the {info.get('driver')!r} "
-            f"driver; only {driver!r} is allowed here"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        attrs, geoms, labels, crs = _gdal_frame(
+            path, driver, layer, file, limits, progress, encoding
         )
-    count = int(info.get("features") or 0)
-    if count > limits.max_features:
-        raise UploadError(
-            f"{file}: {count:,} features, over the limit max_features={limits.max_features:,}"
-        )
-    if progress is not None:
-        progress(0, count)
-    try:
-        gdf = pyogrio.read_dataframe(path, layer=layer, fid_as_index=True, encoding=encoding)
-    except Exception as exc:
-        raise UploadError(f"{file}: cannot read the {driver} data ({_gdal_message(exc)})") from None
-    if progress is not None:
-        progress(count, count)
-    labels = [f"feature {fid}" for fid in gdf.index]
-    gdf = gdf.reset_index(drop=True)
-    geoms = np.asarray(gdf.geometry.array, dtype=object)
-    attrs = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
+    seen: set[str] = set()
+    for w in caught:
+        text = _gdal_message(Exception(str(w.message)))
+        if text not in seen:
+            seen.add(text)
+            report.warnings.append(
+                Problem("file", "file", f"GDAL: {text}", "check the file in a GIS")
+            )
     present = np.not_equal(geoms, None)
     if present.any():
         nverts = np.zeros(len(geoms), dtype=np.int64)
@@ -321,8 +326,48 @@ def _read_gdal(
                     "dropped the extra ordinates; kept longitude and latitude",
                 )
             )
-    geoms = _to_wgs84(geoms, gdf.crs, file=file, has_prj=has_prj, report=report)
+    geoms = _to_wgs84(geoms, crs, file=file, has_prj=has_prj, report=report)
     return attrs, geoms, labels, report
+
+
+def _gdal_frame(
+    path: Path,
+    driver: str,
+    layer: str | None,
+    file: str,
+    limits: Limits,
+    progress: Callable[[int, int], None] | None,
+    encoding: str | None,
+) -> tuple[pd.DataFrame, np.ndarray, list[str], CRS | None]:
+    import pyogrio
+
+    try:
+        info = pyogrio.read_info(path, layer=layer)
+    except Exception as exc:  # pyogrio raises several DataSourceError kinds
+        raise UploadError(f"{file}: damaged {driver} file ({_gdal_message(exc)})") from None
+    if info.get("driver") != driver:
+        raise UnsafeInputError(
+            f"{file}: refused: GDAL would open this file with the {info.get('driver')!r} "
+            f"driver; only {driver!r} is allowed here"
+        )
+    count = int(info.get("features") or 0)
+    if count > limits.max_features:
+        raise UploadError(
+            f"{file}: {count:,} features, over the limit max_features={limits.max_features:,}"
+        )
+    if progress is not None:
+        progress(0, count)
+    try:
+        gdf = pyogrio.read_dataframe(path, layer=layer, fid_as_index=True, encoding=encoding)
+    except Exception as exc:
+        raise UploadError(f"{file}: cannot read the {driver} data ({_gdal_message(exc)})") from None
+    if progress is not None:
+        progress(count, count)
+    labels = [f"feature {fid}" for fid in gdf.index]
+    gdf = gdf.reset_index(drop=True)
+    geoms = np.asarray(gdf.geometry.array, dtype=object)
+    attrs = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
+    return attrs, geoms, labels, gdf.crs
 
 
 def _to_wgs84(

@@ -193,3 +193,14 @@ def test_utf8_dbf_without_cpg(tmp_path):
         for ext in (".shp", ".shx", ".dbf", ".prj"):
             zf.write(src / f"a{ext}", f"a{ext}")
     assert read_upload(archive).frame["name"].tolist() == names
+
+
+def test_other_members_of_a_shapefile_zip_are_named_in_a_warning(tmp_path, points):
+    archive = zip_shapefile(tmp_path, points)
+    with zipfile.ZipFile(archive, "a") as zf:
+        zf.writestr("export/other.gpkg", b"SQLite format 3\x00")
+        zf.writestr("export/hazards.shp.xml", b"<metadata/>")
+    result = read_upload(archive)
+    (warning,) = result.report.warnings
+    assert "export/other.gpkg" in warning.problem
+    assert "xml" not in warning.problem
