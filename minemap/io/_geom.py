@@ -80,7 +80,10 @@ def _clean_position(pos: Any, flags: dict[str, bool]) -> list[float]:
     for v in pos[:2]:
         if isinstance(v, bool) or not isinstance(v, int | float):
             raise _BadGeometryError(f"coordinate {_short(v)} is not a number")
-        out.append(float(v))
+        try:
+            out.append(float(v))
+        except OverflowError:
+            raise _BadGeometryError(f"coordinate {_short(v)} is out of range") from None
     if not (np.isfinite(out[0]) and np.isfinite(out[1])):
         raise _BadGeometryError("a coordinate is infinite or not a number")
     if len(pos) > 2:

@@ -293,6 +293,8 @@ def load_json(text: str, *, file: str, limits: Limits, raw: bytes | None = None)
         ) from None
     except RecursionError:
         raise UnsafeInputError(f"{file}: JSON nested too deeply") from None
+    except ValueError as exc:  # e.g. an integer with more digits than Python converts
+        raise UploadError(f"{file}: unreadable JSON ({str(exc)[:120]})") from None
 
 
 # --------------------------------------------------------------------------- XML

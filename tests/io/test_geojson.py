@@ -362,3 +362,17 @@ def test_multipolygon_with_empty_part_is_feature_error(write_json):
     assert result.frame.geometry.isna().all()
     assert [e.feature for e in result.report.errors] == ["feature 1", "feature 2"]
     assert "no rings" in result.report.errors[0].problem
+
+
+def test_huge_integer_coordinate_is_feature_error(write_json):
+    text = '{"type": "Feature", "properties": {}, "geometry": {"type": "Point", '
+    text += '"coordinates": [30, 1' + "0" * 400 + "]}}"
+    result = read_upload(write_json(text))
+    assert result.frame.geometry.iloc[0] is None
+    assert "out of range" in result.report.errors[0].problem
+
+
+def test_absurdly_long_number_refused(write_json):
+    text = '{"type": "Feature", "properties": {"n": 1' + "0" * 5000 + '}, "geometry": null}'
+    with pytest.raises(UploadError, match="unreadable JSON"):
+        read_upload(write_json(text))
