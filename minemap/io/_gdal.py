@@ -326,7 +326,7 @@ def _read_gdal(
                     "dropped the extra ordinates; kept longitude and latitude",
                 )
             )
-    geoms = _to_wgs84(geoms, crs, file=file, has_prj=has_prj, report=report)
+    geoms = _to_wgs84(geoms, crs, file=file, has_prj=has_prj, report=report, labels=labels)
     return attrs, geoms, labels, report
 
 
@@ -371,7 +371,13 @@ def _gdal_frame(
 
 
 def _to_wgs84(
-    geoms: np.ndarray, crs: CRS | None, *, file: str, has_prj: bool, report: Report
+    geoms: np.ndarray,
+    crs: CRS | None,
+    *,
+    file: str,
+    has_prj: bool,
+    report: Report,
+    labels: list[str],
 ) -> np.ndarray:
     present = np.not_equal(geoms, None)
     bounds = shapely.total_bounds(geoms[present]) if present.any() else np.full(4, np.nan)
@@ -400,17 +406,40 @@ def _to_wgs84(
             f"{file}: {what}, and the coordinates (bounds {', '.join(f'{b:.1f}' for b in bounds)}) "
             "are not longitude/latitude; include the .prj file (the coordinate system)"
         )
-    src = CRS.from_user_input(crs)
-    if src.equals(CRS.from_epsg(4326), ignore_axis_order=True):
-        return geoms
-    series = gpd.GeoSeries(geoms, crs=src).to_crs(4326)
+    try:
+        src = CRS.from_user_input(crs)
+        if src.equals(CRS.from_epsg(4326), ignore_axis_order=True):
+            return geoms
+        epsg = src.to_epsg()
+        name = f"EPSG:{epsg}" if epsg is not None else f"the CRS {src.name[:80]!r}"
+        series = gpd.GeoSeries(geoms, crs=src).to_crs(4326)
+    except Exception as exc:  # pyproj raises several error kinds for unusable CRSs
+        raise UploadError(
+            f"{file}: the coordinates cannot be transformed from the file's coordinate "
+            f"system to WGS84 ({str(exc)[:120]}); export the data in EPSG:4326"
+        ) from None
     out = np.asarray(series.array, dtype=object)
-    name = src.to_string() if src.to_epsg() is None else f"EPSG:{src.to_epsg()}"
+    moved = np.not_equal(out, None)
+    if moved.any():
+        bounds = shapely.bounds(out[moved])
+        bad = np.flatnonzero(moved)[
+            ~np.isfinite(bounds).all(axis=1) & ~shapely.is_empty(out[moved])
+        ]
+        for j in bad:
+            report.errors.append(
+                Problem(
+                    labels[j],
+                    "geometry",
+                    f"coordinates cannot be transformed from {name} to WGS84",
+                    f"check that the coordinates really are in {name}",
+                )
+            )
+            out[j] = None
     report.repairs.append(
         Repair(
             "file",
             "geometry",
-            f"coordinates are in {name} ({src.name})",
+            f"coordinates are in {name}" + (f" ({src.name})" if epsg is not None else ""),
             f"reprojected {int(present.sum())} feature(s) to EPSG:4326 (WGS84 lon/lat)",
         )
     )

@@ -204,3 +204,11 @@ def test_other_members_of_a_shapefile_zip_are_named_in_a_warning(tmp_path, point
     (warning,) = result.report.warnings
     assert "export/other.gpkg" in warning.problem
     assert "xml" not in warning.problem
+
+
+def test_shapefile_with_unusable_prj_refused(tmp_path, points):
+    archive = zip_shapefile(tmp_path, points.to_crs("EPSG:32636"), skip=(".prj",))
+    with zipfile.ZipFile(archive, "a") as zf:
+        zf.writestr("export/hazards.prj", 'LOCAL_CS["arbitrary",UNIT["metre",1]]')
+    with pytest.raises(UploadError, match="cannot be transformed"):
+        read_upload(archive)
