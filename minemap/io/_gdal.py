@@ -189,7 +189,7 @@ def _check_gpkg(path: Path, *, file: str, layer_name: str | None) -> str:
     if len(layers) > 1:
         raise UploadError(
             f"{file}: the GeoPackage holds several layers: {', '.join(layers)}; "
-            "choose one by name (layer_name / --gpkg-layer)"
+            "choose one by name (--source-layer on the command line)"
         )
     return layers[0]
 
