@@ -40,6 +40,7 @@ with st.sidebar:
             min_value=settings.WEIGHT_MIN,
             max_value=settings.WEIGHT_MAX,
             step=settings.WEIGHT_STEP,
+            format="%d",
             key=f"w_{name}",
         )
     st.button(ui.tr("prio.reset"), on_click=_reset_weights, key="w_reset")

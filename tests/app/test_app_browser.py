@@ -86,3 +86,34 @@ def test_every_page_opens_without_error(app_server, offline_page, screenshot, pa
     assert page.locator("[data-testid='stException']").count() == 0
     assert offline_page.errors == []
     screenshot(page, path)
+
+
+def test_changing_a_weight_re_ranks_in_the_browser(app_server, offline_page, screenshot):
+    if not app_server.seeded:
+        pytest.skip(f"needs the data backends to seed the store {app_server.seed_problems}")
+    from minemap_app import cache
+
+    if not cache.backends().risk:
+        pytest.skip("needs the risk engine (minemap.risk.pipeline), not merged on this branch yet")
+    page = open_page(offline_page, f"{app_server.url}/priorities")
+    english(page, "Priorities")
+    top = page.locator("[data-testid='stCaptionContainer']", has_text="Top of the ranking")
+    top.wait_for(timeout=60_000)
+    before = top.inner_text()
+    sliders = "[data-testid='stSidebar'] [data-testid='stSlider'] input[type='range']"
+    for i in range(3):  # casualty risk, expected items, evidence strength → 0
+        thumb = page.locator(sliders).nth(i)
+        thumb.focus()
+        thumb.press("Home")
+        page.wait_for_function(
+            f"document.querySelectorAll(\"{sliders}\")[{i}].value === '0'", timeout=30_000
+        )
+    page.wait_for_function(
+        "(before) => [...document.querySelectorAll(\"[data-testid='stCaptionContainer']\")]"
+        ".some(e => e.innerText.startsWith('Top of the ranking') && e.innerText !== before)",
+        arg=before,
+        timeout=60_000,
+    )
+    assert top.inner_text() != before
+    assert page.locator("[data-testid='stException']").count() == 0
+    screenshot(page, "priorities_reweighted")
