@@ -33,6 +33,8 @@ __all__ = [
     "admin_boundaries",
     "backends",
     "batches",
+    "check_upload",
+    "commit_upload",
     "data_version",
     "default_weights",
     "filtered_layer",
@@ -250,6 +252,46 @@ def tasks_file(
         target = Path(folder) / f"minemap_tasks.{fmt}"
         write_layer(tasks, target)
         return target.read_bytes()
+
+
+_SAFE_SUFFIX = frozenset(
+    {".geojson", ".json", ".gpkg", ".zip", ".shp", ".kml", ".kmz", ".csv", ".txt"}
+)
+
+
+def _upload_suffix(name: str) -> str:
+    # The user's file name is a label only; at most a known suffix is kept as a hint.
+    suffix = Path(name).suffix.lower()
+    return suffix if suffix in _SAFE_SUFFIX else ".upload"
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def check_upload(path: str, version: int, layer_name: str, file_name: str, data: bytes) -> Any:
+    """Dry-run ``minemap.ingest.ingest_file`` on uploaded bytes: the full report, no write."""
+    del version  # only a cache key: a duplicate check depends on the store's content
+    return _ingest_bytes(path, layer_name, file_name, data, dry_run=True, user=None)
+
+
+def commit_upload(
+    path: str, layer_name: str, file_name: str, data: bytes, *, user: str | None
+) -> Any:
+    """Import one uploaded file for real (all of it or nothing), as ``user``."""
+    return _ingest_bytes(path, layer_name, file_name, data, dry_run=False, user=user)
+
+
+def _ingest_bytes(
+    path: str, layer_name: str, file_name: str, data: bytes, *, dry_run: bool, user: str | None
+) -> Any:
+    import tempfile
+
+    from minemap.ingest import ingest_file
+
+    with tempfile.TemporaryDirectory(prefix="minemap-upload-") as folder:
+        target = Path(folder) / f"upload{_upload_suffix(file_name)}"
+        target.write_bytes(data)
+        return ingest_file(
+            target, layer_name, store=path, dry_run=dry_run, user=user, display_name=file_name
+        )
 
 
 def batches(path: str, version: int) -> list[Any]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
@@ -117,3 +119,101 @@ def test_changing_a_weight_re_ranks_in_the_browser(app_server, offline_page, scr
     assert top.inner_text() != before
     assert page.locator("[data-testid='stException']").count() == 0
     screenshot(page, "priorities_reweighted")
+
+
+def _hazard_file(features: list[tuple[dict, list[list[float]]]]) -> bytes:
+    return json.dumps(
+        {
+            "type": "FeatureCollection",
+            "features": [
+                {
+                    "type": "Feature",
+                    "properties": props,
+                    "geometry": {"type": "Polygon", "coordinates": [ring]},
+                }
+                for props, ring in features
+            ],
+        }
+    ).encode()
+
+
+def _ring(lon: float, lat: float, size: float = 0.02) -> list[list[float]]:
+    return [[lon, lat], [lon + size, lat], [lon + size, lat + size], [lon, lat + size], [lon, lat]]
+
+
+def _upload(page, name: str, data: bytes) -> None:
+    page.locator("input[type='file']").set_input_files(
+        {"name": name, "mimeType": "application/geo+json", "buffer": data}
+    )
+
+
+def _confirmed_paths(app_server, offline_page) -> int:
+    page = open_page(offline_page, f"{app_server.url}/")
+    frame = map_frame(page)
+    return frame.locator("path.leaflet-interactive[stroke='#c0392b']").count()
+
+
+def test_bad_upload_names_every_problem_and_imports_nothing(app_server, offline_page, screenshot):
+    if not app_server.seeded:
+        pytest.skip(f"needs the data backends to seed the store {app_server.seed_problems}")
+    page = open_page(offline_page, f"{app_server.url}/upload")
+    english(page, "Upload survey data")
+    bad = _hazard_file(
+        [
+            (
+                {
+                    "hazard_id": "BAD-1",
+                    "date": "not a date",
+                    "hazard_type": "maybe",
+                    "contamination": "AP",
+                },
+                _ring(36.6, 49.9),
+            ),
+            (
+                {
+                    "hazard_id": "BAD-2",
+                    "date": "2024-01-01",
+                    "hazard_type": "SHA",
+                    "contamination": "AP",
+                },
+                _ring(10.0, 10.0),
+            ),
+        ]
+    )
+    _upload(page, "bad.geojson", bad)
+    page.wait_for_selector("text=problems must be fixed before import", timeout=60_000)
+    problems = page.locator("[data-testid='stTable']").first.inner_text()
+    for expected in ("BAD-1", "date", "hazard_type", "BAD-2", "outside the area of operations"):
+        assert expected in problems
+    assert page.get_by_role("button", name="Import all checked files").is_disabled()
+    screenshot(page, "upload_rejected")
+
+
+def test_good_upload_is_imported_and_appears_on_the_map(app_server, offline_page, screenshot):
+    if not app_server.seeded:
+        pytest.skip(f"needs the data backends to seed the store {app_server.seed_problems}")
+    before = _confirmed_paths(app_server, offline_page)
+    page = open_page(offline_page, f"{app_server.url}/upload")
+    english(page, "Upload survey data")
+    good = _hazard_file(
+        [
+            (
+                {
+                    "hazard_id": "UP-1",
+                    "date": "2024-05-05",
+                    "hazard_type": "CHA",
+                    "contamination": "AT",
+                    "evidence": "<script>window.__xss=3</script>",
+                },
+                _ring(36.7, 49.95),
+            )
+        ]
+    )
+    _upload(page, "field <img src=x onerror=window.__xss=4>.geojson", good)
+    page.wait_for_selector("text=features ready to import", timeout=60_000)
+    assert page.get_by_text("field <img src=x onerror=window.__xss=4>.geojson: 1").count() == 1
+    page.get_by_role("button", name="Import all checked files").click()
+    page.wait_for_selector("text=Imported 1 files", timeout=60_000)
+    assert page.evaluate("() => typeof window.__xss") == "undefined"
+    screenshot(page, "upload_imported")
+    assert _confirmed_paths(app_server, offline_page) == before + 1
