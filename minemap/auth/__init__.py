@@ -16,12 +16,15 @@ from __future__ import annotations
 from minemap._errors import AccessDenied, AccountError, AuthError
 from minemap.auth.access import (
     AGGREGATE_H3_RESOLUTION,
+    COUNT_BANDS,
     aggregate_layer,
     audit_log_for,
     batches_for,
     can,
+    count_band,
     layer_access,
     read_layer_for,
+    report_inputs_for,
     require,
 )
 from minemap.auth.accounts import (
@@ -53,6 +56,7 @@ from minemap.auth.roles import ACTIONS, POLICIES, ROLES, LayerAccess, Role, Role
 __all__ = [
     "ACTIONS",
     "AGGREGATE_H3_RESOLUTION",
+    "COUNT_BANDS",
     "DEFAULT_POLICY",
     "POLICIES",
     "ROLES",
@@ -72,6 +76,7 @@ __all__ = [
     "audit_log_for",
     "batches_for",
     "can",
+    "count_band",
     "demo_accounts",
     "disable_user",
     "enable_user",
@@ -81,6 +86,7 @@ __all__ = [
     "oidc_sign_in",
     "parse_role_map",
     "read_layer_for",
+    "report_inputs_for",
     "require",
     "role_for_identity",
     "session_user",

@@ -26,19 +26,22 @@ import shapely
 from minemap._errors import AccessDenied
 from minemap.auth.roles import ACTIONS, POLICIES, LayerAccess
 from minemap.geometry import area_m2
-from minemap.layers import get_schema
+from minemap.layers import LAYER_NAMES, get_schema
 from minemap.settings import STORAGE_CRS
 from minemap.store._base import BatchRecord, Store
 
 __all__ = [
     "AGGREGATE_H3_RESOLUTION",
+    "COUNT_BANDS",
     "AccessDenied",
     "aggregate_layer",
     "audit_log_for",
     "batches_for",
     "can",
+    "count_band",
     "layer_access",
     "read_layer_for",
+    "report_inputs_for",
     "require",
 ]
 
@@ -46,8 +49,37 @@ AGGREGATE_H3_RESOLUTION = 5
 """H3 resolution of aggregate layers: cells of ≈ 250 km² (edge ≈ 9 km), the same as the
 app's national overview. Coarse enough that no cell pins down a field or a house."""
 
-_AGGREGATE_SUMS: dict[str, tuple[str, ...]] = {"casualties": ("killed", "injured")}
-"""Non-personal counts summed per cell, by layer (everything else is only counted)."""
+COUNT_BANDS: tuple[tuple[int, int | None, str], ...] = (
+    (1, 4, "1-4"),
+    (5, 9, "5-9"),
+    (10, 49, "10-49"),
+    (50, None, "50+"),
+)
+"""Bands in which casualty counts per cell are shown to roles without exact access.
+
+People-counts are never shown exactly outside the planner and field roles: a cell with
+"1 incident, 1 killed" next to a local news item identifies a family. The first band
+ends below 5, the report's small-count threshold (``minemap.reports.privacy.THRESHOLD``;
+a test keeps them equal)."""
+
+_PEOPLE_COUNTS: dict[str, tuple[str, ...]] = {"casualties": ("killed", "injured")}
+"""Per-layer columns that count people; aggregated only as a banded total."""
+
+
+def count_band(count: int) -> str:
+    """The band (:data:`COUNT_BANDS`) of a positive count; ``"0"`` for zero.
+
+    Examples
+    --------
+    >>> count_band(0), count_band(4), count_band(5), count_band(120)
+    ('0', '1-4', '5-9', '50+')
+    """
+    if count <= 0:
+        return "0"
+    for low, high, label in COUNT_BANDS:
+        if count >= low and (high is None or count <= high):
+            return label
+    raise AssertionError(count)  # pragma: no cover - the bands cover every count
 
 
 def _check_action(action: str) -> None:
@@ -150,11 +182,7 @@ def read_layer_for(store: Store, layer: str, *, role: str | None) -> gpd.GeoData
         raise AccessDenied(f"the {role} role may not read the {layer} layer")
     if access == "full":
         return store.read_layer(layer, include_personal=True)
-    frame = store.read_layer(layer, include_personal=False)
-    schema = get_schema(layer)
-    personal = set(schema.personal_fields)
-    keep = [f for f in schema.field_names if f not in personal] + ["batch_id"]
-    exact = frame[[c for c in keep if c in frame.columns] + [frame.geometry.name]]
+    exact = _exact(store, layer)
     if access == "exact":
         return exact
     return aggregate_layer(exact, layer)
@@ -180,12 +208,14 @@ def aggregate_layer(
     Returns
     -------
     geopandas.GeoDataFrame
-        One row per occupied cell, sorted by cell: ``h3_cell``, ``features``, the
-        layer's summed counts (casualties: ``killed``, ``injured``), ``area_ha`` for
-        polygonal layers, and the cell's hexagon as geometry (EPSG:4326).
+        One row per occupied cell, sorted by cell, geometry the cell's hexagon
+        (EPSG:4326). Casualties: ``h3_cell``, ``incidents_band`` and
+        ``casualties_band`` (killed + injured), both as :func:`count_band` labels — no
+        exact counts of people. Other layers: ``h3_cell``, ``features`` (count), and
+        ``area_ha`` for polygonal layers.
     """
     schema = get_schema(layer)
-    sums = [c for c in _AGGREGATE_SUMS.get(layer, ()) if c in frame.columns]
+    people = [c for c in _PEOPLE_COUNTS.get(layer, ()) if c in frame.columns]
     geoms = frame.geometry
     placed = geoms.notna() & ~geoms.is_empty
     work = frame.loc[placed]
@@ -195,16 +225,26 @@ def aggregate_layer(
         for x, y in zip(shapely.get_x(anchors), shapely.get_y(anchors), strict=True)
     ]
     table = pd.DataFrame({"h3_cell": pd.array(cells, dtype="str")}, index=work.index)
-    for column in sums:
-        table[column] = work[column].astype("Int64")
+    if people:
+        table["people"] = sum(work[c].astype("Int64").fillna(0) for c in people)
     if schema.is_polygonal:
         table["area_ha"] = area_m2(work) / 10_000.0
     grouped = table.groupby("h3_cell", sort=True)
-    out = grouped.size().rename("features").astype("int64").to_frame()
-    for column in sums:
-        out[column] = grouped[column].sum().astype("int64")
-    if schema.is_polygonal:
-        out["area_ha"] = grouped["area_ha"].sum().astype("float64")
+    counts = grouped.size().astype("int64")
+    if people:
+        out = pd.DataFrame(
+            {
+                "incidents_band": pd.array([count_band(n) for n in counts], dtype="str"),
+                "casualties_band": pd.array(
+                    [count_band(int(n)) for n in grouped["people"].sum()], dtype="str"
+                ),
+            },
+            index=counts.index,
+        )
+    else:
+        out = counts.rename("features").to_frame()
+        if schema.is_polygonal:
+            out["area_ha"] = grouped["area_ha"].sum().astype("float64")
     out = out.reset_index()
     hexagons = [
         shapely.Polygon([(lng, lat) for lat, lng in h3.cell_to_boundary(cell)])
@@ -213,6 +253,38 @@ def aggregate_layer(
     return gpd.GeoDataFrame(
         out, geometry=np.asarray(hexagons, dtype=object) if hexagons else [], crs=STORAGE_CRS
     )
+
+
+def report_inputs_for(store: Store, *, role: str | None) -> dict[str, gpd.GeoDataFrame]:
+    """Every layer as input for a funder-safe report, for roles that may get reports.
+
+    Reports (``minemap.reports``) need exact, non-personal geometry to compute their
+    figures and coarse maps; what they *output* is funder-safe (whitelisted fields,
+    small counts suppressed). These frames are therefore for the server-side report
+    build only: pass them straight to ``minemap.reports.build_report`` inside one
+    function, never into session state, a page, or a download.
+
+    Returns
+    -------
+    dict of str to geopandas.GeoDataFrame
+        Per layer: schema fields without personal ones, ``batch_id``, geometry (no
+        extra source columns; personal fields never selected).
+
+    Raises
+    ------
+    AccessDenied
+        The role may not see reports (``view_reports``).
+    """
+    require(role, "view_reports")
+    return {layer: _exact(store, layer) for layer in LAYER_NAMES}
+
+
+def _exact(store: Store, layer: str) -> gpd.GeoDataFrame:
+    frame = store.read_layer(layer, include_personal=False)
+    schema = get_schema(layer)
+    personal = set(schema.personal_fields)
+    keep = [f for f in schema.field_names if f not in personal] + ["batch_id"]
+    return frame[[c for c in keep if c in frame.columns] + [frame.geometry.name]]
 
 
 def audit_log_for(store: Store, *, role: str | None) -> pd.DataFrame:

@@ -6,21 +6,24 @@ import pickle
 import re
 
 import h3
-import numpy as np
+import pandas as pd
 import pytest
 import shapely
 
 from minemap import _errors
 from minemap.auth import (
     ACTIONS,
+    COUNT_BANDS,
     ROLES,
     AccessDenied,
     aggregate_layer,
     audit_log_for,
     batches_for,
     can,
+    count_band,
     layer_access,
     read_layer_for,
+    report_inputs_for,
     require,
 )
 from minemap.layers import LAYER_NAMES, get_schema
@@ -156,12 +159,11 @@ def test_funder_never_gets_exact_casualty_points(data_store, role):
         hexagon = shapely.Polygon([(lng, lat) for lat, lng in h3.cell_to_boundary(cell)])
         assert geom.equals(hexagon)
         assert h3.get_resolution(cell) == 5
-    # the counts add up to the stored casualties (two points share a cell)
-    assert frame["features"].sum() == len(CASUALTY_POINTS)
-    assert sorted(frame["features"]) == [1, 2]
-    assert frame["killed"].sum() == 3
-    assert frame["injured"].sum() == 4
-    assert {"incident_id", "batch_id", "date", "source"}.isdisjoint(frame.columns)
+    # two of the three points share a cell; people are only counted in bands
+    assert list(frame.columns) == ["h3_cell", "incidents_band", "casualties_band", "geometry"]
+    assert sorted(frame["incidents_band"]) == ["1-4", "1-4"]
+    # killed + injured per cell: 1 + 3 = 4 and 2 + 1 = 3 (cells sorted by id)
+    assert set(frame["casualties_band"]) == {"1-4"}
 
 
 @pytest.mark.parametrize("role", ["funder", "admin"])
@@ -169,8 +171,9 @@ def test_funder_never_gets_exact_casualty_points(data_store, role):
 def test_funder_gets_no_uncleared_hazard_geometry(data_store, role, layer):
     exact = read_layer_for(data_store, layer, role="field")
     frame = read_layer_for(data_store, layer, role=role)
-    assert list(frame.columns[:2]) == ["h3_cell", "features"]
-    assert frame["features"].sum() == len(exact)
+    assert frame.columns[0] == "h3_cell"
+    if layer != "casualties":
+        assert frame["features"].sum() == len(exact)
     for geom in frame.geometry:
         assert not any(geom.equals(g) for g in exact.geometry)
         # a coarse cell: far larger than any stored feature's bounding box
@@ -190,18 +193,56 @@ def test_nobody_signed_in_reads_nothing(data_store, layer):
 
 
 def test_aggregate_counts_match_an_independent_count():
-    points = [shapely.Point(30.0 + i * 0.001, 50.0) for i in range(5)] + [shapely.Point(24, 48.5)]
     import geopandas as gpd
 
-    frame = gpd.GeoDataFrame({"killed": [1] * 6, "injured": [0] * 6},
+    points = [shapely.Point(30.0 + i * 0.001, 50.0) for i in range(5)] + [shapely.Point(24, 48.5)]
+    frame = gpd.GeoDataFrame({"strike_id": [str(i) for i in range(6)]},
                              geometry=points, crs="EPSG:4326")  # fmt: skip
-    frame.loc[len(frame)] = [9, 9, None]  # no geometry: cannot be placed, left out
+    frame.loc[len(frame)] = ["no geometry", None]  # cannot be placed: left out
+    out = aggregate_layer(frame, "strikes")
+    expected = {}
+    for p in points:
+        cell = h3.latlng_to_cell(p.y, p.x, 5)
+        expected[cell] = expected.get(cell, 0) + 1
+    assert dict(zip(out["h3_cell"], out["features"], strict=True)) == expected
+    assert sorted(expected.values()) == [1, 5]
+
+
+@pytest.mark.parametrize(
+    ("incidents", "people", "bands"),
+    [(1, [0], ("1-4", "0")), (4, [1, 1, 1, 1], ("1-4", "1-4")), (5, [2] * 5, ("5-9", "10-49")),
+     (12, [5] * 12, ("10-49", "50+"))],
+)  # fmt: skip
+def test_casualty_aggregates_band_people_counts(incidents, people, bands):
+    import geopandas as gpd
+
+    points = [shapely.Point(30.0 + i * 0.0001, 50.0) for i in range(incidents)]
+    frame = gpd.GeoDataFrame({"killed": people, "injured": [0] * incidents},
+                             geometry=points, crs="EPSG:4326")  # fmt: skip
     out = aggregate_layer(frame, "casualties")
-    cells = {h3.latlng_to_cell(p.y, p.x, 5) for p in points}
-    assert set(out["h3_cell"]) == cells
-    assert out["features"].sum() == 6
-    assert out["killed"].sum() == 6
-    assert np.all(out["injured"] == 0)
+    assert len(out) == 1
+    assert (out["incidents_band"].iloc[0], out["casualties_band"].iloc[0]) == bands
+    # no number anywhere but the hexagon: every attribute is a text label
+    assert all(pd.api.types.is_string_dtype(t) for t in out.drop(columns="geometry").dtypes)
+
+
+def test_first_band_ends_below_the_reports_small_count_threshold():
+    from minemap.reports.privacy import THRESHOLD
+
+    assert COUNT_BANDS[0][:2] == (1, THRESHOLD - 1)
+    assert count_band(THRESHOLD - 1) != count_band(THRESHOLD)
+
+
+def test_report_inputs_are_exact_but_never_personal(data_store):
+    for role in ("planner", "field", "funder", "admin"):
+        frames = report_inputs_for(data_store, role=role)
+        assert set(frames) == set(LAYER_NAMES)
+        dumped = b"".join(_dump(f) for f in frames.values())
+        assert VICTIM_NAME.encode() not in dumped
+        assert INFORMANT.encode() not in dumped
+        assert len(frames["casualties"]) == len(CASUALTY_POINTS)
+    with pytest.raises(AccessDenied):
+        report_inputs_for(data_store, role=None)
 
 
 def test_audit_log_is_for_admins_only(data_store):
