@@ -1,0 +1,157 @@
+"""A throwaway PostgreSQL + PostGIS cluster for the store tests.
+
+``initdb`` into a fresh temporary directory, ``pg_ctl start`` on a free localhost
+port (unix socket inside that directory), a template database with PostGIS, and one
+new database per test. Never a server that happens to be running. As root the
+server runs as the unprivileged ``postgres`` (or ``nobody``) user via ``runuser``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import itertools
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+from pathlib import Path
+
+__all__ = ["PgCluster", "find_pg_bin", "missing_reason"]
+
+TEMPLATE = "minemap_template"
+
+
+def find_pg_bin() -> Path | None:
+    """The directory with ``initdb``/``pg_ctl``/``postgres``, or None."""
+    candidates = []
+    if os.environ.get("MINEMAP_PG_BIN"):
+        candidates.append(os.environ["MINEMAP_PG_BIN"])
+    on_path = shutil.which("initdb")
+    if on_path:
+        candidates.append(str(Path(on_path).resolve().parent))
+    candidates += sorted(
+        glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(Path(p).parent.name), reverse=True
+    )
+    for directory in candidates:
+        if all((Path(directory) / tool).exists() for tool in ("initdb", "pg_ctl", "postgres")):
+            return Path(directory)
+    return None
+
+
+def _postgis_installed(bindir: Path) -> bool:
+    try:
+        share = subprocess.run(
+            [bindir / "pg_config", "--sharedir"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        share = str(Path("/usr/share/postgresql") / bindir.parent.name)
+    return (Path(share) / "extension" / "postgis.control").exists()
+
+
+def missing_reason() -> str | None:
+    """Why a throwaway PostGIS cluster cannot run here, or None when it can."""
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        return "psycopg is not installed (pip install 'psycopg[binary]>=3.1')"
+    bindir = find_pg_bin()
+    if bindir is None:
+        return "PostgreSQL server binaries (initdb, pg_ctl) not found; apt-get install postgresql"
+    if not _postgis_installed(bindir):
+        return f"PostGIS is not installed for {bindir}; apt-get install postgresql-15-postgis-3"
+    return None
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class PgCluster:
+    """A private PostgreSQL cluster in a temporary directory; :meth:`stop` removes it."""
+
+    def __init__(self) -> None:
+        self.bindir = find_pg_bin()
+        if self.bindir is None:  # pragma: no cover - callers check missing_reason()
+            raise RuntimeError(missing_reason())
+        self.dir = Path(tempfile.mkdtemp(prefix="minemap-pg-"))
+        self.data = self.dir / "data"
+        self.port = _free_port()
+        self._runas: list[str] = []
+        if os.geteuid() == 0:
+            user = "postgres"
+            try:
+                pwd.getpwnam(user)
+            except KeyError:
+                user = "nobody"
+            os.chown(self.dir, pwd.getpwnam(user).pw_uid, pwd.getpwnam(user).pw_gid)
+            self._runas = ["runuser", "-u", user, "--"]
+        self._names = itertools.count(1)
+        self._run(
+            "initdb",
+            "-D",
+            str(self.data),
+            "-A",
+            "trust",
+            "-U",
+            "minemap",
+            "-E",
+            "UTF8",
+            "--locale=C",
+            "--no-sync",
+        )
+        options = (
+            f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off "
+            "-c full_page_writes=off -c max_connections=60 -c shared_buffers=32MB"
+        )
+        try:
+            self._run(
+                "pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self.dir / "log"), "-w",
+                "-t", "60", "start",
+            )  # fmt: skip
+            self.admin(f"CREATE DATABASE {TEMPLATE}")
+            self.admin("CREATE EXTENSION postgis", dbname=TEMPLATE)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _run(self, tool: str, *args: str) -> None:
+        assert self.bindir is not None
+        done = subprocess.run(
+            [*self._runas, str(self.bindir / tool), *args],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if done.returncode != 0:
+            log = self.dir / "log"
+            tail = log.read_text()[-2000:] if log.exists() else ""
+            raise RuntimeError(f"{tool} failed: {done.stderr or done.stdout}\n{tail}")
+
+    def url(self, dbname: str) -> str:
+        """The connection URL of database ``dbname``."""
+        return f"postgresql://minemap@127.0.0.1:{self.port}/{dbname}"
+
+    def admin(self, sql: str, *, dbname: str = "postgres") -> None:
+        """Run one statement with autocommit (CREATE DATABASE, ...)."""
+        import psycopg
+
+        with psycopg.connect(self.url(dbname), autocommit=True) as con:
+            con.execute(sql)
+
+    def new_database(self) -> str:
+        """A new, empty database with PostGIS; returns its URL."""
+        name = f"store_{next(self._names)}"
+        self.admin(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE}")
+        return self.url(name)
+
+    def stop(self) -> None:
+        """Stop the server (fast shutdown) and delete the cluster directory."""
+        if (self.data / "postmaster.pid").exists():
+            with contextlib.suppress(RuntimeError):
+                self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
+        shutil.rmtree(self.dir, ignore_errors=True)
