@@ -49,6 +49,8 @@ from minemap.store._gpkg import _audit_hash, _duplicate_message, _human_time, ge
 if TYPE_CHECKING:
     import psycopg
 
+    from minemap.store.copy import AuditEntry
+
 __all__ = ["MIGRATIONS", "PG_SCHEMA_VERSION", "PostGISStore", "redact_url"]
 
 _IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
@@ -615,6 +617,91 @@ class PostGISStore(Store):
             )
             self._bump_version(cur)
         return batch_id
+
+    def _restore_copy(
+        self,
+        *,
+        batches: Sequence[BatchRecord],
+        rows: Mapping[str, PreparedRows],
+        audit: Sequence[AuditEntry],
+        detail: Mapping[str, Any],
+        progress: Callable[[int, int], None] | None = None,
+    ) -> None:
+        """Receive a whole store (see :func:`minemap.store.copy.copy_store`), atomically.
+
+        The store must be empty: no batches, and only its own ``store_created``
+        audit entry, which the copied log replaces (the guard trigger is disabled
+        for that one statement, inside the transaction). Then batches, rows and the
+        audit entries are written verbatim and a ``store_copied`` entry is appended.
+        """
+        total = sum(len(r) for r in rows.values())
+        with self._write() as cur:
+            cur.execute("LOCK TABLE minemap_batches, minemap_audit IN EXCLUSIVE MODE")
+            (n_batches,) = cur.execute("SELECT count(*) FROM minemap_batches").fetchone()
+            actions = [a for (a,) in cur.execute("SELECT action FROM minemap_audit ORDER BY id")]
+            if n_batches or actions != ["store_created"]:
+                raise StoreError(
+                    f"the store {self.path} is not empty ({n_batches} batches, "
+                    f"{len(actions)} audit entries); copy into a new store"
+                )
+            cur.execute("ALTER TABLE minemap_audit DISABLE TRIGGER minemap_audit_no_delete")
+            cur.execute("DELETE FROM minemap_audit")
+            cur.execute("ALTER TABLE minemap_audit ENABLE TRIGGER minemap_audit_no_delete")
+            cur.executemany(
+                "INSERT INTO minemap_audit (id, at, user_name, action, detail, prev_hash, hash) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                [
+                    (
+                        e.id,
+                        datetime.strptime(e.at, _TIME_FORMAT).replace(tzinfo=UTC),
+                        e.user,
+                        e.action,
+                        e.detail,
+                        e.prev_hash,
+                        e.hash,
+                    )
+                    for e in audit
+                ],
+            )
+            done = 0
+            for batch in batches:
+                cur.execute(
+                    f"INSERT INTO minemap_batches ({self._BATCH_COLUMNS}) "  # noqa: S608
+                    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                    (
+                        batch.batch_id,
+                        batch.file_name,
+                        batch.sha256,
+                        batch.layer,
+                        batch.user,
+                        batch.created_at,
+                        batch.feature_count,
+                        batch.repair_count,
+                        batch.warning_count,
+                        batch.status,
+                        batch.undone_at,
+                        batch.undone_by,
+                        json.dumps(batch.report, ensure_ascii=False, default=str),
+                        json.dumps([list(p) for p in batch.extra_columns]),
+                    ),
+                )
+                prepared = rows.get(batch.batch_id)
+                if prepared is None or not len(prepared):
+                    continue
+                schema = get_schema(batch.layer)
+                start = done
+
+                def step(written: int, _total: int, start: int = start) -> None:
+                    if progress is not None:
+                        progress(start + written, total)
+
+                self._copy_rows(
+                    cur, batch.layer, schema, prepared, batch.batch_id,
+                    file_name=batch.file_name, progress=step,
+                )  # fmt: skip
+                done += len(prepared)
+            self._append_audit(cur, "store_copied", None, detail)
+            self._bump_version(cur)
 
     def find_batch(self, *, sha256: str, layer: str) -> BatchRecord | None:
         """The active batch of ``layer`` imported from bytes with ``sha256``, or None."""
