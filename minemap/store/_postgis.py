@@ -471,28 +471,20 @@ class PostGISStore(Store):
             shapely.set_srid(prepared.geometries, 4326), hex=True, include_srid=True
         )
         total = len(prepared)
+        kinds = [schema.field(n).kind for n in schema.field_names]
         columns = [prepared.columns[n] for n in schema.field_names]
         written = 0
         while written < total:
             stop = min(written + _CHUNK_ROWS, total)
-            rows = zip(
-                *[c[written:stop] for c in columns],
-                [batch_id] * (stop - written),
-                prepared.extra_json[written:stop],
-                ewkb[written:stop].tolist(),
-                strict=True,
-            )
+            texts = [_copy_texts(c[written:stop], k) for c, k in zip(columns, kinds, strict=True)]
+            texts.append([batch_id] * (stop - written))
+            texts.append(_copy_texts(prepared.extra_json[written:stop], "str"))
+            texts.append(["\\N" if g is None else g for g in ewkb[written:stop].tolist()])
+            block = "".join("\t".join(row) + "\n" for row in zip(*texts, strict=True))
             try:
                 with cur.copy(copy_sql) as copy:
-                    for row in rows:
-                        copy.write_row(row)
-            except psycopg.errors.DataError as exc:
-                raise StoreError(
-                    f"cannot store {file_name!r} in layer {layer}: the database refused "
-                    f"{self._where(exc, schema, prepared, written)} ({_first_line(exc)}); "
-                    "nothing was stored"
-                ) from None
-            except psycopg.errors.IntegrityError as exc:
+                    copy.write(block)
+            except (psycopg.errors.DataError, psycopg.errors.IntegrityError) as exc:
                 raise StoreError(
                     f"cannot store {file_name!r} in layer {layer}: the database refused "
                     f"{self._where(exc, schema, prepared, written)} ({_first_line(exc)}); "
@@ -1006,6 +998,24 @@ class PostGISStore(Store):
 
     def __repr__(self) -> str:
         return f"PostGISStore({self.path!r})"
+
+
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_texts(values: Sequence[Any], kind: str) -> list[str]:
+    """Values as fields of ``COPY … FROM STDIN`` text format (``\\N`` for NULL).
+
+    Building the text in Python and sending it in one block is several times faster
+    than adapting row by row; floats use ``repr`` (shortest exact round-trip).
+    """
+    if kind == "bool":
+        return ["\\N" if v is None else ("t" if v else "f") for v in values]
+    if kind == "float":
+        return ["\\N" if v is None else repr(float(v)) for v in values]
+    if kind == "int":
+        return ["\\N" if v is None else str(int(v)) for v in values]
+    return ["\\N" if v is None else str(v).translate(_COPY_ESCAPES) for v in values]
 
 
 def _first_line(exc: Exception) -> str:

@@ -230,3 +230,26 @@ def test_ogrinfo_opens_the_store(store_path):
         check=True,
     )
     assert "Feature Count: 5" in out.stdout
+
+
+def test_awkward_text_and_numbers_round_trip(store_location):
+    """Tabs, newlines, backslashes, a literal \\N, quotes and extreme floats survive."""
+    frame = make_frame("farmland", 6, seed=4)
+    awkward = ["a\tb", "line\nbreak\r\n", "back\\slash", "\\N", "'quote\" ; DROP", "поле ✓ 🌾"]
+    frame["crop"] = pd.Series(awkward, dtype="str")
+    frame["value_per_ha"] = [0.1, 1e-300, 1.7976931348623157e308, -0.0, 123456789.123456789, 2.5]
+    frame["remarks"] = pd.Series(awkward[::-1], dtype="str")
+    with open_store(store_location) as store:
+        batch_id = store.ingest(
+            frame,
+            layer="farmland",
+            report=accepted_report("f", "farmland"),
+            file_name="f\tname\n.geojson",
+            sha256="f" * 64,
+        )
+        got = store.read_layer("farmland")
+        assert store.get_batch(batch_id).file_name == "f\tname\n.geojson"
+    assert list(got["crop"]) == awkward
+    assert list(got["remarks"]) == awkward[::-1]
+    assert got["value_per_ha"].tolist() == frame["value_per_ha"].tolist()
+    assert_geodataframe_equal(got, _expected(frame, batch_id))
