@@ -54,7 +54,7 @@ SCHEMA_VERSION = 1
 """Version of the minemap tables' layout (``minemap_meta.schema_version``)."""
 
 GPKG_APPLICATION_ID = 0x47504B47  # "GPKG"
-GPKG_USER_VERSION = 10400  # GeoPackage 1.4.0
+GPKG_USER_VERSION = 10300  # GeoPackage 1.3.0: read without warnings by GDAL 3.6 (QGIS 3.28 LTR era)
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 _IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
 _CHUNK_ROWS = 5_000

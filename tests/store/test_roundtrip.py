@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 import subprocess
@@ -200,7 +201,7 @@ def test_geopackage_metadata(store_path):
     open_store(store_path).close()
     con = sqlite3.connect(store_path)
     assert con.execute("PRAGMA application_id").fetchone()[0] == 0x47504B47
-    assert con.execute("PRAGMA user_version").fetchone()[0] == 10400
+    assert con.execute("PRAGMA user_version").fetchone()[0] == 10300
     contents = dict(
         con.execute("SELECT table_name, data_type FROM gpkg_contents WHERE srs_id = 4326")
     )
@@ -221,6 +222,8 @@ def test_geopackage_metadata(store_path):
 def test_ogrinfo_opens_the_store(store_path):
     ogrinfo = shutil.which("ogrinfo")
     if ogrinfo is None:
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail("ogrinfo missing in CI: .ci/run installs gdal-bin")
         pytest.skip("GDAL command-line tools (ogrinfo) not installed; pyogrio tests cover GDAL")
     _ingest_all(store_path, n=5)
     out = subprocess.run(
@@ -230,6 +233,7 @@ def test_ogrinfo_opens_the_store(store_path):
         check=True,
     )
     assert "Feature Count: 5" in out.stdout
+    assert "Warning" not in out.stderr, out.stderr
 
 
 def test_awkward_text_and_numbers_round_trip(store_location):
