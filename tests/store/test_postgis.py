@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-import psycopg
 import pytest
+
+try:
+    import psycopg
+except ImportError:  # the pg_url fixture skips (or fails in CI) with the reason
+    psycopg = None
 
 from minemap._errors import StoreError
 from minemap.layers import LAYER_NAMES, get_schema
