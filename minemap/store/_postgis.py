@@ -64,6 +64,8 @@ _PG_TYPES = {
     "bool": "boolean",
     "date": "date",
 }
+_REL = "to_regclass(quote_ident(current_schema()) || '.' || %s)"
+"""SQL: the table named by the parameter in the store's schema (first on search_path)."""
 _PG_GEOMETRY = {"POINT": "Point", "MULTIPOLYGON": "MultiPolygon", "GEOMETRY": "Geometry"}
 # advisory lock keys (first int4 of the two-key form): "mm" + purpose
 _LOCK_MIGRATE = 0x6D6D0001
@@ -197,7 +199,11 @@ class PostGISStore(Store):
 
     # -- opening and migrating ----------------------------------------------------------
     def _exists(self, cur: psycopg.Cursor, name: str) -> bool:
-        return cur.execute("SELECT to_regclass(%s) IS NOT NULL", (_q(name),)).fetchone()[0]
+        """Whether table ``name`` exists in the store's schema (the first on search_path)."""
+        return cur.execute(
+            "SELECT " + _REL + " IS NOT NULL",
+            (_q(name),),
+        ).fetchone()[0]
 
     def _migrate(self, *, create: bool) -> None:
         """Apply pending migrations and create/upgrade layer tables, in one transaction."""
@@ -290,7 +296,7 @@ class PostGISStore(Store):
             have = {
                 name
                 for (name,) in cur.execute(
-                    "SELECT attname FROM pg_attribute WHERE attrelid = to_regclass(%s) "
+                    "SELECT attname FROM pg_attribute WHERE attrelid = " + _REL + " "  # noqa: S608
                     "AND attnum > 0 AND NOT attisdropped",
                     (_q(layer),),
                 )
@@ -927,15 +933,15 @@ class PostGISStore(Store):
             schema = get_schema(layer)
             want = f"geometry({_PG_GEOMETRY[geometry_type_name(schema)]},4326)"
             column = cur.execute(
-                "SELECT format_type(atttypid, atttypmod) FROM pg_attribute "
-                "WHERE attrelid = to_regclass(%s) AND attname = 'geom' AND NOT attisdropped",
+                "SELECT format_type(atttypid, atttypmod) FROM pg_attribute "  # noqa: S608
+                "WHERE attrelid = " + _REL + " AND attname = 'geom' AND NOT attisdropped",
                 (_q(layer),),
             ).fetchone()
             if column is None or column[0].lower() != want.lower():
                 problems.append(f"layer {layer} has no {want} column")
             gist = cur.execute(
-                "SELECT 1 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
-                "JOIN pg_am a ON a.oid = c.relam WHERE i.indrelid = to_regclass(%s) "
+                "SELECT 1 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "  # noqa: S608
+                "JOIN pg_am a ON a.oid = c.relam WHERE i.indrelid = " + _REL + " "
                 "AND a.amname = 'gist'",
                 (_q(layer),),
             ).fetchone()
@@ -944,7 +950,7 @@ class PostGISStore(Store):
         for table, names in _GUARD_TRIGGERS.items():
             found = dict(
                 cur.execute(
-                    "SELECT tgname, tgenabled FROM pg_trigger WHERE tgrelid = to_regclass(%s)",
+                    "SELECT tgname, tgenabled FROM pg_trigger WHERE tgrelid = " + _REL,  # noqa: S608
                     (_q(table),),
                 ).fetchall()
             )

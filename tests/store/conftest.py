@@ -45,8 +45,8 @@ def pg_cluster() -> Iterator[PgCluster]:
 
 @pytest.fixture
 def pg_url(pg_cluster: PgCluster) -> str:
-    """The URL of a new, empty PostGIS database."""
-    return pg_cluster.new_database()
+    """The URL of a new, empty PostGIS store location (a fresh schema)."""
+    return pg_cluster.new_store_url()
 
 
 @pytest.fixture(params=BACKENDS)

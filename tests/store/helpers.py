@@ -42,12 +42,12 @@ def _pg_snapshot(url: str) -> dict[str, tuple[int, str]]:
             name
             for (name,) in con.execute(
                 "SELECT table_name FROM information_schema.tables "
-                "WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY 1"
+                "WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY 1"
             )
         ]
         catalog = con.execute(
             "SELECT table_name, column_name, data_type FROM information_schema.columns "
-            "WHERE table_schema = 'public' ORDER BY 1, 2"
+            "WHERE table_schema = current_schema() ORDER BY 1, 2"
         ).fetchall()
         out = {"catalog": (len(catalog), hashlib.sha256(repr(catalog).encode()).hexdigest())}
         for table in tables:

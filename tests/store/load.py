@@ -102,7 +102,9 @@ def worker(location: str, seconds: float, seed: int, go: str | None = None) -> d
             stats["reads"] += 1
             stats["rows_read"] += len(got)
             sizes = got["batch_id"].value_counts().to_dict()
-            wanted = {b.batch_id: b.feature_count for b in store.list_batches() if b.active}
+            # feature_count never changes (not even on undo, which another worker may
+            # have done since the read), so it is what a complete batch must show
+            wanted = {b.batch_id: b.feature_count for b in store.list_batches()}
             partial = {b: k for b, k in sizes.items() if wanted.get(b) != k}
             if partial:
                 raise AssertionError(f"partial batches visible: {partial}")

@@ -1,8 +1,8 @@
 """A throwaway PostgreSQL + PostGIS cluster for the store tests.
 
 ``initdb`` into a fresh temporary directory, ``pg_ctl start`` on a free localhost
-port (unix socket inside that directory), a template database with PostGIS, and one
-new database per test. Never a server that happens to be running. As root the
+port (unix socket inside that directory), a database with PostGIS, and one new
+schema (a fresh store) per test. Never a server that happens to be running. As root the
 server runs as the unprivileged ``postgres`` (or ``nobody``) user via ``runuser``.
 """
 
@@ -21,7 +21,7 @@ from pathlib import Path
 
 __all__ = ["PgCluster", "find_pg_bin", "missing_reason"]
 
-TEMPLATE = "minemap_template"
+DATABASE = "minemap_tests"
 
 
 def find_pg_bin() -> Path | None:
@@ -113,8 +113,8 @@ class PgCluster:
                 "pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self.dir / "log"), "-w",
                 "-t", "60", "start",
             )  # fmt: skip
-            self.admin(f"CREATE DATABASE {TEMPLATE}")
-            self.admin("CREATE EXTENSION postgis", dbname=TEMPLATE)
+            self.admin(f"CREATE DATABASE {DATABASE}")
+            self.admin("CREATE EXTENSION postgis", dbname=DATABASE)
         except BaseException:
             self.stop()
             raise
@@ -132,9 +132,12 @@ class PgCluster:
             tail = log.read_text()[-2000:] if log.exists() else ""
             raise RuntimeError(f"{tool} failed: {done.stderr or done.stdout}\n{tail}")
 
-    def url(self, dbname: str) -> str:
-        """The connection URL of database ``dbname``."""
-        return f"postgresql://minemap@127.0.0.1:{self.port}/{dbname}"
+    def url(self, dbname: str, *, schema: str | None = None) -> str:
+        """The connection URL of database ``dbname`` (store in ``schema``, if given)."""
+        url = f"postgresql://minemap@127.0.0.1:{self.port}/{dbname}"
+        if schema is not None:
+            url += f"?options=-csearch_path%3D{schema}%2Cpublic"
+        return url
 
     def admin(self, sql: str, *, dbname: str = "postgres") -> None:
         """Run one statement with autocommit (CREATE DATABASE, ...)."""
@@ -143,11 +146,16 @@ class PgCluster:
         with psycopg.connect(self.url(dbname), autocommit=True) as con:
             con.execute(sql)
 
-    def new_database(self) -> str:
-        """A new, empty database with PostGIS; returns its URL."""
+    def new_store_url(self) -> str:
+        """The URL of a new, empty store: its own schema in the PostGIS test database.
+
+        A schema per test is instant; a database per test (copied from a template
+        with PostGIS) takes most of a second each. The store lives in the first
+        schema of ``search_path``; PostGIS stays in ``public``.
+        """
         name = f"store_{next(self._names)}"
-        self.admin(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE}")
-        return self.url(name)
+        self.admin(f"CREATE SCHEMA {name}", dbname=DATABASE)
+        return self.url(DATABASE, schema=name)
 
     def stop(self) -> None:
         """Stop the server (fast shutdown) and delete the cluster directory."""

@@ -40,7 +40,8 @@ def test_schema_has_typed_geometry_srid_and_gist(pg_url):
         _rows(
             pg_url,
             "SELECT c.relname, format_type(a.atttypid, a.atttypmod) FROM pg_attribute a "
-            "JOIN pg_class c ON c.oid = a.attrelid WHERE a.attname = 'geom' AND c.relkind = 'r'",
+            "JOIN pg_class c ON c.oid = a.attrelid WHERE a.attname = 'geom' AND c.relkind = 'r' "
+            "AND c.relnamespace = current_schema()::regnamespace",
         )
     )
     assert types == {
@@ -56,7 +57,7 @@ def test_schema_has_typed_geometry_srid_and_gist(pg_url):
             pg_url,
             "SELECT t.relname FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid "
             "JOIN pg_class x ON x.oid = i.indexrelid JOIN pg_am a ON a.oid = x.relam "
-            "WHERE a.amname = 'gist'",
+            "WHERE a.amname = 'gist' AND t.relnamespace = current_schema()::regnamespace",
         )
     }
     assert set(LAYER_NAMES) <= gist
