@@ -11,7 +11,15 @@ import os
 
 from minemap._errors import StoreError
 from minemap.settings import resolve_store_path
-from minemap.store._base import BatchRecord, BatchStatus, DuplicateImportError, Store
+from minemap.store._base import (
+    BatchRecord,
+    BatchStatus,
+    DuplicateImportError,
+    LoginAttempt,
+    SessionRecord,
+    Store,
+    UserRecord,
+)
 from minemap.store._gpkg import SCHEMA_VERSION, GeoPackageStore
 
 __all__ = [
@@ -21,8 +29,11 @@ __all__ = [
     "BatchStatus",
     "DuplicateImportError",
     "GeoPackageStore",
+    "LoginAttempt",
+    "SessionRecord",
     "Store",
     "StoreError",
+    "UserRecord",
     "open_store",
 ]
 
