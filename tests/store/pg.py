@@ -17,9 +17,18 @@ import shutil
 import socket
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["PgCluster", "find_pg_bin", "missing_reason"]
+import pytest
+
+__all__ = ["BACKENDS", "PgCluster", "find_pg_bin", "missing_reason", "pg_cluster", "pg_url"]
+
+BACKENDS = [
+    pytest.param("gpkg", id="gpkg"),
+    pytest.param("postgis", id="postgis", marks=pytest.mark.xdist_group("postgis")),
+]
+"""Store backends to parametrise a fixture over (PostGIS tests share one xdist worker)."""
 
 DATABASE = "minemap_tests"
 
@@ -163,3 +172,29 @@ class PgCluster:
             with contextlib.suppress(RuntimeError):
                 self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[PgCluster]:
+    """One throwaway PostgreSQL + PostGIS cluster for the session (per xdist worker).
+
+    Skipped with the reason when PostgreSQL, PostGIS or psycopg are missing here;
+    a failure instead in CI (``CI=true``), where ``.ci/run`` installs them.
+    """
+    reason = missing_reason()
+    if reason is not None:
+        message = f"PostGIS store tests need a local PostgreSQL + PostGIS: {reason}"
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(message)
+        pytest.skip(message)
+    cluster = PgCluster()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def pg_url(pg_cluster: PgCluster) -> str:
+    """The URL of a new, empty PostGIS store location (a fresh schema)."""
+    return pg_cluster.new_store_url()
