@@ -587,26 +587,37 @@ class GeoPackageStore(Store):
         rows: Mapping[str, PreparedRows],
         audit: Sequence[AuditEntry],
         detail: Mapping[str, Any],
+        users: Sequence[UserRecord] = (),
         progress: Callable[[int, int], None] | None = None,
     ) -> None:
         """Receive a whole store (see :func:`minemap.store.copy.copy_store`), atomically.
 
-        The store must be empty: no batches, and only its own ``store_created``
-        audit entry, which the copied log replaces (the guard trigger is dropped and
-        re-created around that one statement, inside the transaction). Then batches,
-        rows and audit entries are written verbatim and a ``store_copied`` entry is
-        appended.
+        The store must be empty: no batches, no accounts, and only its own
+        ``store_created`` audit entry, which the copied log replaces (the guard trigger
+        is dropped and re-created around that one statement, inside the transaction).
+        Then accounts, batches, rows and audit entries are written verbatim and a
+        ``store_copied`` entry is appended.
         """
         total = sum(len(r) for r in rows.values())
         guard = next(s for s in _split_sql(_MINEMAP_TABLES_SQL) if "minemap_audit_no_delete" in s)
         with self._write() as con:
             n_batches = con.execute("SELECT count(*) FROM minemap_batches").fetchone()[0]
             actions = [a for (a,) in con.execute("SELECT action FROM minemap_audit ORDER BY id")]
-            if n_batches or actions != ["store_created"]:
+            n_users = con.execute("SELECT count(*) FROM minemap_users").fetchone()[0]
+            if n_batches or n_users or actions != ["store_created"]:
                 raise StoreError(
-                    f"the store {self.path} is not empty ({n_batches} batches, "
-                    f"{len(actions)} audit entries); copy into a new store"
+                    f"the store {self.path} is not empty ({n_batches} batches, {n_users} "
+                    f"accounts, {len(actions)} audit entries); copy into a new store"
                 )
+            con.executemany(
+                f"INSERT INTO minemap_users ({self._USER_COLUMNS}) "  # noqa: S608
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (u.name, u.role, u.password_hash, int(u.disabled),
+                     _format_time(u.created_at), _format_time(u.changed_at), u.created_by)
+                    for u in users
+                ],
+            )  # fmt: skip
             con.execute("DROP TRIGGER minemap_audit_no_delete")
             con.execute("DELETE FROM minemap_audit")
             con.execute(guard)
