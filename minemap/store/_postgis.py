@@ -42,7 +42,15 @@ from minemap import __version__
 from minemap._errors import StoreError
 from minemap._report import Report
 from minemap.layers import LAYER_NAMES, LayerSchema, get_schema
-from minemap.store._base import BatchRecord, DuplicateImportError, Store
+from minemap.store._base import (
+    BatchRecord,
+    DuplicateImportError,
+    LoginAttempt,
+    LoginOutcome,
+    SessionRecord,
+    Store,
+    UserRecord,
+)
 from minemap.store._frames import PreparedRows, canonical_frame, prepare_rows
 from minemap.store._gpkg import _audit_hash, _duplicate_message, _human_time, geometry_type_name
 
@@ -82,6 +90,7 @@ _GUARD_TRIGGERS = {
         "minemap_batches_no_truncate",
         "minemap_batches_only_undo",
     ),
+    "minemap_users": ("minemap_users_no_delete", "minemap_users_no_truncate"),
 }
 
 
@@ -139,6 +148,13 @@ def _fmt_time(moment: datetime) -> str:
 
 def _utc(moment: datetime | None) -> datetime | None:
     return None if moment is None else moment.astimezone(UTC)
+
+
+def _aware(moment: datetime) -> datetime:
+    """An account time as UTC; naive times are refused (as in the GeoPackage store)."""
+    if moment.tzinfo is None:
+        raise StoreError("account times must be timezone-aware (UTC)")
+    return moment.astimezone(UTC)
 
 
 def _import_psycopg():
@@ -623,25 +639,37 @@ class PostGISStore(Store):
         rows: Mapping[str, PreparedRows],
         audit: Sequence[AuditEntry],
         detail: Mapping[str, Any],
+        users: Sequence[UserRecord] = (),
         progress: Callable[[int, int], None] | None = None,
     ) -> None:
         """Receive a whole store (see :func:`minemap.store.copy.copy_store`), atomically.
 
-        The store must be empty: no batches, and only its own ``store_created``
-        audit entry, which the copied log replaces (the guard trigger is disabled
-        for that one statement, inside the transaction). Then batches, rows and the
-        audit entries are written verbatim and a ``store_copied`` entry is appended.
+        The store must be empty: no batches, no accounts, and only its own
+        ``store_created`` audit entry, which the copied log replaces (the guard trigger
+        is disabled for that one statement, inside the transaction). Then accounts,
+        batches, rows and audit entries are written verbatim and a ``store_copied``
+        entry is appended.
         """
         total = sum(len(r) for r in rows.values())
         with self._write() as cur:
             cur.execute("LOCK TABLE minemap_batches, minemap_audit IN EXCLUSIVE MODE")
             (n_batches,) = cur.execute("SELECT count(*) FROM minemap_batches").fetchone()
             actions = [a for (a,) in cur.execute("SELECT action FROM minemap_audit ORDER BY id")]
-            if n_batches or actions != ["store_created"]:
+            (n_users,) = cur.execute("SELECT count(*) FROM minemap_users").fetchone()
+            if n_batches or n_users or actions != ["store_created"]:
                 raise StoreError(
-                    f"the store {self.path} is not empty ({n_batches} batches, "
-                    f"{len(actions)} audit entries); copy into a new store"
+                    f"the store {self.path} is not empty ({n_batches} batches, {n_users} "
+                    f"accounts, {len(actions)} audit entries); copy into a new store"
                 )
+            cur.executemany(
+                f"INSERT INTO minemap_users ({self._USER_COLUMNS}) "  # noqa: S608
+                "VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                [
+                    (u.name, u.role, u.password_hash, u.disabled, _aware(u.created_at),
+                     _aware(u.changed_at), u.created_by)
+                    for u in users
+                ],
+            )  # fmt: skip
             cur.execute("ALTER TABLE minemap_audit DISABLE TRIGGER minemap_audit_no_delete")
             cur.execute("DELETE FROM minemap_audit")
             cur.execute("ALTER TABLE minemap_audit ENABLE TRIGGER minemap_audit_no_delete")
@@ -994,6 +1022,221 @@ class PostGISStore(Store):
             prev = digest
         if self._meta(cur, "data_version") is None:
             problems.append("minemap_meta has no data_version")
+
+    # -- accounts (issue 6): records only; the rules live in minemap.auth -------------
+    _USER_COLUMNS = "name, role, password_hash, disabled, created_at, changed_at, created_by"
+
+    @staticmethod
+    def _user_from_row(row: Sequence[Any]) -> UserRecord:
+        name, role, password_hash, disabled, created_at, changed_at, created_by = row
+        return UserRecord(
+            name=name,
+            role=role,
+            password_hash=password_hash,
+            disabled=bool(disabled),
+            created_at=_utc(created_at),
+            changed_at=_utc(changed_at),
+            created_by=created_by,
+        )
+
+    def add_user(self, user: UserRecord, *, by: str | None = None) -> None:
+        """Insert a new account and audit it (``user_added``) in one transaction.
+
+        Raises
+        ------
+        StoreError
+            An account with this name exists already.
+        """
+        psycopg = _import_psycopg()
+        try:
+            with self._write() as cur:
+                cur.execute(
+                    f"INSERT INTO minemap_users ({self._USER_COLUMNS}) "  # noqa: S608
+                    "VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                    (
+                        user.name,
+                        user.role,
+                        user.password_hash,
+                        user.disabled,
+                        _aware(user.created_at),
+                        _aware(user.changed_at),
+                        by if by is not None else user.created_by,
+                    ),
+                )
+                self._append_audit(cur, "user_added", by, {"name": user.name, "role": user.role})
+                self._bump_version(cur)
+        except psycopg.errors.UniqueViolation:
+            raise StoreError(
+                f"an account {user.name!r} exists already in {self.path}; "
+                "`minemap users list` shows the accounts"
+            ) from None
+
+    def get_user(self, name: str) -> UserRecord | None:
+        """The account called ``name``, or None."""
+        with self._lock, self._db.cursor() as cur:
+            row = cur.execute(
+                f"SELECT {self._USER_COLUMNS} FROM minemap_users WHERE name = %s",  # noqa: S608
+                (name,),
+            ).fetchone()
+        return None if row is None else self._user_from_row(row)
+
+    def list_users(self) -> list[UserRecord]:
+        """Every account, enabled and disabled, sorted by name."""
+        with self._lock, self._db.cursor() as cur:
+            rows = cur.execute(
+                f"SELECT {self._USER_COLUMNS} FROM minemap_users ORDER BY name"  # noqa: S608
+            ).fetchall()
+        return [self._user_from_row(r) for r in rows]
+
+    def update_user(
+        self,
+        name: str,
+        *,
+        at: datetime,
+        by: str | None = None,
+        role: str | None = None,
+        password_hash: str | None = None,
+        disabled: bool | None = None,
+    ) -> UserRecord:
+        """Change an account and audit it (``user_changed``) in one transaction.
+
+        Disabling ends the account's sessions in the same transaction.
+
+        Raises
+        ------
+        StoreError
+            No account has this name.
+        """
+        changes: dict[str, Any] = {}
+        if role is not None:
+            changes["role"] = role
+        if password_hash is not None:
+            changes["password_hash"] = password_hash
+        if disabled is not None:
+            changes["disabled"] = bool(disabled)
+        when = _aware(at)
+        with self._write() as cur:
+            exists = cur.execute(
+                "SELECT 1 FROM minemap_users WHERE name = %s FOR UPDATE", (name,)
+            ).fetchone()
+            if exists is None:
+                raise StoreError(
+                    f"no account {name!r} in {self.path}; `minemap users list` shows the accounts"
+                )
+            if changes:
+                assignments = ", ".join(f"{_q(k)} = %s" for k in changes)
+                cur.execute(
+                    f"UPDATE minemap_users SET {assignments}, changed_at = %s WHERE name = %s",  # noqa: S608
+                    (*changes.values(), when, name),
+                )
+                detail: dict[str, Any] = {
+                    "name": name,
+                    "changed": sorted("password" if k == "password_hash" else k for k in changes),
+                }
+                if role is not None:
+                    detail["role"] = role
+                if disabled is not None:
+                    detail["disabled"] = bool(disabled)
+                if disabled:
+                    detail["sessions_ended"] = cur.execute(
+                        "DELETE FROM minemap_sessions WHERE name = %s", (name,)
+                    ).rowcount
+                self._append_audit(cur, "user_changed", by, detail)
+                self._bump_version(cur)
+        user = self.get_user(name)
+        assert user is not None
+        return user
+
+    def record_login_attempt(self, name: str, *, at: datetime, outcome: LoginOutcome) -> None:
+        """Remember one sign-in attempt (``data_version`` unchanged)."""
+        if outcome not in ("ok", "bad", "refused"):
+            raise StoreError(f"unknown sign-in outcome {outcome!r}")
+        when = _aware(at)
+        with self._write() as cur:
+            cur.execute(
+                "INSERT INTO minemap_login_attempts (name, at, outcome) VALUES (%s, %s, %s)",
+                (name, when, outcome),
+            )
+
+    def login_attempts(self, *, since: datetime, name: str | None = None) -> list[LoginAttempt]:
+        """Attempts at or after ``since`` (only ``name``'s if given), oldest first."""
+        query = "SELECT name, at, outcome FROM minemap_login_attempts WHERE at >= %s"
+        params: tuple[Any, ...] = (_aware(since),)
+        if name is not None:
+            query += " AND name = %s"
+            params += (name,)
+        with self._lock, self._db.cursor() as cur:
+            rows = cur.execute(query + " ORDER BY at, id", params).fetchall()
+        return [LoginAttempt(name=n, at=_utc(a), outcome=o) for n, a, o in rows]
+
+    def add_session(self, session: SessionRecord) -> None:
+        """Store a new session (``data_version`` unchanged)."""
+        with self._write() as cur:
+            cur.execute(
+                "INSERT INTO minemap_sessions (token_hash, name, created_at, last_seen_at, "
+                "expires_at) VALUES (%s, %s, %s, %s, %s)",
+                (
+                    session.token_hash,
+                    session.name,
+                    _aware(session.created_at),
+                    _aware(session.last_seen_at),
+                    _aware(session.expires_at),
+                ),
+            )
+
+    def get_session(self, token_hash: str) -> SessionRecord | None:
+        """The session with this token hash, or None."""
+        with self._lock, self._db.cursor() as cur:
+            row = cur.execute(
+                "SELECT token_hash, name, created_at, last_seen_at, expires_at "
+                "FROM minemap_sessions WHERE token_hash = %s",
+                (token_hash,),
+            ).fetchone()
+        if row is None:
+            return None
+        token_hash, name, created_at, last_seen_at, expires_at = row
+        return SessionRecord(
+            token_hash=token_hash,
+            name=name,
+            created_at=_utc(created_at),
+            last_seen_at=_utc(last_seen_at),
+            expires_at=_utc(expires_at),
+        )
+
+    def touch_session(self, token_hash: str, *, at: datetime) -> None:
+        """Set a session's ``last_seen_at``; no-op if it is gone."""
+        when = _aware(at)
+        with self._write() as cur:
+            cur.execute(
+                "UPDATE minemap_sessions SET last_seen_at = %s WHERE token_hash = %s",
+                (when, token_hash),
+            )
+
+    def delete_sessions(
+        self,
+        *,
+        token_hash: str | None = None,
+        name: str | None = None,
+        expired_before: datetime | None = None,
+    ) -> int:
+        """Delete the sessions matching any given criterion; returns how many."""
+        where, params = [], []
+        if token_hash is not None:
+            where.append("token_hash = %s")
+            params.append(token_hash)
+        if name is not None:
+            where.append("name = %s")
+            params.append(name)
+        if expired_before is not None:
+            where.append("expires_at < %s")
+            params.append(_aware(expired_before))
+        if not where:
+            return 0
+        with self._write() as cur:
+            return cur.execute(
+                f"DELETE FROM minemap_sessions WHERE {' OR '.join(where)}",  # noqa: S608
+                params,
+            ).rowcount
 
     def close(self) -> None:
         """Close the connection."""

@@ -1,11 +1,13 @@
 """Copy a whole store between backends (GeoPackage ⇄ PostGIS), losslessly.
 
 ``copy_store(src, dst)`` moves every layer's rows with their batch ids, every batch
-record (active and undone, with its report, times and users) and the audit log,
-entry for entry with its hash chain, into a new, empty destination store, in one
-transaction there. The destination then appends one ``store_copied`` audit entry.
-The source is only read. Both stores are integrity-checked, and the copy is
-compared with the source (counts, batches, audit log) before it is reported done.
+record (active and undone, with its report, times and users), the accounts
+(password hashes as they are) and the audit log, entry for entry with its hash
+chain, into a new, empty destination store, in one transaction there. Sessions and
+sign-in attempts are not copied: people sign in again on the new store. The
+destination then appends one ``store_copied`` audit entry. The source is only read.
+Both stores are integrity-checked, and the copy is compared with the source
+(counts, batches, accounts, audit log) before it is reported done.
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ class CopySummary:
     batches: int
     audit_entries: int
     counts: dict[str, int] = field(default_factory=dict)
+    users: int = 0
 
     @property
     def features(self) -> int:
@@ -124,7 +127,7 @@ def copy_store(
         or its location (``.gpkg`` path or ``postgresql://`` URL); it must exist.
     dst : Store, str or os.PathLike
         The destination store or location. It is created when missing; it must be
-        empty (no batches, and nothing in its audit log but its creation).
+        empty (no batches, no accounts, nothing in its audit log but its creation).
     progress : callable, optional
         ``progress(features_written, features_total)`` while rows are written.
 
@@ -180,14 +183,21 @@ def _copy(
         "audit_entries": len(entries),
         "features": sum(counts.values()),
     }
-    restore(batches=batches, rows=rows, audit=entries, detail=detail, progress=progress)
+    users = source.list_users()
+    detail["users"] = len(users)
+    restore(
+        batches=batches, rows=rows, audit=entries, users=users, detail=detail, progress=progress
+    )
     _verify(source, destination, batches=batches, entries=entries, counts=counts)
+    if destination.list_users() != users:
+        raise StoreError(f"the accounts copied to {dst_name} do not match {src_name}")
     return CopySummary(
         source=src_name,
         destination=dst_name,
         batches=len(batches),
         audit_entries=len(entries),
         counts=counts,
+        users=len(users),
     )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 try:
@@ -11,12 +13,13 @@ except ImportError:  # the pg_url fixture skips (or fails in CI) with the reason
 
 from minemap._errors import StoreError
 from minemap.layers import LAYER_NAMES, get_schema
-from minemap.store import _postgis, open_store
+from minemap.store import UserRecord, _postgis, open_store
 from minemap.store._postgis import PG_SCHEMA_VERSION, PostGISStore, redact_url
 from tests.store.frames import make_frame
 from tests.store.helpers import accepted_report, raw_sql, snapshot
 
 pytestmark = pytest.mark.xdist_group("postgis")
+T0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
 
 
 def _rows(url: str, sql: str, *params) -> list[tuple]:
@@ -61,7 +64,10 @@ def test_schema_has_typed_geometry_srid_and_gist(pg_url):
         )
     }
     assert set(LAYER_NAMES) <= gist
-    assert _rows(pg_url, "SELECT version, name FROM schema_migrations") == [(1, "initial")]
+    assert _rows(pg_url, "SELECT version, name FROM schema_migrations ORDER BY 1") == [
+        (1, "initial"),
+        (2, "accounts"),
+    ]
     # the database itself refuses what minemap would never write
     for sql, message in (
         (
@@ -120,20 +126,19 @@ def test_existing_database_upgrades_in_place(pg_url, monkeypatch):
     # a field added to the layer schema since the store was made
     raw_sql(pg_url, "ALTER TABLE cleared DROP COLUMN devices_found")
     # and a new numbered migration shipped with a newer minemap
-    new = (*_postgis.MIGRATIONS, (2, "test_notes", "CREATE TABLE minemap_notes (note text);"))
+    nxt = PG_SCHEMA_VERSION + 1
+    new = (*_postgis.MIGRATIONS, (nxt, "test_notes", "CREATE TABLE minemap_notes (note text);"))
     monkeypatch.setattr(_postgis, "MIGRATIONS", new)
-    monkeypatch.setattr(_postgis, "PG_SCHEMA_VERSION", 2)
+    monkeypatch.setattr(_postgis, "PG_SCHEMA_VERSION", nxt)
     with open_store(pg_url) as store:
-        assert store.schema_version() == 2
+        assert store.schema_version() == nxt
         assert store.data_version() == version + 1
         got = store.read_layer("cleared")
         assert len(got) == 5
         assert got["devices_found"].isna().all()  # back, as a nullable column
         assert store.integrity_check() == []
-    assert [r[0] for r in _rows(pg_url, "SELECT version FROM schema_migrations ORDER BY 1")] == [
-        1,
-        2,
-    ]
+    applied = [r[0] for r in _rows(pg_url, "SELECT version FROM schema_migrations ORDER BY 1")]
+    assert applied == list(range(1, nxt + 1))
     before = snapshot(pg_url)
     open_store(pg_url).close()  # nothing left to do: nothing changes
     assert snapshot(pg_url) == before
@@ -166,3 +171,30 @@ def test_store_url_from_environment(pg_url, monkeypatch):
         assert isinstance(store, PostGISStore)
         assert store.path == pg_url
         assert store.counts() == dict.fromkeys(LAYER_NAMES, 0)
+
+
+def test_a_version_1_store_gets_the_account_tables(pg_url):
+    """A store made before accounts existed (schema 1) upgrades in place, data kept."""
+    with open_store(pg_url) as store:
+        store.ingest(
+            make_frame("farmland", 7),
+            layer="farmland",
+            report=accepted_report("f", "farmland"),
+            file_name="f",
+            sha256="f",
+        )
+    raw_sql(
+        pg_url,
+        "DROP TABLE minemap_sessions, minemap_login_attempts, minemap_users",
+        "DELETE FROM schema_migrations WHERE version >= 2",
+        "UPDATE minemap_meta SET value = '1' WHERE key = 'schema_version'",
+    )
+    with open_store(pg_url) as store:
+        assert store.schema_version() == PG_SCHEMA_VERSION
+        assert store.counts()["farmland"] == 7
+        user = UserRecord("olena", "planner", "$argon2id$x", False, T0, T0, "root")
+        store.add_user(user, by="root")
+        assert store.get_user("olena") == user
+        assert store.integrity_check() == []
+    with pytest.raises(psycopg.Error, match="never deleted"):
+        raw_sql(pg_url, "DELETE FROM minemap_users")
