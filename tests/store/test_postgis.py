@@ -198,3 +198,40 @@ def test_a_version_1_store_gets_the_account_tables(pg_url):
         assert store.integrity_check() == []
     with pytest.raises(psycopg.Error, match="never deleted"):
         raw_sql(pg_url, "DELETE FROM minemap_users")
+
+
+def test_cli_ingests_the_demo_data_into_postgis(pg_url):
+    """The real pipeline (read → validate → store) with ``--store postgresql://…``."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    env.pop("MINEMAP_STORE", None)
+    demo = REPO / "minemap" / "data" / "demo"
+
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "minemap", *args],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
+
+    done = cli("ingest", str(demo / "hazards.geojson"), "--layer", "hazards", "--store", pg_url,
+               "--json", "--user", "olena")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["status"] == "accepted"
+    again = cli("ingest", str(demo / "hazards.geojson"), "--layer", "hazards", "--store", pg_url)
+    assert again.returncode == 1
+    assert "already imported" in again.stderr + again.stdout
+    with open_store(pg_url) as store:
+        assert store.counts()["hazards"] == result["accepted"] > 0
+        assert store.list_batches()[0].user == "olena"
+        assert store.integrity_check() == []
