@@ -29,11 +29,11 @@ import re
 import sqlite3
 import threading
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -53,8 +53,11 @@ from minemap.store._base import (
     Store,
     UserRecord,
 )
-from minemap.store._frames import canonical_frame, prepare_rows
+from minemap.store._frames import PreparedRows, canonical_frame, prepare_rows
 from minemap.store._gpkgwkb import decode_geometries, encode_geometries, register_functions
+
+if TYPE_CHECKING:
+    from minemap.store.copy import AuditEntry
 
 __all__ = ["SCHEMA_VERSION", "GeoPackageStore"]
 
@@ -576,6 +579,102 @@ class GeoPackageStore(Store):
         "batch_id, file_name, sha256, layer, user, created_at, feature_count, repair_count, "
         "warning_count, status, undone_at, undone_by, report_json, extra_columns_json"
     )
+
+    def _restore_copy(
+        self,
+        *,
+        batches: Sequence[BatchRecord],
+        rows: Mapping[str, PreparedRows],
+        audit: Sequence[AuditEntry],
+        detail: Mapping[str, Any],
+        users: Sequence[UserRecord] = (),
+        progress: Callable[[int, int], None] | None = None,
+    ) -> None:
+        """Receive a whole store (see :func:`minemap.store.copy.copy_store`), atomically.
+
+        The store must be empty: no batches, no accounts, and only its own
+        ``store_created`` audit entry, which the copied log replaces (the guard trigger
+        is dropped and re-created around that one statement, inside the transaction).
+        Then accounts, batches, rows and audit entries are written verbatim and a
+        ``store_copied`` entry is appended.
+        """
+        total = sum(len(r) for r in rows.values())
+        guard = next(s for s in _split_sql(_MINEMAP_TABLES_SQL) if "minemap_audit_no_delete" in s)
+        with self._write() as con:
+            n_batches = con.execute("SELECT count(*) FROM minemap_batches").fetchone()[0]
+            actions = [a for (a,) in con.execute("SELECT action FROM minemap_audit ORDER BY id")]
+            n_users = con.execute("SELECT count(*) FROM minemap_users").fetchone()[0]
+            if n_batches or n_users or actions != ["store_created"]:
+                raise StoreError(
+                    f"the store {self.path} is not empty ({n_batches} batches, {n_users} "
+                    f"accounts, {len(actions)} audit entries); copy into a new store"
+                )
+            con.executemany(
+                f"INSERT INTO minemap_users ({self._USER_COLUMNS}) "  # noqa: S608
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (u.name, u.role, u.password_hash, int(u.disabled),
+                     _format_time(u.created_at), _format_time(u.changed_at), u.created_by)
+                    for u in users
+                ],
+            )  # fmt: skip
+            con.execute("DROP TRIGGER minemap_audit_no_delete")
+            con.execute("DELETE FROM minemap_audit")
+            con.execute(guard)
+            con.executemany(
+                "INSERT INTO minemap_audit (id, at, user, action, detail, prev_hash, hash) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(e.id, e.at, e.user, e.action, e.detail, e.prev_hash, e.hash) for e in audit],
+            )
+            done = 0
+            for batch in batches:
+                con.execute(
+                    f"INSERT INTO minemap_batches ({self._BATCH_COLUMNS}) "  # noqa: S608
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        batch.batch_id,
+                        batch.file_name,
+                        batch.sha256,
+                        batch.layer,
+                        batch.user,
+                        batch.created_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+                        batch.feature_count,
+                        batch.repair_count,
+                        batch.warning_count,
+                        batch.status,
+                        None
+                        if batch.undone_at is None
+                        else batch.undone_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+                        batch.undone_by,
+                        json.dumps(batch.report, ensure_ascii=False, default=str),
+                        json.dumps([list(p) for p in batch.extra_columns]),
+                    ),
+                )
+                prepared = rows.get(batch.batch_id)
+                if prepared is None or not len(prepared):
+                    continue
+                schema = get_schema(batch.layer)
+                names = ["fid", *schema.field_names, "batch_id", "extra_json", "geom"]
+                start = self._next_fid(con, batch.layer)
+                con.executemany(
+                    f"INSERT INTO {_q(batch.layer)} ({', '.join(_q(n) for n in names)}) "  # noqa: S608
+                    f"VALUES ({', '.join('?' * len(names))})",
+                    zip(
+                        range(start, start + len(prepared)),
+                        *[prepared.columns[n] for n in schema.field_names],
+                        [batch.batch_id] * len(prepared),
+                        prepared.extra_json,
+                        encode_geometries(prepared.geometries),
+                        strict=True,
+                    ),
+                )
+                done += len(prepared)
+                if progress is not None:
+                    progress(done, total)
+            for layer in LAYER_NAMES:
+                self._update_contents(con, layer)
+            self._append_audit(con, "store_copied", None, detail)
+            self._bump_version(con)
 
     # -- the interface ---------------------------------------------------------------
     def ingest(

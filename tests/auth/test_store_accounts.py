@@ -1,4 +1,7 @@
-"""The store's account record-keeping (the contract every backend implements)."""
+"""The store's account record-keeping (the contract every backend implements).
+
+Runs against both backends: the GeoPackage store and the PostGIS store.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +10,20 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from minemap.store import LoginAttempt, SessionRecord, StoreError, UserRecord, open_store
+from tests.store.pg import BACKENDS
 
 T0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
 HASH = "$argon2id$v=19$m=8192,t=1,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaA"
+
+
+@pytest.fixture(params=BACKENDS)
+def store(request, tmp_path):
+    """A fresh, empty store of each backend (overrides the GeoPackage-only one)."""
+    where = (
+        tmp_path / "accounts.gpkg" if request.param == "gpkg" else request.getfixturevalue("pg_url")
+    )
+    with open_store(where) as opened:
+        yield opened
 
 
 def _user(name="olena", role="planner"):
