@@ -110,6 +110,9 @@ CASUALTY_DEVICES = [
 ]  # fmt: skip
 LAND_USE = [("arable", 0.75), ("pasture", 0.1), ("hayfield", 0.05), ("orchard", 0.04),
             ("fallow", 0.04), ("vineyard", 0.02)]  # fmt: skip
+METHODS = [("manual", 0.3), ("mechanical", 0.3), ("technical survey", 0.2),
+           ("non-technical survey", 0.2)]  # fmt: skip
+CROPS = [("wheat", 0.4), ("sunflower", 0.3), ("maize", 0.3)]
 VALUE = {"arable": 28_000.0, "pasture": 8_000.0, "hayfield": 9_000.0, "orchard": 90_000.0,
          "fallow": 2_000.0, "vineyard": 120_000.0}  # fmt: skip
 
@@ -162,7 +165,7 @@ def _uniform(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _mix(rng, n, share_front, sigma_m):
-    n_front = int(round(n * share_front))
+    n_front = round(n * share_front)
     fx, fy = _near_front(rng, n_front, sigma_m)
     ux, uy = _uniform(rng, n - n_front)
     x, y = np.concatenate([fx, ux]), np.concatenate([fy, uy])
@@ -293,7 +296,7 @@ def _released(rng, n, hz_xyr, strike_xy):
                 ("non-technical survey", 0.2),
             ],
             n,
-        ),  # fmt: skip
+        ),
     )
 
 
@@ -349,8 +352,7 @@ def _farmland(rng, n):
     coords = np.concatenate(polys)[:n]
     geoms = shapely.polygons(coords)
     use = _choice(rng, LAND_USE, len(geoms))
-    crop = np.where(use == "arable", _choice(rng, [("wheat", 0.4), ("sunflower", 0.3),
-                                                     ("maize", 0.3)], len(geoms)), None)  # fmt: skip
+    crop = np.where(use == "arable", _choice(rng, CROPS, len(geoms)), None)
     value = np.array([VALUE[u] for u in use]) * rng.uniform(0.8, 1.2, len(geoms))
     return canonical(
         "farmland",

@@ -71,6 +71,8 @@ __all__ = ["attribute_points", "make_tasks"]
 
 EVIDENCE_ORDER = ("CHA", "SHA", "strike", "casualty")
 
+_EMPTY = shapely.Polygon()  # immutable: shared instead of rebuilt (Polygon() parses WKT)
+
 _FARM_COLUMNS = ("land_use", "crop", "value_per_ha")
 
 
@@ -116,9 +118,9 @@ def _halve(
 def _split(geom, cut, lo, hi, box_of) -> tuple[shapely.Geometry, shapely.Geometry]:
     """Split ``geom`` at coordinate ``cut`` along one axis (``lo``/``hi``: its extent)."""
     if hi <= cut:
-        return geom, shapely.Polygon()
+        return geom, _EMPTY
     if lo >= cut:
-        return shapely.Polygon(), geom
+        return _EMPTY, geom
     return (
         _clip(geom, shapely.box(*box_of(lo - 1.0, cut))),
         _clip(geom, shapely.box(*box_of(cut, hi + 1.0))),
@@ -133,7 +135,7 @@ def _clip(geom: shapely.Geometry, box: shapely.Geometry) -> shapely.Geometry:
     if out.geom_type not in ("Polygon", "MultiPolygon"):
         parts = shapely.get_parts(out)
         parts = parts[np.isin(shapely.get_type_id(parts), (3, 6))]
-        out = shapely.union_all(parts) if len(parts) else shapely.Polygon()
+        out = shapely.union_all(parts) if len(parts) else _EMPTY
     return out
 
 
@@ -165,7 +167,7 @@ def _polygonal_array(geoms: np.ndarray) -> np.ndarray:
         geoms[odd] = [
             shapely.union_all(p[np.isin(shapely.get_type_id(p), (3, 6))])
             if len(p := shapely.get_parts(g))
-            else shapely.Polygon()
+            else _EMPTY
             for g in geoms[odd]
         ]
     return geoms
@@ -260,15 +262,21 @@ def _split_surface(
         order = np.lexsort((rank, ci))
         ci, pj, pieces, area = ci[order], pj[order], pieces[order], area[order]
 
+        cell_area = shapely.area(cell_geom)
         cells_with, starts = np.unique(ci, return_index=True)
         ends = np.append(starts[1:], len(ci))
 
         def work(positions: np.ndarray) -> None:
             for p in positions:
                 s, e = starts[p], ends[p]
+                total = float(area[s:e].sum())
+                if abs(total - cell_area[cells_with[p]]) <= 1e-7 * total:
+                    # the pieces fill the cell exactly: no remainder and no overlap (overlap
+                    # would need an equally large gap to cancel out) — skip the overlays
+                    cell_geom[cells_with[p]] = _EMPTY
+                    continue
                 group = pieces[s:e]
                 union = _union(group)
-                total = float(area[s:e].sum())
                 if e - s > 1 and shapely.area(union) < total - max(1e-6 * total, 0.01):
                     # overlapping parcels (dirty cadastre): the parcel whose id sorts first
                     # keeps the overlap, later ones lose it — tasks never overlap
@@ -312,24 +320,48 @@ def _split_surface(
 
 
 def _pair_areas(
-    tasks_tree: shapely.STRtree, task_geoms: np.ndarray, geoms: np.ndarray, n_threads: int
+    tasks_tree: shapely.STRtree,
+    task_geoms: np.ndarray,
+    geoms: np.ndarray,
+    n_threads: int,
+    circles: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(evidence position, task position, intersection area) for pairs with positive area.
 
-    Intersections are computed only for candidate pairs from the STRtree, and not even for
-    those where the task covers the evidence geometry (prepared ``covers``):
-    there the overlap is the evidence's own area.
+    Overlays are computed only for candidate pairs from the STRtree, and not even for those
+    where one side covers the other (prepared ``covers`` predicates, evaluated by STRtree
+    queries): a task covering the evidence overlaps it by the evidence's area, evidence covering
+    a task by the task's area. For circles (``circles`` rows of centre x, y, radius) the test
+    uses the circle shrunk / enlarged by 1e-7 of its radius, so that a boundary shared up to
+    floating-point noise (a footprint on the edge of the united surface) still counts as
+    covered; the area error is below 1e-6 relative.
     """
     ev, task = _spatial.query_pairs(tasks_tree, geoms, predicate="intersects", n_threads=n_threads)
     if len(ev) == 0:
         return ev, task, np.empty(0)
     n_t = len(task_geoms)
-    etree = shapely.STRtree(geoms)
-    t_in, e_in = _spatial.query_pairs(etree, task_geoms, predicate="covers", n_threads=n_threads)
-    inside = np.isin(ev.astype(np.int64) * n_t + task, e_in.astype(np.int64) * n_t + t_in)
+    inner, outer = geoms, None
+    if circles is not None and np.isfinite(circles[:, 2]).any():
+        is_c = np.isfinite(circles[:, 2])
+        inner, outer = geoms.copy(), geoms.copy()
+        c = circles[is_c]
+        inner[is_c] = _spatial.circles(c[:, 0], c[:, 1], c[:, 2] * (1.0 - 1e-7))
+        outer[is_c] = _spatial.circles(c[:, 0], c[:, 1], c[:, 2] * (1.0 + 1e-7))
+    pair_key = ev.astype(np.int64) * n_t + task
+    # task covers evidence → overlap = evidence area
+    t_in, e_in = _spatial.query_pairs(
+        shapely.STRtree(inner), task_geoms, predicate="covers", n_threads=n_threads
+    )
+    ev_inside = np.isin(pair_key, e_in.astype(np.int64) * n_t + t_in)
+    # evidence covers task → overlap = task area
+    e_out, t_out = _spatial.query_pairs(
+        tasks_tree, outer if outer is not None else geoms, predicate="covers", n_threads=n_threads
+    )
+    task_inside = np.isin(pair_key, e_out.astype(np.int64) * n_t + t_out) & ~ev_inside
     areas = np.empty(len(ev))
-    areas[inside] = shapely.area(geoms[ev[inside]])
-    cut = np.flatnonzero(~inside)
+    areas[ev_inside] = shapely.area(geoms[ev[ev_inside]])
+    areas[task_inside] = shapely.area(task_geoms[task[task_inside]])
+    cut = np.flatnonzero(~ev_inside & ~task_inside)
     if len(cut):
         areas[cut] = _spatial.intersection_area(
             geoms[ev[cut]], task_geoms[task[cut]], n_threads=n_threads
@@ -499,10 +531,10 @@ def make_tasks(
     if footprints is not None and len(footprints) and n_t:
         from minemap.risk.surface import _footprints_metric
 
-        fm = _footprints_metric(footprints, crs)
+        fm, fcirc = _footprints_metric(footprints, crs, with_circles=True)
         ok = ~shapely.is_missing(fm)
         fpos = np.flatnonzero(ok)
-        ev, task, inter = _pair_areas(tree, task_m, fm[ok], n_threads)
+        ev, task, inter = _pair_areas(tree, task_m, fm[ok], n_threads, circles=fcirc[ok])
         ev = fpos[ev]
         farea = shapely.area(fm)
         share = np.where(farea[ev] > 0, inter / np.where(farea[ev] > 0, farea[ev], 1.0), 0.0)
@@ -546,7 +578,8 @@ def make_tasks(
             xy[present, 0], xy[present, 1], buf["buffer_radius_m"].to_numpy()[present]
         )
         cpos = np.flatnonzero(present)
-        ev, task, inter = _pair_areas(tree, task_m, circ[present], n_threads)
+        crad = np.column_stack([xy, buf["buffer_radius_m"].to_numpy()])
+        ev, task, inter = _pair_areas(tree, task_m, circ[present], n_threads, circles=crad[present])
         ev = cpos[ev]
         cas_overlap[task] = True
         # largest-overlap fallback for points that are not inside any task
