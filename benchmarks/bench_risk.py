@@ -120,9 +120,16 @@ def run_naive(layers: dict[str, gpd.GeoDataFrame], n_threads: int) -> dict[str, 
     }
 
 
+def _cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _child(name: str, layers, n_threads: int, conn) -> None:
     fn = run_minemap if name == "minemap" else run_naive
+    cpu0 = _cpu_s()
     result = fn(layers, n_threads)
+    result["cpu_s"] = _cpu_s() - cpu0  # all threads; compare with total_s on a busy machine
     result["peak_rss_mb"] = _rss_mb()
     conn.send(result)
     conn.close()
@@ -159,8 +166,8 @@ def main() -> None:
     gen_s = time.perf_counter() - t0
     counts = ", ".join(f"{k} {len(v):,}" for k, v in layers.items())
     print(f"size {args.size}: {counts} (generated in {gen_s:.1f} s, not timed)")
-    print(f"cpus {os.cpu_count()}, threads {args.threads}; parent RSS after generation "
-          f"{_rss_mb():,.0f} MB")  # fmt: skip
+    print(f"cpus {os.cpu_count()}, threads {args.threads}, load average "
+          f"{os.getloadavg()[0]:.1f}; parent RSS after generation {_rss_mb():,.0f} MB")  # fmt: skip
 
     results = {}
     if not args.skip_minemap:
@@ -176,7 +183,8 @@ def main() -> None:
         print(f"{name}: {parts}")
     mine, naive = results.get("minemap"), results.get("naive")
     if mine and naive:
-        print(f"speed-up (naive / minemap wall time): {naive['total_s'] / mine['total_s']:.1f}x")
+        print(f"speed-up (naive / minemap wall time): {naive['total_s'] / mine['total_s']:.1f}x; "
+              f"CPU time: {naive['cpu_s'] / mine['cpu_s']:.1f}x")  # fmt: skip
 
 
 if __name__ == "__main__":

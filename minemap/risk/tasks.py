@@ -5,22 +5,24 @@ Cutting rule
 All cutting happens in the equal-area metric CRS (:func:`minemap.risk._spatial.equal_area_crs_for`:
 EPSG:3035 in Europe, a local Lambert azimuthal equal-area CRS elsewhere).
 
-1. **Farmland first.** Within each component, the part over each farmland parcel is its own
-   task (``kind = "parcel"``, one parcel per task, carrying ``parcel_id``, ``land_use``, ``crop``,
-   ``value_per_ha`` and ``farmland_area_m2``). Candidate parcels come from an STRtree query;
-   intersections are computed only for candidate pairs. Pieces smaller than
-   ``min_piece_area_m2`` (slivers along shared edges) stay in the remainder. Where parcels
-   overlap each other (dirty cadastre), the overlap goes to the parcel whose ``parcel_id`` sorts
-   first, so tasks never overlap.
-2. **The rest in bounded pieces.** The remainder of each component (off farmland) is cut by a
-   grid aligned to the remainder's own bounding box: ``nx = ceil(width / max_task_size_m)``
-   columns and ``ny = ceil(height / max_task_size_m)`` rows of equal size, so every cell is at
-   most ``max_task_size_m`` on a side and a remainder that fits in one cell is never cut.
-   The cut is done by recursive halving (``intersection`` with half-boxes), which costs
-   O(vertices × log cells) instead of clipping the whole component once per cell. Every
-   non-empty cell is one task (``kind = "grid"``; it may be a MultiPolygon of several
-   fragments inside the cell). Fragments below ``min_piece_area_m2`` are dropped (their total is
-   in ``.attrs["dropped_sliver_area_m2"]``).
+1. **Bounded cells.** Each component is cut by a grid aligned to the component's own bounding
+   box: ``nx = ceil(width / max_task_size_m)`` columns and ``ny = ceil(height /
+   max_task_size_m)`` rows of equal size, so every cell is at most ``max_task_size_m`` on a side
+   and a component that fits in one cell is never cut. The cut is done by recursive halving
+   (``intersection`` with half-boxes), which costs O(vertices × log cells) instead of clipping
+   the whole component once per cell.
+2. **Farmland carved out of the cells.** The part of a cell over each farmland parcel becomes
+   a parcel piece (candidate parcels from an STRtree query; an overlay only where the cell does
+   not simply cover the parcel). Pieces smaller than ``min_piece_area_m2`` (slivers along
+   shared edges) stay in the cell. Where parcels overlap each other (dirty cadastre), the
+   overlap goes to the parcel whose ``parcel_id`` sorts first, so tasks never overlap. The
+   pieces of one parcel within one component (a parcel crossing a cell line) are united into
+   **one task per parcel and component** (``kind = "parcel"``, carrying ``parcel_id``,
+   ``land_use``, ``crop``, ``value_per_ha`` and ``farmland_area_m2``); a parcel task can thus
+   be larger than a cell — a parcel is a natural unit of work.
+3. **The rest of each cell** (off farmland) is one task (``kind = "grid"``; it may be a
+   MultiPolygon of several fragments inside the cell). Fragments below ``min_piece_area_m2``
+   are dropped (their total is in ``.attrs["dropped_sliver_area_m2"]``).
 
 Task ids (stable across runs for the same inputs): ``"<component_id>/p/<parcel_id>"`` for a
 parcel task, ``"<component_id>/g/<column>_<row>"`` for a grid cell. Rows are sorted by
@@ -188,12 +190,23 @@ def _grid_pieces(
     geoms: np.ndarray, max_size_m: float, n_threads: int
 ) -> list[list[tuple[int, int, shapely.Geometry]]]:
     results: list[list[tuple[int, int, shapely.Geometry]]] = [[] for _ in range(len(geoms))]
+    bounds = shapely.bounds(geoms)
+    empty = shapely.is_empty(geoms) | shapely.is_missing(geoms)
+    fits = (
+        ~empty
+        & (bounds[:, 2] - bounds[:, 0] <= max_size_m)
+        & (bounds[:, 3] - bounds[:, 1] <= max_size_m)
+    )
+    for p in np.flatnonzero(fits):  # one cell: nothing to cut (most components)
+        results[p] = [(0, 0, geoms[p])]
+    todo = np.flatnonzero(~fits & ~empty)
 
     def work(positions: np.ndarray) -> None:
-        for p in positions:
+        for p in todo[positions]:
             results[p] = grid_cut(geoms[p], max_size_m)
 
-    _run_balanced(work, shapely.get_num_coordinates(geoms) + 1.0, n_threads)
+    if len(todo):
+        _run_balanced(work, shapely.get_num_coordinates(geoms[todo]) + 1.0, n_threads)
     return results
 
 
