@@ -14,7 +14,7 @@ from geopandas.testing import assert_geodataframe_equal
 
 from minemap._errors import CRSError
 from minemap.geometry import area_m2, geodesic_area_m2
-from minemap.risk import casualty_buffers, hazard_surface
+from minemap.risk import attribute_points, casualty_buffers, hazard_surface, make_tasks
 from tests.risk._fixtures import (
     bih_casualties,
     bih_hazards,
@@ -180,3 +180,13 @@ def test_bih_area_identity_against_independent_overlay():
     )
     assert area_m2(overlap).sum() < 1e-4 * surface["area_m2"].sum()
     assert len(surface) > 100  # components, not a national blob
+    # the tasks cover exactly the same area, and no incident is lost
+    tasks = make_tasks(surface, hazards=hz, casualties=cas)
+    assert tasks["area_m2"].sum() == pytest.approx(expected, rel=0.005)
+    outside = tasks.attrs["casualties_outside"]
+    assert tasks["n_casualty_incidents"].sum() + len(outside) == len(cas)
+    where = attribute_points(tasks, cas)
+    inside = where.dropna().value_counts()
+    counted = tasks.set_index("task_id").loc[inside.index, "n_casualty_incidents"]
+    assert (counted.to_numpy() >= inside.to_numpy()).all()  # points inside a task count there
+    assert not set(outside) & set(cas.loc[where.notna(), "incident_id"])
