@@ -14,7 +14,12 @@ from minemap.risk.catalogue import (
     match_munitions,
 )
 from minemap.risk.footprints import strike_footprints
-from minemap.risk.surface import CASUALTY_BUFFER_M, casualty_buffers, hazard_surface
+from minemap.risk.surface import (
+    CASUALTY_BUFFER_M,
+    casualty_buffers,
+    hazard_surface,
+    update_surface,
+)
 from minemap.risk.tasks import attribute_points, make_tasks
 
 __all__ = [
@@ -30,4 +35,5 @@ __all__ = [
     "match_munition",
     "match_munitions",
     "strike_footprints",
+    "update_surface",
 ]
