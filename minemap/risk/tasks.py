@@ -32,7 +32,10 @@ Evidence per task
 -----------------
 * ``n_cha`` / ``n_sha``: hazard polygons overlapping the task with positive area;
   ``evidence_class``: ``"CHA"`` if any CHA, else ``"SHA"``, else ``"strike"`` (a strike
-  footprint overlaps), else ``"casualty"``.
+  footprint overlaps), else ``"casualty"`` (a casualty buffer overlaps or an incident is
+  attributed); ``"none"`` cannot arise from evidence that built the surface but is kept as an
+  explicit value rather than a guess if ``make_tasks`` is given a surface and evidence that do
+  not match.
 * ``n_strikes`` / ``n_cluster_strikes``: strikes whose footprint overlaps the task.
 * ``expected_items_low/high``: each footprint's expected items apportioned by area share,
   ``items × area(footprint ∩ task) / area(footprint)``. The share of a footprint that lies in
