@@ -8,23 +8,16 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from minemap._errors import MinemapError
 from minemap.cli._app import app
+from minemap.cli._common import StoreOption, console, err_console, fail
 
 __all__ = ["backtest_command"]
 
-_out = Console(highlight=False, soft_wrap=True)
-_err = Console(stderr=True, highlight=False, soft_wrap=True)
 OUT_FORMATS = (".json", ".csv")
 _LAYERS = ("hazards", "strikes", "casualties", "cleared", "farmland")
-
-
-def _fail(message: str) -> typer.Exit:
-    _err.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
-    return typer.Exit(1)
 
 
 def _clean(value: Any) -> Any:
@@ -48,10 +41,7 @@ def _iv(iv: Any, pct: bool = False) -> str:
 
 @app.command("backtest")
 def backtest_command(
-    store: Annotated[
-        str | None,
-        typer.Option("--store", help="Store file (default: $MINEMAP_STORE, else ./minemap.gpkg)."),
-    ] = None,
+    store: StoreOption = None,
     as_of: Annotated[
         str | None,
         typer.Option("--as-of", help="Rebuild the ranking from records before this date."),
@@ -99,16 +89,16 @@ def backtest_command(
             else:
                 result.to_frame().to_csv(out, index=False, lineterminator="\n")
     except MinemapError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     except (OSError, ValueError) as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
 
     summary = result.split.summary()
-    _out.print(
+    console.print(
         f"ranking rebuilt from records before {summary['as_of']}: "
         + ", ".join(f"{k} {v}" for k, v in summary["history"].items())
     )
-    _out.print(
+    console.print(
         f"outcomes {summary['as_of']} → {summary['until'] or 'now'}: "
         + ", ".join(f"{k} {v}" for k, v in summary["outcomes"].items())
     )
@@ -124,10 +114,10 @@ def backtest_command(
             _iv(s.gain["25"], pct=True),
             _iv(s.lift_random["25"]),
         )
-    _out.print(table)
+    console.print(table)
     for line in result.verdicts():
-        _out.print(f"- {line}")
+        console.print(f"- {line}")
     for line in result.warnings:
-        _err.print(f"[yellow]warning:[/] {line}", markup=True, highlight=False)
+        err_console.print(f"[yellow]warning:[/] {line}", markup=True, highlight=False)
     if out is not None:
-        _out.print(f"wrote {out}")
+        console.print(f"wrote {out}")

@@ -7,32 +7,16 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
 from rich.table import Table
 
 from minemap._errors import MinemapError
 from minemap.cli._app import app
+from minemap.cli._common import StoreOption, console, err_console, fail
 from minemap.layers import LAYER_NAMES
 from minemap.settings import DEFAULT_AOI, AreaOfOperations
 
 __all__ = ["batches_app"]
-
-_out = Console(highlight=False, soft_wrap=True)
-_err = Console(stderr=True, highlight=False, soft_wrap=True)
-
-StoreOption = Annotated[
-    str | None,
-    typer.Option(
-        "--store",
-        help="Store: .gpkg file or postgresql:// URL (default: $MINEMAP_STORE, ./minemap.gpkg).",
-    ),
-]
-
-
-def _fail(message: str, code: int = 1) -> typer.Exit:
-    _err.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
-    return typer.Exit(code)
 
 
 def _check_layer(layer: str) -> str:
@@ -90,7 +74,7 @@ def ingest(
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--map") from None
     if not path.is_file():
-        raise _fail(f"{path}: no such file", 2)
+        raise fail(f"{path}: no such file", 2)
 
     def run(progress_cb=None):
         return ingest_file(
@@ -113,13 +97,13 @@ def ingest(
                 TextColumn("[bold]reading {task.description}"),
                 BarColumn(),
                 TaskProgressColumn(),
-                console=_err,
+                console=err_console,
                 transient=True,
             ) as bar:
                 task = bar.add_task(path.name, total=None)
                 result = run(lambda done, total: bar.update(task, completed=done, total=total))
     except MinemapError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
 
     if as_json:
         typer.echo(json.dumps(result.to_dict(), ensure_ascii=False, default=str))
@@ -133,15 +117,17 @@ def _print_result(result) -> None:
     if result.status == "accepted":
         verb = "would be accepted (dry run)" if result.dry_run else "accepted"
         batch = f" as batch {result.batch_id}" if result.batch_id else ""
-        _out.print(f"{result.file}: {result.accepted} features {verb} into {result.layer}{batch}")
+        console.print(
+            f"{result.file}: {result.accepted} features {verb} into {result.layer}{batch}"
+        )
     else:
-        _out.print(f"{result.file}: rejected, nothing stored ({len(report.errors)} problems)")
+        console.print(f"{result.file}: rejected, nothing stored ({len(report.errors)} problems)")
     for p in report.errors:
-        _out.print(f"  ERROR   {p}", markup=False)
+        console.print(f"  ERROR   {p}", markup=False)
     for r in report.repairs:
-        _out.print(f"  REPAIR  {r}", markup=False)
+        console.print(f"  REPAIR  {r}", markup=False)
     for w in report.warnings:
-        _out.print(f"  WARNING {w}", markup=False)
+        console.print(f"  WARNING {w}", markup=False)
 
 
 @app.command()
@@ -152,11 +138,11 @@ def layers(store: StoreOption = None) -> None:
     try:
         counts = open_store(store).counts()
     except MinemapError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     table = Table("layer", "features")
     for name in LAYER_NAMES:
         table.add_row(name, str(counts.get(name, 0)))
-    _out.print(table)
+    console.print(table)
 
 
 @app.command()
@@ -181,8 +167,8 @@ def export(
         frame = open_store(store, create=False).read_layer(layer, include_personal=include_personal)
         write_layer(frame, out)
     except MinemapError as exc:
-        raise _fail(str(exc)) from None
-    _out.print(f"wrote {len(frame)} {layer} features to {out}")
+        raise fail(str(exc)) from None
+    console.print(f"wrote {len(frame)} {layer} features to {out}")
 
 
 batches_app = typer.Typer(help="List and undo import batches.", no_args_is_help=True)
@@ -200,7 +186,7 @@ def batches_list(
     try:
         records = open_store(store, create=False).list_batches()
     except MinemapError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     if as_json:
         typer.echo(json.dumps([r.to_dict() for r in records], default=str, ensure_ascii=False))
         return
@@ -215,7 +201,7 @@ def batches_list(
             f"{r.created_at:%Y-%m-%d %H:%M}",
             r.status,
         )
-    _out.print(table)
+    console.print(table)
 
 
 @batches_app.command("undo")
@@ -230,7 +216,7 @@ def batches_undo(
     try:
         record = open_store(store, create=False).undo_batch(batch_id, user=user)
     except MinemapError as exc:
-        raise _fail(str(exc)) from None
-    _out.print(
+        raise fail(str(exc)) from None
+    console.print(
         f"batch {record.batch_id} undone: {record.feature_count} {record.layer} features removed"
     )

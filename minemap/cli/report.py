@@ -9,16 +9,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from minemap._errors import MinemapError
 from minemap.cli._app import app
+from minemap.cli._common import StoreOption, console, fail
 from minemap.reports import FORMATS, LANGS, build_report, render
 
 __all__ = ["report", "write_output"]
 
-_err = Console(stderr=True, highlight=False, soft_wrap=True)
-_out = Console(highlight=False, soft_wrap=True)
 _LAYERS = ("cleared", "hazards", "farmland", "casualties")
 
 
@@ -45,11 +43,6 @@ def _date(text: str | None, option: str) -> dt.date | None:
         raise typer.BadParameter(f"{option} needs a date YYYY-MM-DD; got {text!r}") from None
 
 
-def _fail(message: str) -> typer.Exit:
-    _err.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
-    return typer.Exit(1)
-
-
 @app.command()
 def report(
     out: Annotated[Path, typer.Option("--out", help="Output file: .pdf, .xlsx or .csv.")],
@@ -70,10 +63,7 @@ def report(
         ),
     ] = None,
     lang: Annotated[str, typer.Option("--lang", help="Language: uk or en.")] = "en",
-    store: Annotated[
-        str | None,
-        typer.Option("--store", help="Store file (default: $MINEMAP_STORE, else ./minemap.gpkg)."),
-    ] = None,
+    store: StoreOption = None,
     author: Annotated[
         str | None, typer.Option("--author", help="Report author named in the PDF.")
     ] = None,
@@ -93,14 +83,14 @@ def report(
     if area and boundaries is None:
         raise typer.BadParameter("--area needs --boundaries FILE", param_hint="--area")
     if not out.parent.exists():
-        raise _fail(f"the folder of {out} does not exist")
+        raise fail(f"the folder of {out} does not exist")
 
     from minemap.settings import resolve_store_path
 
     try:
         from minemap.store import open_store
     except ImportError:
-        raise _fail("the store module (minemap.store) is not installed") from None
+        raise fail("the store module (minemap.store) is not installed") from None
 
     try:
         db = open_store(resolve_store_path(store), create=False)
@@ -124,11 +114,11 @@ def report(
         )
         payload = render(data, fmt, lang=lang)
     except MinemapError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     except OSError as exc:
-        raise _fail(f"cannot read input: {exc.strerror or exc}") from None
+        raise fail(f"cannot read input: {exc.strerror or exc}") from None
     try:
         write_output(out, payload)
     except OSError as exc:
-        raise _fail(f"cannot write {out}: {exc.strerror or exc}") from None
-    _out.print(f"report written: {out} ({len(payload):,} bytes, {fmt}, {lang})")
+        raise fail(f"cannot write {out}: {exc.strerror or exc}") from None
+    console.print(f"report written: {out} ({len(payload):,} bytes, {fmt}, {lang})")

@@ -5,16 +5,14 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
 
 from minemap._errors import MinemapError
 from minemap.cli._app import app
+from minemap.cli._common import console, err_console
 
 __all__ = ["store_app"]
 
-_out = Console(highlight=False, soft_wrap=True)
-_err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 store_app = typer.Typer(help="Administer stores (GeoPackage files, PostGIS databases).")
 app.add_typer(store_app, name="store", no_args_is_help=True)
@@ -39,7 +37,7 @@ def copy(
                 TextColumn("copying features"),
                 BarColumn(),
                 TaskProgressColumn(),
-                console=_err,
+                console=err_console,
                 transient=True,
             ) as bar:
                 task = bar.add_task("copy", total=None)
@@ -49,10 +47,10 @@ def copy(
                     progress=lambda done, total: bar.update(task, completed=done, total=total),
                 )
     except MinemapError as exc:
-        _err.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+        err_console.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
         raise typer.Exit(1) from None
     per_layer = ", ".join(f"{layer} {n}" for layer, n in summary.counts.items())
-    _out.print(
+    console.print(
         f"copied {summary.features} features ({per_layer}), {summary.batches} batches and "
         f"{summary.audit_entries} audit entries from {summary.source} to {summary.destination}"
     )

@@ -16,32 +16,20 @@ from typing import Annotated, Any
 
 import pandas as pd
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from minemap._errors import MinemapError
 from minemap.cli._app import app
+from minemap.cli._common import StoreOption, console, err_console, fail
 
 __all__ = ["audit", "users_app"]
 
-_out = Console(highlight=False, soft_wrap=True)
-_err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 users_app = typer.Typer(
     help="Local accounts (admins): add, list, disable, enable, passwd, role.",
     no_args_is_help=True,
 )
 app.add_typer(users_app, name="users")
-
-StoreOption = Annotated[
-    str | None,
-    typer.Option("--store", help="Store file (default: $MINEMAP_STORE, else ./minemap.gpkg)."),
-]
-
-
-def _fail(message: str, code: int = 1) -> typer.Exit:
-    _err.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
-    return typer.Exit(code)
 
 
 def _operator() -> str:
@@ -62,11 +50,11 @@ def _read_password(*, from_stdin: bool) -> str:
     if from_stdin:
         text = sys.stdin.readline()
         if not text:
-            raise _fail("--password-stdin: nothing on standard input")
+            raise fail("--password-stdin: nothing on standard input")
         return text.rstrip("\r\n")
     if not sys.stdin.isatty():
         # getpass would fall back to reading (and maybe echoing) a pipe: refuse instead.
-        raise _fail("no terminal to ask for the password on; pipe it in with --password-stdin")
+        raise fail("no terminal to ask for the password on; pipe it in with --password-stdin")
     return typer.prompt("Password", hide_input=True, confirmation_prompt=True)
 
 
@@ -94,13 +82,13 @@ def users_add(
     password = _read_password(from_stdin=password_stdin)
     problems = password_problems(password, name=name)
     if problems:
-        raise _fail("; ".join(problems))
+        raise fail("; ".join(problems))
     try:
         with _open(store, create=True) as opened:
             account = add_user(opened, name, role=role, password=password, by=_operator())
     except MinemapError as exc:
-        raise _fail(str(exc)) from None
-    _out.print(f"added account {account.name} ({account.role})")
+        raise fail(str(exc)) from None
+    console.print(f"added account {account.name} ({account.role})")
 
 
 @users_app.command("list")
@@ -115,7 +103,7 @@ def users_list(
         with _open(store, create=False) as opened:
             accounts = list_accounts(opened)
     except MinemapError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     rows = [
         {
             "name": a.name,
@@ -127,10 +115,10 @@ def users_list(
         for a in accounts
     ]
     if as_json:
-        _out.print_json(json.dumps(rows))
+        console.print_json(json.dumps(rows))
         return
     if not rows:
-        _out.print("no accounts yet: `minemap users add NAME --role admin` creates one")
+        console.print("no accounts yet: `minemap users add NAME --role admin` creates one")
         return
     table = Table("name", "role", "status", "created (UTC)", "by")
     for row in rows:
@@ -141,7 +129,7 @@ def users_list(
             row["created_at"][:16].replace("T", " "),
             row["created_by"] or "",
         )
-    _out.print(table)
+    console.print(table)
 
 
 def _change(name: str, store: str | None, *, disable: bool) -> None:
@@ -152,9 +140,9 @@ def _change(name: str, store: str | None, *, disable: bool) -> None:
         with _open(store, create=False) as opened:
             account = change(opened, name, by=_operator())
     except MinemapError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     state = "disabled (its sessions ended)" if account.disabled else "enabled"
-    _out.print(f"account {account.name} {state}")
+    console.print(f"account {account.name} {state}")
 
 
 @users_app.command("disable")
@@ -192,8 +180,8 @@ def users_passwd(
         with _open(store, create=False) as opened:
             account = set_password(opened, name, password, by=_operator())
     except MinemapError as exc:
-        raise _fail(str(exc)) from None
-    _out.print(f"new password set for {account.name}; its sessions ended")
+        raise fail(str(exc)) from None
+    console.print(f"new password set for {account.name}; its sessions ended")
 
 
 @users_app.command("role")
@@ -209,8 +197,8 @@ def users_role(
         with _open(store, create=False) as opened:
             account = set_role(opened, name, role, by=_operator())
     except MinemapError as exc:
-        raise _fail(str(exc)) from None
-    _out.print(f"account {account.name} now has the {account.role} role")
+        raise fail(str(exc)) from None
+    console.print(f"account {account.name} now has the {account.role} role")
 
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -236,7 +224,7 @@ def audit(
         with _open(store, create=False) as opened:
             log = opened.audit_log()
     except MinemapError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     rows = [
         {
             "id": int(row.id),
@@ -249,7 +237,7 @@ def audit(
     ]
     if out is not None:
         if out.suffix.lower() != ".csv":
-            raise _fail(f"--out {out}: the audit export is a .csv file")
+            raise fail(f"--out {out}: the audit export is a .csv file")
         try:
             with open(out, "w", newline="", encoding="utf-8") as fh:
                 writer = csv.writer(fh)
@@ -266,11 +254,11 @@ def audit(
                         ]
                     )
         except OSError as exc:
-            raise _fail(f"cannot write {out}: {exc.strerror}") from None
-        _err.print(f"wrote {len(rows)} audit entries to {out}")
+            raise fail(f"cannot write {out}: {exc.strerror}") from None
+        err_console.print(f"wrote {len(rows)} audit entries to {out}")
         return
     if as_json:
-        _out.print_json(json.dumps(rows, ensure_ascii=False, default=str))
+        console.print_json(json.dumps(rows, ensure_ascii=False, default=str))
         return
     table = Table("id", "at (UTC)", "user", "action", "detail")
     for row in rows:
@@ -281,4 +269,4 @@ def audit(
             row["action"],
             json.dumps(row["detail"], ensure_ascii=False, sort_keys=True),
         )
-    _out.print(table)
+    console.print(table)
