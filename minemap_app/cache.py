@@ -31,6 +31,7 @@ from minemap.settings import resolve_store_path
 __all__ = [
     "Backends",
     "admin_boundaries",
+    "audit_entries",
     "backends",
     "batches",
     "check_upload",
@@ -42,6 +43,8 @@ __all__ = [
     "oblast_names",
     "prioritisation",
     "prioritised_tasks",
+    "record_rejection",
+    "released_overlaps",
     "store_path",
     "tasks_file",
     "undo_batch",
@@ -301,6 +304,66 @@ def batches(path: str, version: int) -> list[Any]:
         return []
     with _open(path) as store:
         return sorted(store.list_batches(), key=lambda b: b.created_at, reverse=True)
+
+
+def record_rejection(path: str, result: Any, *, user: str | None) -> None:
+    """Write a rejected upload to the store's audit log (where the store keeps one)."""
+    with _open(path, create=True) as store:
+        if not hasattr(store, "record_audit"):
+            return
+        store.record_audit(
+            "rejected",
+            user=user,
+            detail={
+                "file": result.file,
+                "layer": result.layer,
+                "errors": len(result.report.errors),
+                # Problem texts never carry personal data (minemap._report rule).
+                "problems": [str(p) for p in result.report.errors[:20]],
+            },
+        )
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def audit_entries(path: str, version: int, action: str) -> pd.DataFrame:
+    """Audit-log entries with ``action`` (newest first); empty where the store has no log."""
+    del version
+    empty = pd.DataFrame(columns=["at", "user", "action", "detail"])
+    if not backends().store or not Path(path).exists():
+        return empty
+    with _open(path) as store:
+        if not hasattr(store, "audit_log"):
+            return empty
+        log = store.audit_log()
+    return log[log["action"] == action].sort_values("at", ascending=False)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def released_overlaps(path: str, version: int) -> pd.DataFrame:
+    """Pairs of released polygons that overlap, with the overlap area in m² (largest first)."""
+    from minemap.geometry import area_m2
+
+    frame = layer(path, version, "cleared")
+    columns = ["a", "b", "overlap_m2"]
+    if len(frame) < 2:
+        return pd.DataFrame(columns=columns)
+    frame = frame.reset_index(drop=True)
+    ids = frame["survey_id"].astype(str)
+    left, right = frame.sindex.query(frame.geometry, predicate="intersects")
+    pairs = [(i, j) for i, j in zip(left, right, strict=True) if i < j]
+    if not pairs:
+        return pd.DataFrame(columns=columns)
+    first = frame.geometry.iloc[[i for i, _ in pairs]].reset_index(drop=True)
+    second = frame.geometry.iloc[[j for _, j in pairs]].reset_index(drop=True)
+    shared = gpd.GeoSeries(first.intersection(second, align=False), crs=frame.crs)
+    out = pd.DataFrame(
+        {
+            "a": [ids[i] for i, _ in pairs],
+            "b": [ids[j] for _, j in pairs],
+            "overlap_m2": area_m2(shared).to_numpy(),
+        }
+    )
+    return out[out["overlap_m2"] > 1.0].sort_values("overlap_m2", ascending=False)
 
 
 def undo_batch(path: str, batch_id: str, *, user: str | None) -> Any:

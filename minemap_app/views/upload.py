@@ -116,6 +116,11 @@ if files:
             else:
                 n = len(result.report.errors)
                 st.error(ui.tr("upload.rejected", file=name, n=i18n.fmt_number(n, lang)))
+                # Record each rejection once per session, for the Data quality page.
+                seen = st.session_state.setdefault("recorded_rejections", set())
+                if (f.file_id, layer_name) not in seen:
+                    seen.add((f.file_id, layer_name))
+                    cache.record_rejection(path, result, user=ui.current_user())
             _show_report(result)
             frame = result.frame
             if frame is not None and len(frame) and frame.geometry.notna().any():
