@@ -15,6 +15,7 @@ __all__ = [
     "DEFAULT_UPLOAD_LAYER",
     "DEFAULT_VISIBLE_LAYERS",
     "DETAIL_FEATURE_LIMIT",
+    "EXACT_CASUALTY_ROLES",
     "LANGUAGES",
     "MAP_HEIGHT_PX",
     "MAP_LAYERS",
@@ -35,6 +36,9 @@ DEFAULT_ROLE: Final = "planner"
 """Until sign-in exists (issue 6) every session acts as a planner; pages already take the
 role from :func:`minemap_app.ui.current_role`, so sign-in only has to set it."""
 
+EXACT_CASUALTY_ROLES: Final = ("planner", "field")
+"""Roles that see casualty points; others (funders) see counts per H3 cell only (issue 6)."""
+
 MAP_LAYERS: Final = ("tasks", "hazards", "cleared", "farmland", "strikes", "casualties")
 DEFAULT_VISIBLE_LAYERS: Final = ("tasks", "hazards", "cleared", "strikes", "casualties")
 
@@ -47,7 +51,8 @@ MAP_HEIGHT_PX: Final = 620
 SIMPLIFY_M: Final = 20.0
 """Douglas–Peucker tolerance (metres) for polygons sent to the browser."""
 DETAIL_FEATURE_LIMIT: Final = 20_000
-"""Above this many features in view, the map shows the H3 summary unless an oblast is chosen."""
+"""Above this many features in view the map shows the national H3 summary unless an oblast is
+chosen; one layer over it is summarised on H3 cells even then (bounds the data sent)."""
 SUMMARY_H3_RESOLUTION: Final = 5
 """≈ 250 km² cells for the national overview."""
 

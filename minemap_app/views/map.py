@@ -135,6 +135,8 @@ options = webmap.MapOptions(
     simplify_m=settings.SIMPLIFY_M,
     summary_resolution=settings.SUMMARY_H3_RESOLUTION if summary else None,
     height_px=settings.MAP_HEIGHT_PX,
+    max_features_per_layer=settings.DETAIL_FEATURE_LIMIT,
+    exact_casualties=ui.current_role() in settings.EXACT_CASUALTY_ROLES,
 )
 fmap = webmap.build_map(frames, tasks=tasks, admin=admin, bounds=bounds, options=options)
 if basemap == "osm":
