@@ -137,6 +137,7 @@ def ingest_file(
     report = Report(file=name, layer=schema.name)
     report.extend(read.report)
     report.extend(validated.report)
+    report.errors = _without_echoes(read.report.errors, validated.report.errors)
     frame = validated.frame
     if not report.ok:
         return IngestResult(name, schema.name, "rejected", 0, None, report, dry_run, frame)
@@ -162,6 +163,18 @@ def ingest_file(
         frame, layer=schema.name, report=report, file_name=name, sha256=read.sha256, user=user
     )
     return IngestResult(name, schema.name, "accepted", len(frame), batch_id, report, False, frame)
+
+
+def _without_echoes(read_errors: list[Problem], validate_errors: list[Problem]) -> list[Problem]:
+    """Reader errors, then validation errors minus the "geometry is missing" echo of a
+    geometry the reader already rejected (the reader's message says why)."""
+    unreadable = {p.feature for p in read_errors if p.field.startswith("geometry")}
+
+    def echo(p: Problem) -> bool:
+        base = p.feature.split(" (", 1)[0]
+        return base in unreadable and p.field == "geometry" and "missing" in p.problem
+
+    return [*read_errors, *(p for p in validate_errors if not echo(p))]
 
 
 def _file_fix(exc: Exception) -> str:

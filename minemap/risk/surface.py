@@ -1,0 +1,469 @@
+"""The hazard surface: evidence united per connected component, minus released land.
+
+Evidence is every SHA/CHA hazard polygon, every strike footprint
+(:func:`minemap.risk.footprints.strike_footprints`) and a circle around every casualty location.
+The surface is built without ever forming one national union:
+
+1. all evidence is projected once to an equal-area metric CRS
+   (:func:`minemap.risk._spatial.equal_area_crs_for`, EPSG:3035 in Europe);
+2. an STRtree over the evidence gives every intersecting pair (``query(predicate="intersects")``
+   on the whole array, split over two threads);
+3. the pairs form a sparse graph whose connected components (``scipy.sparse.csgraph``) are the
+   evidence clusters — touching evidence belongs to the same component;
+4. each component is united on its own (``shapely.union_all``; a single polygon is used as is),
+   so overlapping evidence is counted once;
+5. released land (cleared / reduced / cancelled polygons) is subtracted from each component,
+   using only the released polygons an STRtree says intersect it — released land never
+   reappears as hazard.
+
+Casualty buffer radius by device type (:data:`CASUALTY_BUFFER_M`, minemap defaults — a
+planner's judgement, configurable with ``casualty_buffer_m``):
+
+============  ======  ==========================================================================
+class         radius  matched when ``munition_type`` contains
+============  ======  ==========================================================================
+``AP``        50 m    anti-personnel mine words (PMN, PFM, POM, OZM, MON, "butterfly", ...)
+``AT``        100 m   anti-tank mine words (TM-62, TM-57, "anti-tank", ...)
+``CMR``       radius  a cluster munition of the catalogue (the munition's footprint radius)
+``IED``       50 m    IED, booby trap, tripwire
+``UXO``       50 m    shell, grenade, rocket, mortar, UXO, ERW
+``unknown``   100 m   anything else, or no device reported
+============  ======  ==========================================================================
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import CRS
+
+from minemap.geometry import require_storage_crs
+from minemap.risk import _spatial
+from minemap.risk.catalogue import MunitionCatalogue, load_catalogue
+from minemap.settings import STORAGE_CRS
+
+__all__ = ["CASUALTY_BUFFER_M", "casualty_buffers", "hazard_surface"]
+
+CASUALTY_BUFFER_M: dict[str, float] = {
+    "AP": 50.0,
+    "AT": 100.0,
+    "IED": 50.0,
+    "UXO": 50.0,
+    "unknown": 100.0,
+}
+"""Buffer radius (m) around a casualty location by device class; ``CMR`` uses the catalogue."""
+
+_DEVICE_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    (
+        "AT",
+        re.compile(r"anti[- ]?tank|\bat[- ]?mine|\btm[- ]?\d|\bтм[- ]?\d|протитанк|противотанк"),
+    ),
+    (
+        "AP",
+        re.compile(
+            r"anti[- ]?personnel|\bap[- ]?mine|\bpmn|\bpfm|\bpom[- ]?\d|\bozm|\bmon[- ]?\d|"
+            r"butterfly|petal|\bпмн|\bпфм|\bпом|\bозм|\bмон[- ]?\d|пелюстк|лепест|протипіхот|"
+            r"противопехот"
+        ),
+    ),
+    ("IED", re.compile(r"\bied\b|booby|trip[- ]?wire|розтяжк|растяжк|свп|сву")),
+    (
+        "UXO",
+        re.compile(
+            r"\buxo\b|\berw\b|shell|grenade|rocket|mortar|projectile|bomb|снаряд|гранат|"
+            r"ракет|міна|мина|вор|внп"
+        ),
+    ),
+)
+
+SURFACE_COLUMNS = (
+    "component_id",
+    "area_m2",
+    "evidence_area_m2",
+    "released_area_m2",
+    "n_evidence",
+    "n_cha",
+    "n_sha",
+    "n_strikes",
+    "n_casualties",
+)
+
+
+def casualty_buffers(
+    casualties: gpd.GeoDataFrame,
+    *,
+    casualty_buffer_m: float | Mapping[str, float] | None = None,
+    catalogue: MunitionCatalogue | None = None,
+) -> pd.DataFrame:
+    """Device class and buffer radius of each casualty location.
+
+    Parameters
+    ----------
+    casualties : GeoDataFrame
+        Canonical ``casualties`` layer (``munition_type`` optional).
+    casualty_buffer_m : float or mapping, optional
+        One radius for every incident, or radii by class overriding :data:`CASUALTY_BUFFER_M`
+        (a ``"CMR"`` key overrides the catalogue's footprint radius).
+    catalogue : MunitionCatalogue, optional
+
+    Returns
+    -------
+    DataFrame
+        Aligned to ``casualties.index``: ``device_class`` and ``buffer_radius_m``.
+    """
+    cat = catalogue or load_catalogue()
+    if "munition_type" in casualties.columns:
+        texts = casualties["munition_type"].astype(object)
+    else:
+        texts = pd.Series(None, index=casualties.index, dtype=object)
+    radii = dict(CASUALTY_BUFFER_M)
+    uniform: float | None = None
+    if isinstance(casualty_buffer_m, Mapping):
+        radii.update({k: float(v) for k, v in casualty_buffer_m.items()})
+    elif casualty_buffer_m is not None:
+        uniform = float(casualty_buffer_m)
+    cache: dict[object, tuple[str, float]] = {}
+    classes: list[str] = []
+    values: list[float] = []
+    for text in texts:
+        key = None if text is None or (not isinstance(text, str) and pd.isna(text)) else text
+        if key not in cache:
+            cls, radius = "unknown", radii["unknown"]
+            if key is not None:
+                entry = cat.match(key)
+                low = str(key).lower()
+                if entry is not None and entry.cluster:
+                    cls, radius = "CMR", radii.get("CMR", entry.footprint_radius_m)
+                else:
+                    for name, pattern in _DEVICE_PATTERNS:
+                        if pattern.search(low):
+                            cls, radius = name, radii[name]
+                            break
+            cache[key] = (cls, radius)
+        cls, radius = cache[key]
+        classes.append(cls)
+        values.append(uniform if uniform is not None else radius)
+    radius_arr = np.asarray(values, dtype="float64")
+    if (radius_arr <= 0).any() or not np.isfinite(radius_arr).all():
+        raise ValueError("casualty buffer radii must be positive numbers of metres")
+    return pd.DataFrame(
+        {"device_class": classes, "buffer_radius_m": radius_arr}, index=casualties.index
+    )
+
+
+def _ids(frame: gpd.GeoDataFrame, column: str) -> np.ndarray:
+    if column in frame.columns:
+        ids = frame[column].astype(object).to_numpy()
+        missing = pd.isna(ids)
+        if not missing.any():
+            return ids.astype(str)
+        fallback = np.array([f"#{i}" for i in frame.index], dtype=object)
+        return np.where(missing, fallback, ids).astype(str)
+    return np.array([f"#{i}" for i in frame.index], dtype=object).astype(str)
+
+
+def _valid(geoms: np.ndarray) -> np.ndarray:
+    """Make invalid polygons valid (keeping their polygonal part)."""
+    bad = ~shapely.is_valid(geoms) & ~shapely.is_missing(geoms)
+    if bad.any():
+        fixed = shapely.make_valid(geoms[bad])
+        geoms = geoms.copy()
+        geoms[bad] = [
+            g if g.geom_type in ("Polygon", "MultiPolygon") else _polygonal(g) for g in fixed
+        ]
+    return geoms
+
+
+def _polygonal(geom: shapely.Geometry) -> shapely.Geometry:
+    parts = shapely.get_parts(geom)
+    polys = parts[np.isin(shapely.get_type_id(parts), (3, 6))]
+    return shapely.union_all(polys) if len(polys) else shapely.Polygon()
+
+
+def _union(geoms: np.ndarray) -> shapely.Geometry:
+    if len(geoms) == 1:
+        return geoms[0]
+    try:
+        return shapely.union_all(geoms)
+    except shapely.errors.GEOSException:  # rare robustness failure: snap to a 1 cm grid
+        return shapely.union_all(shapely.make_valid(geoms), grid_size=0.01)
+
+
+def _difference(geom: shapely.Geometry, cut: shapely.Geometry) -> shapely.Geometry:
+    try:
+        out = shapely.difference(geom, cut)
+    except shapely.errors.GEOSException:
+        out = shapely.difference(geom, cut, grid_size=0.01)
+    if out.geom_type not in ("Polygon", "MultiPolygon"):
+        out = _polygonal(out)
+    return out
+
+
+def _balanced_split(weights: np.ndarray, n: int) -> list[np.ndarray]:
+    """Split positions 0..len-1 into ``n`` contiguous runs of about equal total weight."""
+    if n <= 1 or len(weights) < 2:
+        return [np.arange(len(weights))]
+    cum = np.cumsum(weights, dtype="float64")
+    cuts = np.searchsorted(cum, cum[-1] * np.arange(1, n) / n)
+    return [p for p in np.split(np.arange(len(weights)), cuts) if len(p)]
+
+
+def union_groups(
+    geoms: np.ndarray, labels: np.ndarray, *, n_threads: int = _spatial.N_THREADS
+) -> np.ndarray:
+    """Union of ``geoms`` per label (0..k-1), in label order, over ``n_threads`` threads."""
+    n_groups = int(labels.max()) + 1 if len(labels) else 0
+    order, offsets = _spatial.group_indices(labels)
+    sizes = np.diff(offsets)
+    weights = sizes * shapely.get_num_coordinates(geoms[order[offsets[:-1]]]).clip(min=1)
+    out = np.empty(n_groups, dtype=object)
+
+    def work(groups: np.ndarray) -> None:
+        for g in groups:
+            out[g] = _union(geoms[order[offsets[g] : offsets[g + 1]]])
+
+    runs = _balanced_split(weights.astype("float64"), n_threads if n_groups > 64 else 1)
+    if len(runs) == 1:
+        work(runs[0])
+    else:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=len(runs)) as pool:
+            list(pool.map(work, runs))
+    return out
+
+
+def subtract_released(
+    geoms: np.ndarray, released: np.ndarray, *, n_threads: int = _spatial.N_THREADS
+) -> np.ndarray:
+    """``geoms[i]`` minus the union of the released polygons that intersect it."""
+    out = geoms.copy()
+    if len(released) == 0 or len(geoms) == 0:
+        return out
+    tree = shapely.STRtree(released)
+    left, right = _spatial.query_pairs(tree, geoms, predicate="intersects", n_threads=n_threads)
+    if len(left) == 0:
+        return out
+    order = np.lexsort((right, left))
+    left, right = left[order], right[order]
+    targets, starts = np.unique(left, return_index=True)
+    ends = np.append(starts[1:], len(left))
+    weights = (ends - starts) + shapely.get_num_coordinates(geoms[targets]) / 50.0
+
+    def work(positions: np.ndarray) -> None:
+        for p in positions:
+            cut = _union(released[right[starts[p] : ends[p]]])
+            out[targets[p]] = _difference(geoms[targets[p]], cut)
+
+    runs = _balanced_split(weights, n_threads if len(targets) > 64 else 1)
+    if len(runs) == 1:
+        work(runs[0])
+    else:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=len(runs)) as pool:
+            list(pool.map(work, runs))
+    return out
+
+
+def _footprints_metric(footprints: gpd.GeoDataFrame, crs: CRS) -> np.ndarray:
+    """Footprints in the metric CRS. Circles (finite ``footprint_radius_m``) are redrawn from
+    their centre (projecting 2 numbers instead of 33 vertices); mapped polygons are projected."""
+    geoms = np.asarray(footprints.geometry.array, dtype=object)
+    out = np.empty(len(geoms), dtype=object)
+    if "footprint_radius_m" in footprints.columns:
+        radius = footprints["footprint_radius_m"].to_numpy(dtype="float64", na_value=np.nan)
+    else:
+        radius = np.full(len(geoms), np.nan)
+    circle = np.isfinite(radius) & ~shapely.is_missing(geoms)
+    if circle.any():
+        centres = _spatial.project(shapely.centroid(geoms[circle]), STORAGE_CRS, crs)
+        xy = shapely.get_coordinates(centres)
+        out[circle] = _spatial.circles(xy[:, 0], xy[:, 1], radius[circle])
+    if (~circle).any():
+        out[~circle] = _spatial.project(geoms[~circle], STORAGE_CRS, crs)
+    return out
+
+
+def _evidence(
+    hazards: gpd.GeoDataFrame | None,
+    footprints: gpd.GeoDataFrame | None,
+    casualties: gpd.GeoDataFrame | None,
+    crs: CRS,
+    casualty_buffer_m: float | Mapping[str, float] | None,
+    catalogue: MunitionCatalogue | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(metric geometries, kind per geometry, key per geometry) of all evidence."""
+    geoms, kinds, keys = [], [], []
+    if hazards is not None and len(hazards):
+        g = _spatial.project(np.asarray(hazards.geometry.array, dtype=object), STORAGE_CRS, crs)
+        if "hazard_type" in hazards.columns:
+            kind = hazards["hazard_type"].astype(object).fillna("SHA").to_numpy()
+            kind = np.where(kind == "CHA", "CHA", "SHA")
+        else:
+            kind = np.full(len(hazards), "SHA", dtype=object)
+        geoms.append(g)
+        kinds.append(kind.astype(object))
+        keys.append(np.char.add("hazard:", _ids(hazards, "hazard_id").astype(str)).astype(object))
+    if footprints is not None and len(footprints):
+        geoms.append(_footprints_metric(footprints, crs))
+        kinds.append(np.full(len(footprints), "strike", dtype=object))
+        keys.append(
+            np.char.add("strike:", _ids(footprints, "strike_id").astype(str)).astype(object)
+        )
+    if casualties is not None and len(casualties):
+        buf = casualty_buffers(casualties, casualty_buffer_m=casualty_buffer_m, catalogue=catalogue)
+        pts = np.asarray(casualties.geometry.array, dtype=object)
+        ok = ~shapely.is_missing(pts)
+        g = np.full(len(pts), None, dtype=object)
+        if ok.any():
+            xy = shapely.get_coordinates(_spatial.project(pts[ok], STORAGE_CRS, crs))
+            g[ok] = _spatial.circles(xy[:, 0], xy[:, 1], buf["buffer_radius_m"].to_numpy()[ok])
+        geoms.append(g)
+        kinds.append(np.full(len(casualties), "casualty", dtype=object))
+        keys.append(
+            np.char.add("casualty:", _ids(casualties, "incident_id").astype(str)).astype(object)
+        )
+    if not geoms:
+        empty = np.empty(0, dtype=object)
+        return empty, empty, empty
+    g = np.concatenate(geoms)
+    k = np.concatenate(kinds)
+    key = np.concatenate(keys)
+    keep = ~shapely.is_missing(g) & ~shapely.is_empty(g)
+    return _valid(g[keep]), k[keep], key[keep]
+
+
+def _component_id(member_keys: np.ndarray) -> str:
+    digest = hashlib.sha1(  # noqa: S324 - an identifier, not security
+        "\n".join(sorted(member_keys)).encode("utf-8")
+    ).hexdigest()
+    return f"C{digest[:12]}"
+
+
+def _all_bounds(frames: list[gpd.GeoDataFrame | None]) -> np.ndarray:
+    boxes = [f.total_bounds for f in frames if f is not None and len(f)]
+    if not boxes:
+        return np.array([np.nan] * 4)
+    b = np.vstack(boxes)
+    return np.array(
+        [np.nanmin(b[:, 0]), np.nanmin(b[:, 1]), np.nanmax(b[:, 2]), np.nanmax(b[:, 3])]
+    )
+
+
+def hazard_surface(
+    *,
+    hazards: gpd.GeoDataFrame | None = None,
+    footprints: gpd.GeoDataFrame | None = None,
+    casualties: gpd.GeoDataFrame | None = None,
+    released: gpd.GeoDataFrame | None = None,
+    casualty_buffer_m: float | Mapping[str, float] | None = None,
+    catalogue: MunitionCatalogue | None = None,
+    n_threads: int = _spatial.N_THREADS,
+) -> gpd.GeoDataFrame:
+    """Connected components of the evidence, united, minus released land.
+
+    Parameters
+    ----------
+    hazards : GeoDataFrame, optional
+        Canonical ``hazards`` layer (SHA/CHA polygons), EPSG:4326.
+    footprints : GeoDataFrame, optional
+        Output of :func:`~minemap.risk.footprints.strike_footprints`.
+    casualties : GeoDataFrame, optional
+        Canonical ``casualties`` layer (points); each becomes a circle (see module docstring).
+    released : GeoDataFrame, optional
+        Canonical ``cleared`` layer (released land: cleared/reduced/cancelled polygons).
+    casualty_buffer_m : float or mapping, optional
+        Radius for every casualty, or radii by device class (see :func:`casualty_buffers`).
+    catalogue : MunitionCatalogue, optional
+        For classifying casualty devices as cluster munitions.
+    n_threads : int
+        Threads for the vectorised shapely work (default 2).
+
+    Returns
+    -------
+    GeoDataFrame
+        One row per connected component that still has hazard area after release, EPSG:4326,
+        sorted by ``component_id``; columns ``component_id`` (``"C"`` + 12 hex digits of the
+        SHA-1 of the sorted member keys such as ``"hazard:H1"``: the same evidence gives the same
+        id in every run), ``area_m2`` (after release), ``evidence_area_m2`` (before release),
+        ``released_area_m2``, ``n_evidence``, ``n_cha``, ``n_sha``, ``n_strikes``,
+        ``n_casualties`` and ``geometry`` (Polygon or MultiPolygon). The metric CRS used is in
+        ``.attrs["area_crs"]`` (WKT).
+
+    Raises
+    ------
+    CRSError
+        An input is not in EPSG:4326.
+    """
+    named = {"hazards": hazards, "footprints": footprints, "casualties": casualties}
+    for name, frame in {**named, "released": released}.items():
+        if frame is not None:
+            require_storage_crs(frame, what=f"{name} layer")
+    crs = _spatial.equal_area_crs_for(_all_bounds([hazards, footprints, casualties, released]))
+    geoms, kinds, keys = _evidence(
+        hazards, footprints, casualties, crs, casualty_buffer_m, catalogue
+    )
+    if len(geoms) == 0:
+        return _empty_surface(crs)
+
+    tree = shapely.STRtree(geoms)
+    left, right = _spatial.query_pairs(tree, geoms, predicate="intersects", n_threads=n_threads)
+    labels = _spatial.connected_components(len(geoms), left, right)
+    united = union_groups(geoms, labels, n_threads=n_threads)
+    evidence_area = shapely.area(united)
+
+    if released is not None and len(released):
+        rel = _spatial.project(np.asarray(released.geometry.array, dtype=object), STORAGE_CRS, crs)
+        rel = rel[~shapely.is_missing(rel) & ~shapely.is_empty(rel)]
+        remaining = subtract_released(united, _valid(rel), n_threads=n_threads)
+    else:
+        remaining = united
+    area = shapely.area(remaining)
+
+    order, offsets = _spatial.group_indices(labels)
+    n_groups = len(united)
+    comp_ids = np.empty(n_groups, dtype=object)
+    counts = {k: np.zeros(n_groups, dtype=np.int64) for k in ("CHA", "SHA", "strike", "casualty")}
+    for kind, arr in counts.items():
+        np.add.at(arr, labels[kinds == kind], 1)
+    for g in range(n_groups):
+        comp_ids[g] = _component_id(keys[order[offsets[g] : offsets[g + 1]]])
+
+    keep = area > 0.0
+    frame = pd.DataFrame(
+        {
+            "component_id": comp_ids[keep],
+            "area_m2": area[keep],
+            "evidence_area_m2": evidence_area[keep],
+            "released_area_m2": evidence_area[keep] - area[keep],
+            "n_evidence": np.diff(offsets)[keep],
+            "n_cha": counts["CHA"][keep],
+            "n_sha": counts["SHA"][keep],
+            "n_strikes": counts["strike"][keep],
+            "n_casualties": counts["casualty"][keep],
+        }
+    )
+    metric = remaining[keep]
+    sort = np.argsort(frame["component_id"].to_numpy(dtype=str), kind="stable")
+    frame = frame.iloc[sort].reset_index(drop=True)
+    metric = metric[sort]
+    out = gpd.GeoDataFrame(
+        frame, geometry=gpd.GeoSeries(_valid(_spatial.to_storage(metric, crs)), crs=STORAGE_CRS)
+    )
+    out.attrs["area_crs"] = crs.to_wkt()
+    return out
+
+
+def _empty_surface(crs: CRS) -> gpd.GeoDataFrame:
+    frame = pd.DataFrame({c: pd.Series(dtype="float64") for c in SURFACE_COLUMNS})
+    frame["component_id"] = frame["component_id"].astype(object)
+    out = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries([], crs=STORAGE_CRS))
+    out.attrs["area_crs"] = crs.to_wkt()
+    return out

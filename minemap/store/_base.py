@@ -1,0 +1,223 @@
+"""The backend-neutral store interface, its batch record and its errors.
+
+Every store backend (the embedded GeoPackage store today, PostGIS later, issue 7)
+implements :class:`Store` with the same guarantees:
+
+- an import is all-or-nothing: its rows, its :class:`BatchRecord` and its audit row
+  are committed in one transaction, or nothing is;
+- the same bytes (SHA-256) cannot be active twice for one layer
+  (:class:`DuplicateImportError`);
+- a batch can be undone (its rows removed, the batch marked undone, an audit row
+  appended) atomically;
+- the audit log is append-only;
+- concurrent imports from several processes lose nothing;
+- :meth:`Store.data_version` increases on every change.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import geopandas as gpd
+import pandas as pd
+
+from minemap._errors import StoreError
+from minemap._report import Report
+
+__all__ = ["BatchRecord", "BatchStatus", "DuplicateImportError", "Store"]
+
+BatchStatus = Literal["active", "undone"]
+
+
+class DuplicateImportError(StoreError):
+    """The same file (same SHA-256) is already imported, and not undone, for this layer.
+
+    The message says ``"already imported on <date> as batch <id>"``; the existing
+    batch is available as :attr:`batch`.
+    """
+
+    def __init__(self, message: str, batch: BatchRecord) -> None:
+        super().__init__(message)
+        self.batch = batch
+
+
+@dataclass(frozen=True, slots=True)
+class BatchRecord:
+    """One import: which file, by whom, when, what it contained and what was repaired.
+
+    Attributes
+    ----------
+    batch_id : str
+        Short unique id (``minemap batches undo ID``).
+    file_name : str
+        The file name as the user gave it (a label, never used as a path).
+    sha256 : str
+        SHA-256 of the uploaded bytes (hex).
+    layer : str
+        Canonical layer name.
+    user : str or None
+        Who imported it.
+    created_at : datetime
+        When it was committed (UTC, timezone-aware).
+    feature_count, repair_count, warning_count : int
+        Features stored, repairs made, warnings raised.
+    status : {"active", "undone"}
+        Undone batches have no rows left in the store.
+    undone_at : datetime or None
+        When it was undone (UTC).
+    undone_by : str or None
+        Who undid it.
+    report : dict
+        The full :meth:`minemap.Report.to_dict` record: every repair with its area
+        before/after, warnings and the column mapping applied.
+    extra_columns : tuple of (str, str)
+        Extra (non-schema) source columns kept, with their pandas dtype, in order.
+    """
+
+    batch_id: str
+    file_name: str
+    sha256: str
+    layer: str
+    user: str | None
+    created_at: datetime
+    feature_count: int
+    repair_count: int
+    warning_count: int
+    status: BatchStatus
+    undone_at: datetime | None = None
+    undone_by: str | None = None
+    report: dict[str, Any] = field(default_factory=dict)
+    extra_columns: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def active(self) -> bool:
+        """True unless the batch was undone."""
+        return self.status == "active"
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (datetimes as ISO 8601 UTC strings)."""
+        out = asdict(self)
+        for key in ("created_at", "undone_at"):
+            value = out[key]
+            out[key] = None if value is None else value.isoformat()
+        out["extra_columns"] = [list(pair) for pair in self.extra_columns]
+        return out
+
+
+class Store(ABC):
+    """What every minemap store backend offers (GeoPackage now, PostGIS later).
+
+    Stores are context managers: ``with open_store(path) as store: ...`` closes the
+    connection at the end.
+    """
+
+    path: Path | str
+
+    @abstractmethod
+    def ingest(
+        self,
+        frame: gpd.GeoDataFrame,
+        *,
+        layer: str,
+        report: Report,
+        file_name: str,
+        sha256: str,
+        user: str | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> str:
+        """Store a validated canonical frame as one new batch, atomically.
+
+        Parameters
+        ----------
+        frame : geopandas.GeoDataFrame
+            Canonical frame (``minemap.validate.ValidationResult.frame``), EPSG:4326.
+        layer : str
+            Canonical layer name.
+        report : minemap.Report
+            The accepted validation report (``report.ok`` must be True); stored with
+            the batch.
+        file_name : str
+            File name as given by the user (a label only).
+        sha256 : str
+            SHA-256 of the uploaded bytes.
+        user : str, optional
+            Who imports it (audit).
+        progress : callable, optional
+            Called as ``progress(rows_written, rows_total)`` while rows are written.
+
+        Returns
+        -------
+        str
+            The new batch id.
+
+        Raises
+        ------
+        DuplicateImportError
+            The same bytes are already active for this layer.
+        StoreError
+            The frame cannot be stored (every problem listed); nothing was written.
+        """
+
+    @abstractmethod
+    def find_batch(self, *, sha256: str, layer: str) -> BatchRecord | None:
+        """The active batch of ``layer`` imported from bytes with ``sha256``, if any."""
+
+    @abstractmethod
+    def read_layer(self, layer: str, *, include_personal: bool = False) -> gpd.GeoDataFrame:
+        """Every stored feature of ``layer`` as a canonical frame (plus ``batch_id``).
+
+        Personal fields (``LayerSchema.personal_fields``) are not even read unless
+        ``include_personal`` is True.
+        """
+
+    @abstractmethod
+    def counts(self) -> dict[str, int]:
+        """Stored feature count per layer (every canonical layer, zeros included)."""
+
+    @abstractmethod
+    def list_batches(self) -> list[BatchRecord]:
+        """Every batch, active and undone, oldest first."""
+
+    @abstractmethod
+    def get_batch(self, batch_id: str) -> BatchRecord:
+        """One batch by id; :class:`StoreError` if there is none."""
+
+    @abstractmethod
+    def undo_batch(self, batch_id: str, *, user: str | None = None) -> BatchRecord:
+        """Remove a batch's rows, mark it undone and audit it, atomically."""
+
+    @abstractmethod
+    def record_audit(
+        self, action: str, *, user: str | None = None, detail: Mapping[str, Any] | None = None
+    ) -> int:
+        """Append one entry to the audit log (sign-in, download, ...); returns its id.
+
+        ``detail`` must never contain victims' personal data or passwords.
+        """
+
+    @abstractmethod
+    def audit_log(self) -> pd.DataFrame:
+        """The audit log, oldest first: ``id``, ``at`` (UTC), ``user``, ``action``, ``detail``."""
+
+    @abstractmethod
+    def integrity_check(self) -> list[str]:
+        """Problems found in the store, in plain words; ``[]`` when healthy."""
+
+    @abstractmethod
+    def data_version(self) -> int:
+        """A counter that increases on every committed change (a cache key)."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release the connection; the object cannot be used afterwards."""
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

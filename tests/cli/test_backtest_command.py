@@ -1,0 +1,68 @@
+"""``minemap backtest`` end to end: a real store, a real subprocess."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from minemap._report import Report
+from minemap.store import open_store
+from tests.backtest.test_backtest_evaluate import AS_OF, history, later, merged
+from tests.conftest import REPO
+
+# registers the command even before minemap/cli/__init__.py imports it
+RUN = "import minemap.cli.backtest; from minemap.cli._app import app; app()"
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.run(
+        [sys.executable, "-c", RUN, "backtest", *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def fill(store_path: Path) -> None:
+    st = open_store(store_path)
+    for name, frame in merged(history(), later()).items():
+        digest = hashlib.sha256(name.encode()).hexdigest()
+        st.ingest(
+            frame,
+            layer=name,
+            report=Report(f"{name}.geojson", name),
+            file_name=f"{name}.geojson",
+            sha256=digest,
+        )
+
+
+def test_backtest_command_writes_json_and_prints_a_verdict(store_path: Path, tmp_path: Path):
+    fill(store_path)
+    out = tmp_path / "bt.json"
+    proc = run("--store", str(store_path), "--as-of", AS_OF, "--n-boot", "50", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert "the top quarter of the ranked hazard area held" in proc.stdout
+    doc = json.loads(out.read_text(encoding="utf-8"))
+    findings = next(s for s in doc["scores"] if s["outcome"] == "findings")
+    assert findings["auc"]["estimate"] == 1.0
+    assert doc["split"]["history"]["casualties"] == 4
+    assert doc["split"]["outcomes"]["cleared"] == 8
+
+
+def test_backtest_command_refuses_bad_input_without_traceback(store_path: Path, tmp_path: Path):
+    fill(store_path)
+    proc = run("--store", str(store_path), "--as-of", "2001-01-01")
+    assert proc.returncode == 1
+    assert "nothing to rank" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    proc = run("--store", str(store_path), "--as-of", AS_OF, "--out", str(tmp_path / "x.pdf"))
+    assert proc.returncode == 2
+    assert "x.pdf" in proc.stderr

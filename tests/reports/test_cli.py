@@ -1,0 +1,160 @@
+"""``minemap report`` run as a real process."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from minemap.cli.report import write_output
+
+REPO = Path(__file__).resolve().parents[2]
+# registers the command even before the lead's import line in minemap/cli/__init__.py
+# (a lone Typer command would run without its name, so a no-op callback keeps the group)
+_ENTRY = (
+    "import minemap.cli.report\n"
+    "from minemap.cli import app, main\n"
+    "if len(app.registered_commands) < 2 and app.registered_callback is None:\n"
+    "    app.callback()(lambda: None)\n"
+    "main()"
+)
+
+
+def run_report(*args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "300", "NO_COLOR": "1"}
+    env.pop("MINEMAP_STORE", None)
+    return subprocess.run(
+        [sys.executable, "-c", _ENTRY, "report", *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+
+
+def test_unknown_output_format_is_a_usage_error(tmp_path):
+    result = run_report("--out", str(tmp_path / "r.docx"))
+    assert result.returncode == 2
+    assert ".pdf, .xlsx or .csv" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--lang", "de"], "uk or en"),
+        (["--from", "2024-13-01"], "YYYY-MM-DD"),
+        (["--area", "Kharkiv"], "--boundaries"),
+    ],
+)
+def test_bad_options_are_usage_errors(tmp_path, args, needle):
+    result = run_report("--out", str(tmp_path / "r.pdf"), *args)
+    assert result.returncode == 2
+    assert needle in result.stderr
+    assert not (tmp_path / "r.pdf").exists()
+
+
+def test_missing_store_is_a_clear_error(tmp_path):
+    result = run_report("--out", str(tmp_path / "r.csv"), "--store", str(tmp_path / "no.gpkg"))
+    assert result.returncode == 1
+    assert "error" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "r.csv").exists()
+
+
+def test_write_output_is_atomic(tmp_path):
+    target = tmp_path / "r.pdf"
+    write_output(target, b"%PDF-1.4 test")
+    assert target.read_bytes() == b"%PDF-1.4 test"
+    with pytest.raises(FileNotFoundError):
+        write_output(tmp_path / "missing" / "r.pdf", b"x")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.pdf"]
+
+
+def test_report_from_a_real_store_has_figures_and_no_victims(tmp_path):
+    store_mod = pytest.importorskip("minemap.store", reason="store branch not merged yet")
+    from minemap._report import Report
+    from tests.reports.conftest import VICTIM_NAME, make_layers
+
+    store = store_mod.open_store(tmp_path / "s.gpkg")
+    for name, frame in make_layers().items():
+        data = frame.drop(columns="batch_id")
+        sha = hashlib.sha256(name.encode()).hexdigest()
+        store.ingest(
+            data,
+            layer=name,
+            report=Report(file=f"{name}.geojson", layer=name),
+            file_name=f"{name}.geojson",
+            sha256=sha,
+        )
+    for suffix in ("pdf", "xlsx", "csv"):
+        out = tmp_path / f"r.{suffix}"
+        result = run_report(
+            "--out",
+            str(out),
+            "--store",
+            str(tmp_path / "s.gpkg"),
+            "--from",
+            "2024-01-01",
+            "--to",
+            "2024-03-31",
+            "--lang",
+            "uk",
+        )
+        assert result.returncode == 0, result.stderr
+        assert VICTIM_NAME.encode() not in out.read_bytes()
+    text = subprocess.run(
+        ["pdftotext", str(tmp_path / "r.pdf"), "-"], capture_output=True, check=True
+    ).stdout.decode()
+    assert "450,00" in text
+    assert "cleared.geojson" in text
+
+
+def test_report_for_an_area_from_a_boundaries_file(tmp_path):
+    store_mod = pytest.importorskip("minemap.store", reason="store branch not merged yet")
+    pytest.importorskip("minemap.io", reason="io branch not merged yet")
+    import geopandas as gpd
+
+    from minemap._report import Report
+    from tests.reports.conftest import box_km, make_cleared, to_4326
+
+    store = store_mod.open_store(tmp_path / "s.gpkg")
+    cleared = make_cleared().drop(columns="batch_id")
+    store.ingest(
+        cleared,
+        layer="cleared",
+        report=Report(file="c.geojson", layer="cleared"),
+        file_name="c.geojson",
+        sha256="0" * 64,
+    )
+    admin = gpd.GeoDataFrame(
+        {"name_en": ["West", "East"]},
+        geometry=to_4326([box_km(-5, -5, 2, 5), box_km(2, -5, 12, 12)]),
+        crs="EPSG:4326",
+    )
+    admin.to_file(tmp_path / "admin.geojson", driver="GeoJSON")
+    out = tmp_path / "west.csv"
+    result = run_report(
+        "--out",
+        str(out),
+        "--store",
+        str(tmp_path / "s.gpkg"),
+        "--boundaries",
+        str(tmp_path / "admin.geojson"),
+        "--area",
+        "west",
+        "--from",
+        "2024-01-01",
+        "--to",
+        "2024-03-31",
+    )
+    assert result.returncode == 0, result.stderr
+    text = out.read_text("utf-8-sig")
+    # only C1 ∪ C2 (150 ha) lies in "West"; R1/X1 are in "East"
+    assert "Land released (all methods),Value,150" in text

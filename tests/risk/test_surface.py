@@ -1,0 +1,182 @@
+"""Hazard surface: per-component union of evidence minus released land, checked against an
+independent geopandas/shapely computation in every test."""
+
+from __future__ import annotations
+
+import math
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from geopandas.testing import assert_geodataframe_equal
+
+from minemap._errors import CRSError
+from minemap.geometry import area_m2, geodesic_area_m2
+from minemap.risk import casualty_buffers, hazard_surface
+from tests.risk._fixtures import (
+    bih_casualties,
+    bih_hazards,
+    bih_released,
+    canonical,
+    metric_box,
+    metric_point,
+)
+
+LON, LAT = 36.0, 49.5
+
+
+def _hazards(boxes, types=None):
+    return canonical(
+        "hazards",
+        [metric_box(LON, LAT, *b) for b in boxes],
+        hazard_id=[f"H{i}" for i in range(len(boxes))],
+        date=pd.Timestamp("2023-03-01"),
+        hazard_type=types or ["SHA"] * len(boxes),
+        contamination="UXO",
+    )
+
+
+def _released(boxes):
+    return canonical(
+        "cleared",
+        [metric_box(LON, LAT, *b) for b in boxes],
+        survey_id=[f"R{i}" for i in range(len(boxes))],
+        date=pd.Timestamp("2023-06-01"),
+        team="T1",
+        operator="Op",
+        status="cleared",
+        method="manual",
+    )
+
+
+def _union_area(*frames) -> float:
+    geoms = pd.concat([f.geometry for f in frames], ignore_index=True)
+    union = gpd.GeoSeries([shapely.union_all(np.asarray(geoms.array))], crs="EPSG:4326")
+    return float(area_m2(union).iloc[0])
+
+
+def test_overlapping_evidence_counted_once_and_components_separate():
+    # H0 and H1 overlap (1 km × 1 km each, shifted 500 m), H2 is 20 km away
+    hz = _hazards([(0, 0, 1000, 1000), (500, 0, 1000, 1000), (20_000, 0, 1000, 1000)])
+    surface = hazard_surface(hazards=hz)
+    assert len(surface) == 2  # never one blob: two connected components
+    assert sorted(surface["n_evidence"]) == [1, 2]
+    assert surface["area_m2"].sum() == pytest.approx(_union_area(hz), rel=1e-3)
+    assert surface["area_m2"].sum() == pytest.approx(1.5e6 + 1e6, rel=5e-3)
+    assert surface.crs == "EPSG:4326"
+
+
+def test_released_land_is_subtracted_and_never_reappears():
+    hz = _hazards([(0, 0, 2000, 1000), (1500, 0, 1000, 1000)])
+    rel = _released([(0, 0, 800, 1000), (50_000, 0, 500, 500)])  # 2nd is far away
+    surface = hazard_surface(hazards=hz, released=rel)
+    expected = _union_area(hz) - float(
+        area_m2(
+            gpd.overlay(
+                gpd.GeoDataFrame(geometry=[shapely.union_all(hz.geometry.array)], crs="EPSG:4326"),
+                rel[["geometry"]],
+                how="intersection",
+            )
+        ).sum()
+    )
+    assert surface["area_m2"].sum() == pytest.approx(expected, rel=1e-3)
+    overlap = gpd.overlay(surface[["geometry"]], rel[["geometry"]], how="intersection")
+    assert area_m2(overlap).sum() < 1.0  # m²
+    assert surface["released_area_m2"].sum() == pytest.approx(800 * 1000, rel=5e-3)
+
+
+def test_fully_released_component_disappears():
+    hz = _hazards([(0, 0, 500, 500), (10_000, 0, 500, 500)])
+    rel = _released([(-10, -10, 520, 520)])
+    surface = hazard_surface(hazards=hz, released=rel)
+    assert len(surface) == 1
+    assert surface["area_m2"].iloc[0] == pytest.approx(250_000, rel=5e-3)
+
+
+def test_casualty_buffers_by_device_type():
+    pts = [metric_point(LON, LAT, i * 5000, 0) for i in range(5)]
+    cas = canonical(
+        "casualties",
+        pts,
+        incident_id=[f"I{i}" for i in range(5)],
+        date=pd.Timestamp("2024-01-01"),
+        killed=0,
+        injured=1,
+        civilian=True,
+        munition_type=[
+            "PMN-2 anti-personnel mine",
+            "TM-62 anti-tank mine",
+            "9N235 submunition (Smerch)",
+            None,
+            "артснаряд 152 мм",
+        ],
+    )
+    buf = casualty_buffers(cas)
+    assert buf["device_class"].tolist() == ["AP", "AT", "CMR", "unknown", "UXO"]
+    assert buf["buffer_radius_m"].tolist() == [50.0, 100.0, 200.0, 100.0, 50.0]
+    surface = hazard_surface(casualties=cas)
+    assert len(surface) == 5
+    geo = geodesic_area_m2(surface).sum()
+    expected = sum(math.pi * r * r for r in [50, 100, 200, 100, 50])
+    assert geo == pytest.approx(expected, rel=0.012)  # 32-gons: 0.64 % below π r²
+    one = hazard_surface(casualties=cas, casualty_buffer_m=10)
+    assert geodesic_area_m2(one).sum() == pytest.approx(5 * math.pi * 100, rel=0.012)
+
+
+def test_component_ids_deterministic_and_independent_of_row_order():
+    hz = _hazards(
+        [(0, 0, 1000, 1000), (800, 0, 1000, 1000), (9000, 0, 600, 600), (30_000, 0, 300, 300)]
+    )
+    rel = _released([(100, 100, 300, 300)])
+    a = hazard_surface(hazards=hz, released=rel)
+    b = hazard_surface(hazards=hz, released=rel)
+    assert_geodataframe_equal(a, b)
+    shuffled = hazard_surface(hazards=hz.iloc[[3, 1, 0, 2]], released=rel)
+    assert shuffled["component_id"].tolist() == a["component_id"].tolist()
+    assert shuffled["area_m2"].to_numpy() == pytest.approx(a["area_m2"].to_numpy(), rel=1e-9)
+    assert a["component_id"].is_unique
+
+
+def test_counts_per_component():
+    hz = _hazards([(0, 0, 1000, 1000), (900, 0, 1000, 1000)], types=["CHA", "SHA"])
+    surface = hazard_surface(hazards=hz)
+    assert surface[["n_cha", "n_sha", "n_strikes", "n_casualties"]].iloc[0].tolist() == [1, 1, 0, 0]
+
+
+def test_wrong_crs_and_empty_inputs():
+    hz = _hazards([(0, 0, 100, 100)])
+    with pytest.raises(CRSError, match="released layer"):
+        hazard_surface(hazards=hz, released=_released([(0, 0, 1, 1)]).to_crs("EPSG:3035"))
+    empty = hazard_surface()
+    assert len(empty) == 0
+    assert "component_id" in empty.columns
+
+
+@pytest.mark.realdata
+def test_bih_area_identity_against_independent_overlay():
+    hz, rel, cas = bih_hazards(), bih_released(), bih_casualties()
+    surface = hazard_surface(hazards=hz, released=rel, casualties=cas)
+    # independent: casualty circles of the documented radii (AP 50 m, unknown 100 m)
+    radius = np.where(cas["munition_type"].notna(), 50.0, 100.0)
+    circles = cas.to_crs("EPSG:3035").buffer(radius, quad_segs=8).to_crs("EPSG:4326")
+    evidence = pd.concat([hz.geometry, circles], ignore_index=True)
+    union = gpd.GeoDataFrame(
+        geometry=[shapely.union_all(shapely.make_valid(np.asarray(evidence.array)))],
+        crs="EPSG:4326",
+    )
+    released_in = gpd.overlay(
+        union,
+        rel[["geometry"]].assign(geometry=rel.make_valid()),
+        how="intersection",
+        keep_geom_type=True,
+    )
+    expected = float(area_m2(union).iloc[0]) - float(area_m2(released_in).sum())
+    assert surface["area_m2"].sum() == pytest.approx(expected, rel=0.005)
+    # no surface over released land beyond a tolerance (edges are shared, areas are not)
+    overlap = gpd.overlay(
+        surface[["geometry"]], rel[["geometry"]], how="intersection", keep_geom_type=True
+    )
+    assert area_m2(overlap).sum() < 1e-4 * surface["area_m2"].sum()
+    assert len(surface) > 100  # components, not a national blob
