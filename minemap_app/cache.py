@@ -45,6 +45,7 @@ __all__ = [
     "prioritised_tasks",
     "record_rejection",
     "released_overlaps",
+    "report_file",
     "store_path",
     "tasks_file",
     "undo_batch",
@@ -364,6 +365,45 @@ def released_overlaps(path: str, version: int) -> pd.DataFrame:
         }
     )
     return out[out["overlap_m2"] > 1.0].sort_values("overlap_m2", ascending=False)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def report_file(
+    path: str,
+    version: int,
+    weights: tuple[tuple[str, float], ...] | None,
+    *,
+    start: date | None,
+    end: date | None,
+    area: str | None,
+    lang: str,
+    fmt: str,
+) -> bytes:
+    """The funder report (``minemap.reports``) as PDF/XLSX/CSV bytes.
+
+    Built from the funder-safe view the generator makes itself (no personal fields are
+    read in the first place); tasks come from the risk engine when it is installed.
+    """
+    from minemap import reports
+
+    layers = {name: layer(path, version, name) for name in LAYER_NAMES}
+    tasks = None
+    weights_version = None
+    if backends().risk:
+        result = prioritisation(path, version, weights, as_of=end)
+        tasks = pd.DataFrame(result.tasks.drop(columns="geometry"))
+        weights_version = f"{result.weights.name} {result.weights.version}"
+    report = reports.build_report(
+        layers,
+        start=start,
+        end=end,
+        area=area,
+        boundaries=admin_boundaries() if area else None,
+        tasks=tasks,
+        batches=batches(path, version),
+        weights_version=weights_version,
+    )
+    return reports.render(report, fmt, lang=lang)
 
 
 def undo_batch(path: str, batch_id: str, *, user: str | None) -> Any:

@@ -171,6 +171,11 @@ _EN: dict[str, str] = {
     "upload.status.undone": "undone",
     "reports.title": "Reports",
     "reports.caption": "Period and area reports for funders and coordination meetings.",
+    "reports.period": "Period",
+    "reports.format": "Format",
+    "reports.summary": "Report for {area}, {start} – {end}.",
+    "reports.generate": "Build the report",
+    "reports.download": "Download the report ({fmt})",
     "quality.title": "Data quality",
     "quality.caption": (
         "What was rejected or repaired in recent imports, and released polygons that "
@@ -405,6 +410,11 @@ _UK: dict[str, str] = {
     "upload.status.undone": "скасований",
     "reports.title": "Звіти",
     "reports.caption": "Звіти за період і територією для донорів і координаційних нарад.",
+    "reports.period": "Період",
+    "reports.format": "Формат",
+    "reports.summary": "Звіт для: {area}, {start} – {end}.",
+    "reports.generate": "Створити звіт",
+    "reports.download": "Завантажити звіт ({fmt})",
     "quality.title": "Якість даних",
     "quality.caption": (
         "Що було відхилено чи виправлено в останніх імпортах, і звільнені полігони, що "

@@ -61,3 +61,13 @@ def test_weights_survive_a_visit_to_the_map(prio):
     prio.switch_page("views/map.py").run()
     prio.switch_page("views/priorities.py").run()
     assert prio.sidebar.slider(key="w_casualty_risk").value == 0.0
+
+
+def test_map_page_sends_no_personal_data(seeded_store):
+    at = AppTest.from_file(str(APP), default_timeout=120)
+    at.run()
+    assert not at.exception, at.exception
+    components = [e for e in at.main if type(e).__name__ == "UnknownElement"]
+    payload = " ".join(str(e.proto) for e in components)
+    assert "CAS-1" in payload  # the casualty is on the map (its popup) …
+    assert "Olena Plantedname" not in payload  # … but never its victim's name
