@@ -126,10 +126,12 @@ def admin_boundaries() -> gpd.GeoDataFrame:
     return webmap.admin_boundaries()
 
 
-def oblast_names(lang: str) -> list[str]:
-    """Oblast names in ``lang`` for the filter, alphabetically."""
+def oblast_names(lang: str) -> dict[str, str]:
+    """English oblast name (a language-neutral id) → its name in ``lang``, sorted by the latter."""
+    admin = admin_boundaries()
     column = "name_en" if lang == "en" else "name_uk"
-    return sorted(admin_boundaries()[column].dropna().astype(str).tolist())
+    pairs = zip(admin["name_en"].astype(str), admin[column].astype(str), strict=True)
+    return dict(sorted(pairs, key=lambda pair: pair[1]))
 
 
 def _oblast_geometry(oblast: str | None) -> Any:

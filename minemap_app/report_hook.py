@@ -44,12 +44,14 @@ def render() -> None:
     )
     if isinstance(picked, tuple) and len(picked) == 2:
         start, end = picked
+    names = cache.oblast_names(lang)
     area = st.selectbox(
         ui.tr("map.oblast"),
-        options=["", *cache.oblast_names(lang)],
-        format_func=lambda name: name or ui.tr("map.all_oblasts"),
-        key="report_area",
+        options=["", *names],
+        format_func=lambda name, lang=lang: names.get(name) or i18n.t("map.all_oblasts", lang),
+        key=ui.widget_key("report_area", ""),
     )
+    ui.remember("report_area", area)
     fmt = st.radio(
         ui.tr("reports.format"),
         options=FORMATS,
@@ -63,7 +65,7 @@ def render() -> None:
             "reports.summary",
             start=i18n.fmt_date(start, lang),
             end=i18n.fmt_date(end, lang),
-            area=ui.md_escape(area or ui.tr("map.all_oblasts")),
+            area=ui.md_escape(names.get(area) or ui.tr("map.all_oblasts")),
         )
     )
     if st.button(ui.tr("reports.generate"), type="primary", key="report_generate"):

@@ -35,10 +35,10 @@ with st.sidebar:
     chosen = st.multiselect(
         ui.tr("map.layers"),
         options=settings.MAP_LAYERS,
-        default=settings.DEFAULT_VISIBLE_LAYERS,
-        format_func=lambda name: ui.tr(f"layer.{name}"),
-        key="map_layers",
+        format_func=lambda name, lang=lang: i18n.t(f"layer.{name}", lang),
+        key=ui.widget_key("map_layers", list(settings.DEFAULT_VISIBLE_LAYERS)),
     )
+    ui.remember("map_layers", chosen)
     all_dates = (
         pd.concat(
             [pd.to_datetime(f["date"], errors="coerce") for f in raw.values() if "date" in f],
@@ -62,26 +62,29 @@ with st.sidebar:
             )
         else:
             date_from = date_to = first
+    names = cache.oblast_names(lang)  # English name (the id) → name in this language
     oblast_choice = st.selectbox(
         ui.tr("map.oblast"),
-        options=["", *cache.oblast_names(lang)],
-        format_func=lambda name: name or ui.tr("map.all_oblasts"),
-        key="map_oblast",
+        options=["", *names],
+        format_func=lambda name, lang=lang: names.get(name) or i18n.t("map.all_oblasts", lang),
+        key=ui.widget_key("map_oblast", ""),
     )
+    ui.remember("map_oblast", oblast_choice)
     oblast = oblast_choice or None
     view = st.radio(
         ui.tr("map.view"),
         options=("auto", "summary", "detail"),
-        format_func=lambda v: ui.tr(f"map.view.{v}"),
-        key="map_view",
+        format_func=lambda v, lang=lang: i18n.t(f"map.view.{v}", lang),
+        key=ui.widget_key("map_view", "auto"),
     )
+    ui.remember("map_view", view)
     basemap = st.selectbox(
         ui.tr("map.basemap"),
         options=settings.BASEMAPS,
-        index=settings.BASEMAPS.index(settings.DEFAULT_BASEMAP),
-        format_func=lambda b: ui.tr(f"map.basemap.{b}"),
-        key="map_basemap",
+        format_func=lambda b, lang=lang: i18n.t(f"map.basemap.{b}", lang),
+        key=ui.widget_key("map_basemap", settings.DEFAULT_BASEMAP),
     )
+    ui.remember("map_basemap", basemap)
 
 frames = {
     name: cache.filtered_layer(
@@ -123,7 +126,7 @@ if counts:
 admin = cache.admin_boundaries()
 bounds = None
 if oblast:
-    selected = admin[(admin["name_en"] == oblast) | (admin["name_uk"] == oblast)]
+    selected = admin[admin["name_en"] == oblast]
     if not selected.empty:
         bounds = tuple(selected.total_bounds)
 options = webmap.MapOptions(

@@ -27,10 +27,10 @@ st.session_state.setdefault("upload_round", 0)
 layer_name = st.selectbox(
     ui.tr("upload.layer"),
     options=LAYER_NAMES,
-    index=LAYER_NAMES.index(settings.DEFAULT_UPLOAD_LAYER),
-    format_func=lambda name: ui.tr(f"layer.{name}"),
-    key="upload_layer",
+    format_func=lambda name, lang=lang: i18n.t(f"layer.{name}", lang),
+    key=ui.widget_key("upload_layer", settings.DEFAULT_UPLOAD_LAYER),
 )
+ui.remember("upload_layer", layer_name)
 files = st.file_uploader(
     ui.tr("upload.files"),
     accept_multiple_files=True,
