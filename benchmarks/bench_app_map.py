@@ -198,11 +198,16 @@ def main(argv: list[str] | None = None) -> None:
                 rows = []
 
                 def measure(label: str, action) -> None:
+                    # Tag the current map so that only its replacement counts as done.
+                    frames = f'[...document.querySelectorAll("{MAP_FRAME}")]'
+                    page.evaluate(f"{frames}.forEach(f => f.dataset.old = '1')")
                     received[0] = 0
                     t0 = time.perf_counter()
                     action()
                     page.wait_for_function(
-                        f'document.querySelectorAll("{MAP_FRAME}").length === 1', timeout=600_000
+                        f"{frames}.length === 1 && "
+                        f"{frames}.filter(f => !f.dataset.old).length === 1",
+                        timeout=600_000,
                     )
                     frame = page.frame_locator(MAP_FRAME)
                     frame.locator("path.leaflet-interactive").first.wait_for(timeout=600_000)

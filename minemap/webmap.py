@@ -170,7 +170,7 @@ class MapOptions:
         ``overflow_resolution``) instead of sent feature by feature: bounds what one
         view sends to the browser.
     overflow_resolution : int
-        H3 resolution for such layers (7 ≈ 5 km² cells).
+        H3 resolution for such layers (6 ≈ 36 km² cells).
     exact_casualties : bool
         False shows casualties only as H3 counts (for roles that must not see exact
         casualty points).
@@ -186,7 +186,7 @@ class MapOptions:
     height_px: int = 620
     language: str = "en"
     max_features_per_layer: int | None = None
-    overflow_resolution: int = 7
+    overflow_resolution: int = 6
     exact_casualties: bool = True
 
     def t(self, key: str) -> str:
@@ -782,10 +782,6 @@ function (row) {
 };"""
 
 
-_SUMMARISED_NATIONALLY = frozenset({"farmland", "strikes", "casualties"})
-"""Layers drawn as H3 counts in the national summary view (the numerous ones)."""
-
-
 def _people(frame: gpd.GeoDataFrame) -> pd.Series:
     killed = pd.to_numeric(frame.get("killed"), errors="coerce")
     injured = pd.to_numeric(frame.get("injured"), errors="coerce")
@@ -995,10 +991,11 @@ def build_map(
 
     Notes
     -----
-    With ``options.summary_resolution`` set, the numerous layers (farmland, strikes,
-    casualties) are summarised on H3 cells instead of sent one by one: the national
-    overview. Hazards, released land and tasks stay polygons (simplified). Any layer over
-    ``options.max_features_per_layer`` is summarised too, so no view grows without bound.
+    With ``options.summary_resolution`` set, every layer is summarised on H3 cells
+    instead of sent feature by feature: the national overview, whose size depends on the
+    area covered, not on the number of features. Otherwise any layer over
+    ``options.max_features_per_layer`` is summarised (at ``overflow_resolution``), so no
+    view grows without bound.
     """
     opts = options or MapOptions()
     shown = set(visible) if visible is not None else None
@@ -1033,7 +1030,7 @@ def build_map(
 
     def summarised(name: str, frame: gpd.GeoDataFrame) -> int | None:
         """The H3 resolution to summarise ``frame`` at, or None to draw its features."""
-        if opts.summary_resolution is not None and name in _SUMMARISED_NATIONALLY:
+        if opts.summary_resolution is not None:
             return opts.summary_resolution
         if name == "casualties" and not opts.exact_casualties:
             return opts.summary_resolution or opts.overflow_resolution

@@ -40,6 +40,7 @@ __all__ = [
     "default_weights",
     "filtered_layer",
     "layer",
+    "layer_summary",
     "oblast_names",
     "prioritisation",
     "prioritised_tasks",
@@ -114,6 +115,23 @@ def layer(path: str, version: int, name: str) -> gpd.GeoDataFrame:
         return _empty(name)
     with _open(path) as store:
         return store.read_layer(name, include_personal=False)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def layer_summary(path: str, version: int) -> dict[str, tuple[int, date | None, date | None]]:
+    """Per layer: (feature count, first date, last date) — small, so reruns copy no frames."""
+    out: dict[str, tuple[int, date | None, date | None]] = {}
+    for name in LAYER_NAMES:
+        frame = layer(path, version, name)
+        dates = (
+            pd.to_datetime(frame["date"], errors="coerce").dropna()
+            if "date" in frame
+            else pd.Series([], dtype="datetime64[ns]")
+        )
+        first = dates.min().date() if len(dates) else None
+        last = dates.max().date() if len(dates) else None
+        out[name] = (len(frame), first, last)
+    return out
 
 
 def _empty(name: str) -> gpd.GeoDataFrame:

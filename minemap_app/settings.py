@@ -19,6 +19,7 @@ __all__ = [
     "LANGUAGES",
     "MAP_HEIGHT_PX",
     "MAP_LAYERS",
+    "MAX_FEATURES_PER_LAYER",
     "MAX_UPLOAD_MB",
     "SIMPLIFY_M",
     "SUMMARY_H3_RESOLUTION",
@@ -50,11 +51,13 @@ DEFAULT_BASEMAP: Final = "none"
 MAP_HEIGHT_PX: Final = 620
 SIMPLIFY_M: Final = 20.0
 """Douglas–Peucker tolerance (metres) for polygons sent to the browser."""
-DETAIL_FEATURE_LIMIT: Final = 20_000
+DETAIL_FEATURE_LIMIT: Final = 5_000
 """Above this many features in view the map shows the national H3 summary unless an oblast is
-chosen; one layer over it is summarised on H3 cells even then (bounds the data sent)."""
-SUMMARY_H3_RESOLUTION: Final = 5
-"""≈ 250 km² cells for the national overview."""
+chosen (measured: folium + streamlit-folium send ~1-2 KB per feature, see docs/app.md)."""
+MAX_FEATURES_PER_LAYER: Final = 1_000
+"""One layer with more features than this is drawn as H3 counts even in the oblast view."""
+SUMMARY_H3_RESOLUTION: Final = 4
+"""≈ 1,770 km² cells for the national overview (a few hundred cells per layer)."""
 
 WEIGHT_MIN: Final = 0.0
 WEIGHT_MAX: Final = 100.0

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import date
 
 import folium
-import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
@@ -28,7 +27,7 @@ else:
         version = 0
 
 data_layers = [name for name in settings.MAP_LAYERS if name != "tasks"]
-raw = {name: cache.layer(path, version, name) for name in data_layers} if version else {}
+summary_by_layer = cache.layer_summary(path, version) if version else {}
 
 with st.sidebar:
     st.subheader(ui.tr("map.filters"))
@@ -39,18 +38,12 @@ with st.sidebar:
         key=ui.widget_key("map_layers", list(settings.DEFAULT_VISIBLE_LAYERS)),
     )
     ui.remember("map_layers", chosen)
-    all_dates = (
-        pd.concat(
-            [pd.to_datetime(f["date"], errors="coerce") for f in raw.values() if "date" in f],
-            ignore_index=True,
-        ).dropna()
-        if raw
-        else pd.Series([], dtype="datetime64[ns]")
-    )
+    firsts = [first for _, first, _ in summary_by_layer.values() if first is not None]
+    lasts = [last for _, _, last in summary_by_layer.values() if last is not None]
     date_from: date | None = None
     date_to: date | None = None
-    if len(all_dates):
-        first, last = all_dates.min().date(), all_dates.max().date()
+    if firsts:
+        first, last = min(firsts), max(lasts)
         if first < last:
             date_from, date_to = st.slider(
                 ui.tr("map.period"),
@@ -106,7 +99,7 @@ if "tasks" in chosen and version:
         except Exception as exc:  # the engine's message, escaped; never a traceback
             ui.show_error("error.risk", exc)
 
-if have.store and not any(len(frame) for frame in raw.values()):
+if have.store and not any(count for count, _, _ in summary_by_layer.values()):
     st.info(ui.tr("map.empty"))
 
 n_features = sum(len(f) for f in frames.values()) + (0 if tasks is None else len(tasks))
@@ -138,7 +131,7 @@ options = webmap.MapOptions(
     simplify_m=settings.SIMPLIFY_M,
     summary_resolution=settings.SUMMARY_H3_RESOLUTION if summary else None,
     height_px=settings.MAP_HEIGHT_PX,
-    max_features_per_layer=settings.DETAIL_FEATURE_LIMIT,
+    max_features_per_layer=settings.MAX_FEATURES_PER_LAYER,
     exact_casualties=ui.current_role() in settings.EXACT_CASUALTY_ROLES,
 )
 fmap = webmap.build_map(frames, tasks=tasks, admin=admin, bounds=bounds, options=options)
