@@ -86,8 +86,16 @@ def backends() -> Backends:
 
 
 def store_path() -> str:
-    """The store this server shows: ``$MINEMAP_STORE`` (set by ``minemap serve``) or default."""
-    return os.path.abspath(resolve_store_path())
+    """The store this server shows: ``$MINEMAP_STORE`` (set by ``minemap serve``) or default.
+
+    A file path is made absolute; a database URL (``postgresql://…``) is kept as it is.
+    """
+    location = resolve_store_path()
+    return location if "://" in location else os.path.abspath(location)
+
+
+def _exists(path: str) -> bool:
+    return "://" in path or Path(path).exists()
 
 
 def _open(path: str, *, create: bool = False) -> Any:
@@ -98,7 +106,7 @@ def _open(path: str, *, create: bool = False) -> Any:
 
 def data_version(path: str) -> int:
     """The store's change counter (0 when no store file exists yet). Not cached: cheap."""
-    if not backends().store or not Path(path).exists():
+    if not backends().store or not _exists(path):
         return 0
     with _open(path) as store:
         return int(store.data_version())
@@ -111,7 +119,7 @@ def layer(path: str, version: int, name: str) -> gpd.GeoDataFrame:
     ``version`` is only a cache key: a new ``data_version()`` reads afresh.
     """
     del version
-    if not backends().store or not Path(path).exists():
+    if not backends().store or not _exists(path):
         return _empty(name)
     with _open(path) as store:
         return store.read_layer(name, include_personal=False)
@@ -321,7 +329,7 @@ def _ingest_bytes(
 def batches(path: str, version: int) -> list[Any]:
     """Every import batch, newest first (not cached: batch records are small)."""
     del version
-    if not backends().store or not Path(path).exists():
+    if not backends().store or not _exists(path):
         return []
     with _open(path) as store:
         return sorted(store.list_batches(), key=lambda b: b.created_at, reverse=True)
@@ -350,7 +358,7 @@ def audit_entries(path: str, version: int, action: str) -> pd.DataFrame:
     """Audit-log entries with ``action`` (newest first); empty where the store has no log."""
     del version
     empty = pd.DataFrame(columns=["at", "user", "action", "detail"])
-    if not backends().store or not Path(path).exists():
+    if not backends().store or not _exists(path):
         return empty
     with _open(path) as store:
         if not hasattr(store, "audit_log"):

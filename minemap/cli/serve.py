@@ -62,7 +62,9 @@ def serve(
 ) -> None:
     """Start the minemap web app (map, priorities, upload) in the browser."""
     env = dict(os.environ)
-    env[STORE_ENV] = os.path.abspath(resolve_store_path(store))
+    location = resolve_store_path(store)
+    # A file path is made absolute (the server runs in the app's folder); a URL stays as is.
+    env[STORE_ENV] = location if "://" in location else os.path.abspath(location)
     # A source checkout that is not installed: make both packages importable.
     root = str(app_script().parents[1])
     env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)

@@ -105,3 +105,11 @@ def test_selections_survive_a_language_switch(app):
     assert app.sidebar.multiselect(key="map_layers__en").value == ["hazards"]
     app.sidebar.radio(key="lang").set_value("uk").run()
     assert app.sidebar.selectbox(key="map_oblast__uk").value == "Kharkiv Oblast"
+
+
+def test_store_location_file_made_absolute_url_kept(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MINEMAP_STORE", "rel.gpkg")
+    assert cache.store_path() == str(tmp_path / "rel.gpkg")
+    monkeypatch.setenv("MINEMAP_STORE", "postgresql://planner@db.example/minemap")
+    assert cache.store_path() == "postgresql://planner@db.example/minemap"
