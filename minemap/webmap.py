@@ -165,6 +165,15 @@ class MapOptions:
         Map height in pixels.
     language : str
         ``"uk"`` or ``"en"``: which names of the admin boundaries are shown.
+    max_features_per_layer : int or None
+        A layer with more features than this is summarised on H3 cells (at
+        ``overflow_resolution``) instead of sent feature by feature: bounds what one
+        view sends to the browser.
+    overflow_resolution : int
+        H3 resolution for such layers (6 ≈ 36 km² cells).
+    exact_casualties : bool
+        False shows casualties only as H3 counts (for roles that must not see exact
+        casualty points).
     """
 
     asset_base: str = DEFAULT_ASSET_BASE
@@ -176,6 +185,9 @@ class MapOptions:
     summary_resolution: int | None = None
     height_px: int = 620
     language: str = "en"
+    max_features_per_layer: int | None = None
+    overflow_resolution: int = 6
+    exact_casualties: bool = True
 
     def t(self, key: str) -> str:
         """The (translated) text for ``key``."""
@@ -770,15 +782,19 @@ function (row) {
 };"""
 
 
+def _people(frame: gpd.GeoDataFrame) -> pd.Series:
+    killed = pd.to_numeric(frame.get("killed"), errors="coerce")
+    injured = pd.to_numeric(frame.get("injured"), errors="coerce")
+    return (killed.fillna(0) + injured.fillna(0)).rename("people")
+
+
 def _casualty_layers(
     casualties: gpd.GeoDataFrame, opts: MapOptions, show: bool
 ) -> list[folium.FeatureGroup]:
     points = casualties[casualties.geometry.notna() & ~casualties.geometry.is_empty]
     reference = opts.reference_date or date.today()
     colours = recency_colour(points["date"], reference_date=reference)
-    people = pd.to_numeric(points.get("killed"), errors="coerce").fillna(0) + pd.to_numeric(
-        points.get("injured"), errors="coerce"
-    ).fillna(0)
+    people = _people(points)
     rows, heat = [], []
     factor = 10**opts.precision
     for (idx, r), colour in zip(points.iterrows(), colours, strict=True):
@@ -975,8 +991,11 @@ def build_map(
 
     Notes
     -----
-    With ``options.summary_resolution`` set, point layers (casualties, strikes) and tasks
-    are summarised on H3 cells instead of sent one by one: the national overview.
+    With ``options.summary_resolution`` set, every layer is summarised on H3 cells
+    instead of sent feature by feature: the national overview, whose size depends on the
+    area covered, not on the number of features. Otherwise any layer over
+    ``options.max_features_per_layer`` is summarised (at ``overflow_resolution``), so no
+    view grows without bound.
     """
     opts = options or MapOptions()
     shown = set(visible) if visible is not None else None
@@ -1007,47 +1026,56 @@ def build_map(
         if frame is None or frame.empty:
             return None
         frame = frame[frame.geometry.notna() & ~frame.geometry.is_empty]
-        if frame.empty:
-            return None
-        extents.append(tuple(frame.total_bounds))
-        return frame
+        return None if frame.empty else frame
 
-    summary = opts.summary_resolution
-    if (farmland := present("farmland")) is not None:
-        _farmland_layer(farmland, opts, is_shown("farmland")).add_to(m)
-        sections.append("farmland")
-    if (cleared := present("cleared")) is not None:
-        _cleared_layer(cleared, opts, is_shown("cleared")).add_to(m)
-        sections.append("cleared")
-    if (hazards := present("hazards")) is not None:
-        _hazards_layer(hazards, opts, is_shown("hazards")).add_to(m)
-        sections.append("hazards")
+    def summarised(name: str, frame: gpd.GeoDataFrame) -> int | None:
+        """The H3 resolution to summarise ``frame`` at, or None to draw its features."""
+        if opts.summary_resolution is not None:
+            return opts.summary_resolution
+        if name == "casualties" and not opts.exact_casualties:
+            return opts.summary_resolution or opts.overflow_resolution
+        if opts.max_features_per_layer is not None and len(frame) > opts.max_features_per_layer:
+            return opts.summary_resolution or opts.overflow_resolution
+        return None
+
+    def add_summary(name: str, frame: gpd.GeoDataFrame, resolution: int) -> None:
+        weight = None
+        label = f"layer.{name}"
+        if name == "casualties":
+            weight = _people(frame)
+            label = "field.casualties"
+        summary = h3_summary(frame, resolution=resolution, weight=weight)
+        extents.append(tuple(summary.total_bounds))  # the cells', never the exact points'
+        _summary_layer(summary, opts, label).add_to(m)
+
+    drawers = {
+        "farmland": _farmland_layer,
+        "cleared": _cleared_layer,
+        "hazards": _hazards_layer,
+        "tasks": _tasks_layer,
+        "strikes": _strikes_layer,
+    }
     breaks = None
-    if tasks is not None and not tasks.empty:
-        extents.append(tuple(tasks.total_bounds))
-        breaks = priority_class_breaks(tasks["priority_score"])
-        _tasks_layer(tasks, opts, is_shown("tasks")).add_to(m)
-        sections.append("tasks")
-    if (strikes := present("strikes")) is not None:
-        if summary is not None:
-            _summary_layer(h3_summary(strikes, resolution=summary), opts, "layer.strikes").add_to(m)
+    for name in ("farmland", "cleared", "hazards", "tasks", "strikes", "casualties"):
+        if name == "tasks":
+            frame = None if tasks is None or tasks.empty else tasks
         else:
-            _strikes_layer(strikes, opts, is_shown("strikes")).add_to(m)
-            sections.append("strikes")
-    if (casualties := present("casualties")) is not None:
-        people = pd.to_numeric(casualties.get("killed"), errors="coerce").fillna(0) + pd.to_numeric(
-            casualties.get("injured"), errors="coerce"
-        ).fillna(0)
-        if summary is not None:
-            _summary_layer(
-                h3_summary(casualties, resolution=summary, weight=people),
-                opts,
-                "field.casualties",
-            ).add_to(m)
-        else:
-            for group in _casualty_layers(casualties, opts, is_shown("casualties")):
+            frame = present(name)
+        if frame is None:
+            continue
+        resolution = summarised(name, frame)
+        if resolution is not None:
+            add_summary(name, frame, resolution)
+            continue
+        extents.append(tuple(frame.total_bounds))
+        if name == "casualties":
+            for group in _casualty_layers(frame, opts, is_shown(name)):
                 group.add_to(m)
-            sections.append("casualties")
+        else:
+            if name == "tasks":
+                breaks = priority_class_breaks(frame["priority_score"])
+            drawers[name](frame, opts, is_shown(name)).add_to(m)
+        sections.append(name)
 
     legend = _legend_html(opts, sections, breaks)
     if legend:

@@ -31,6 +31,7 @@ from minemap.settings import resolve_store_path
 __all__ = [
     "Backends",
     "admin_boundaries",
+    "audit_entries",
     "backends",
     "batches",
     "check_upload",
@@ -39,9 +40,13 @@ __all__ = [
     "default_weights",
     "filtered_layer",
     "layer",
+    "layer_summary",
     "oblast_names",
     "prioritisation",
     "prioritised_tasks",
+    "record_rejection",
+    "released_overlaps",
+    "report_file",
     "store_path",
     "tasks_file",
     "undo_batch",
@@ -81,8 +86,16 @@ def backends() -> Backends:
 
 
 def store_path() -> str:
-    """The store this server shows: ``$MINEMAP_STORE`` (set by ``minemap serve``) or default."""
-    return os.path.abspath(resolve_store_path())
+    """The store this server shows: ``$MINEMAP_STORE`` (set by ``minemap serve``) or default.
+
+    A file path is made absolute; a database URL (``postgresql://…``) is kept as it is.
+    """
+    location = resolve_store_path()
+    return location if "://" in location else os.path.abspath(location)
+
+
+def _exists(path: str) -> bool:
+    return "://" in path or Path(path).exists()
 
 
 def _open(path: str, *, create: bool = False) -> Any:
@@ -93,7 +106,7 @@ def _open(path: str, *, create: bool = False) -> Any:
 
 def data_version(path: str) -> int:
     """The store's change counter (0 when no store file exists yet). Not cached: cheap."""
-    if not backends().store or not Path(path).exists():
+    if not backends().store or not _exists(path):
         return 0
     with _open(path) as store:
         return int(store.data_version())
@@ -106,10 +119,27 @@ def layer(path: str, version: int, name: str) -> gpd.GeoDataFrame:
     ``version`` is only a cache key: a new ``data_version()`` reads afresh.
     """
     del version
-    if not backends().store or not Path(path).exists():
+    if not backends().store or not _exists(path):
         return _empty(name)
     with _open(path) as store:
         return store.read_layer(name, include_personal=False)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def layer_summary(path: str, version: int) -> dict[str, tuple[int, date | None, date | None]]:
+    """Per layer: (feature count, first date, last date) — small, so reruns copy no frames."""
+    out: dict[str, tuple[int, date | None, date | None]] = {}
+    for name in LAYER_NAMES:
+        frame = layer(path, version, name)
+        dates = (
+            pd.to_datetime(frame["date"], errors="coerce").dropna()
+            if "date" in frame
+            else pd.Series([], dtype="datetime64[ns]")
+        )
+        first = dates.min().date() if len(dates) else None
+        last = dates.max().date() if len(dates) else None
+        out[name] = (len(frame), first, last)
+    return out
 
 
 def _empty(name: str) -> gpd.GeoDataFrame:
@@ -122,10 +152,12 @@ def admin_boundaries() -> gpd.GeoDataFrame:
     return webmap.admin_boundaries()
 
 
-def oblast_names(lang: str) -> list[str]:
-    """Oblast names in ``lang`` for the filter, alphabetically."""
+def oblast_names(lang: str) -> dict[str, str]:
+    """English oblast name (a language-neutral id) → its name in ``lang``, sorted by the latter."""
+    admin = admin_boundaries()
     column = "name_en" if lang == "en" else "name_uk"
-    return sorted(admin_boundaries()[column].dropna().astype(str).tolist())
+    pairs = zip(admin["name_en"].astype(str), admin[column].astype(str), strict=True)
+    return dict(sorted(pairs, key=lambda pair: pair[1]))
 
 
 def _oblast_geometry(oblast: str | None) -> Any:
@@ -297,10 +329,109 @@ def _ingest_bytes(
 def batches(path: str, version: int) -> list[Any]:
     """Every import batch, newest first (not cached: batch records are small)."""
     del version
-    if not backends().store or not Path(path).exists():
+    if not backends().store or not _exists(path):
         return []
     with _open(path) as store:
         return sorted(store.list_batches(), key=lambda b: b.created_at, reverse=True)
+
+
+def record_rejection(path: str, result: Any, *, user: str | None) -> None:
+    """Write a rejected upload to the store's audit log (where the store keeps one)."""
+    with _open(path, create=True) as store:
+        if not hasattr(store, "record_audit"):
+            return
+        store.record_audit(
+            "rejected",
+            user=user,
+            detail={
+                "file": result.file,
+                "layer": result.layer,
+                "errors": len(result.report.errors),
+                # Problem texts never carry personal data (minemap._report rule).
+                "problems": [str(p) for p in result.report.errors[:20]],
+            },
+        )
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def audit_entries(path: str, version: int, action: str) -> pd.DataFrame:
+    """Audit-log entries with ``action`` (newest first); empty where the store has no log."""
+    del version
+    empty = pd.DataFrame(columns=["at", "user", "action", "detail"])
+    if not backends().store or not _exists(path):
+        return empty
+    with _open(path) as store:
+        if not hasattr(store, "audit_log"):
+            return empty
+        log = store.audit_log()
+    return log[log["action"] == action].sort_values("at", ascending=False)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def released_overlaps(path: str, version: int) -> pd.DataFrame:
+    """Pairs of released polygons that overlap, with the overlap area in m² (largest first)."""
+    from minemap.geometry import area_m2
+
+    frame = layer(path, version, "cleared")
+    columns = ["a", "b", "overlap_m2"]
+    if len(frame) < 2:
+        return pd.DataFrame(columns=columns)
+    frame = frame.reset_index(drop=True)
+    ids = frame["survey_id"].astype(str)
+    left, right = frame.sindex.query(frame.geometry, predicate="intersects")
+    pairs = [(i, j) for i, j in zip(left, right, strict=True) if i < j]
+    if not pairs:
+        return pd.DataFrame(columns=columns)
+    first = frame.geometry.iloc[[i for i, _ in pairs]].reset_index(drop=True)
+    second = frame.geometry.iloc[[j for _, j in pairs]].reset_index(drop=True)
+    shared = gpd.GeoSeries(first.intersection(second, align=False), crs=frame.crs)
+    out = pd.DataFrame(
+        {
+            "a": [ids[i] for i, _ in pairs],
+            "b": [ids[j] for _, j in pairs],
+            "overlap_m2": area_m2(shared).to_numpy(),
+        }
+    )
+    return out[out["overlap_m2"] > 1.0].sort_values("overlap_m2", ascending=False)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def report_file(
+    path: str,
+    version: int,
+    weights: tuple[tuple[str, float], ...] | None,
+    *,
+    start: date | None,
+    end: date | None,
+    area: str | None,
+    lang: str,
+    fmt: str,
+) -> bytes:
+    """The funder report (``minemap.reports``) as PDF/XLSX/CSV bytes.
+
+    Built from the funder-safe view the generator makes itself (no personal fields are
+    read in the first place); tasks come from the risk engine when it is installed.
+    """
+    from minemap import reports
+
+    layers = {name: layer(path, version, name) for name in LAYER_NAMES}
+    tasks = None
+    weights_version = None
+    if backends().risk:
+        result = prioritisation(path, version, weights, as_of=end)
+        tasks = pd.DataFrame(result.tasks.drop(columns="geometry"))
+        weights_version = f"{result.weights.name} {result.weights.version}"
+    report = reports.build_report(
+        layers,
+        start=start,
+        end=end,
+        area=area,
+        boundaries=admin_boundaries() if area else None,
+        tasks=tasks,
+        batches=batches(path, version),
+        weights_version=weights_version,
+    )
+    return reports.render(report, fmt, lang=lang)
 
 
 def undo_batch(path: str, batch_id: str, *, user: str | None) -> Any:

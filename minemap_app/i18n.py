@@ -171,6 +171,11 @@ _EN: dict[str, str] = {
     "upload.status.undone": "undone",
     "reports.title": "Reports",
     "reports.caption": "Period and area reports for funders and coordination meetings.",
+    "reports.period": "Period",
+    "reports.format": "Format",
+    "reports.summary": "Report for {area}, {start} – {end}.",
+    "reports.generate": "Build the report",
+    "reports.download": "Download the report ({fmt})",
     "quality.title": "Data quality",
     "quality.caption": (
         "What was rejected or repaired in recent imports, and released polygons that "
@@ -207,6 +212,20 @@ _EN: dict[str, str] = {
     "col.kendall_tau": "Kendall τ vs base",
     "col.top_kept": "Top kept",
     "col.cost_uah": "Cost, UAH (low–high)",
+    "quality.rejections": "Rejected uploads",
+    "quality.no_rejections": "No rejected uploads recorded.",
+    "quality.no_repairs": "No repairs in recent imports.",
+    "quality.outside": "Casualty and strike records outside every task",
+    "quality.outside_caption": (
+        "Records the priority engine could not attribute to any task (e.g. in released land): "
+        "never silently dropped."
+    ),
+    "quality.no_outside": "Every casualty and strike record lies in a task.",
+    "col.repairs": "Repairs",
+    "col.warnings": "Warnings",
+    "col.errors": "Problems",
+    "col.record": "Record",
+    "col.reason": "Reason",
     "col.task_id": "Task",
     "col.priority_rank": "Rank",
     "col.priority_score": "Score",
@@ -391,6 +410,11 @@ _UK: dict[str, str] = {
     "upload.status.undone": "скасований",
     "reports.title": "Звіти",
     "reports.caption": "Звіти за період і територією для донорів і координаційних нарад.",
+    "reports.period": "Період",
+    "reports.format": "Формат",
+    "reports.summary": "Звіт для: {area}, {start} – {end}.",
+    "reports.generate": "Створити звіт",
+    "reports.download": "Завантажити звіт ({fmt})",
     "quality.title": "Якість даних",
     "quality.caption": (
         "Що було відхилено чи виправлено в останніх імпортах, і звільнені полігони, що "
@@ -427,6 +451,20 @@ _UK: dict[str, str] = {
     "col.kendall_tau": "τ Кендалла щодо базового",
     "col.top_kept": "Топ збережено",
     "col.cost_uah": "Вартість, грн (мін.–макс.)",
+    "quality.rejections": "Відхилені завантаження",
+    "quality.no_rejections": "Відхилених завантажень не записано.",
+    "quality.no_repairs": "В останніх імпортах виправлень немає.",
+    "quality.outside": "Записи про постраждалих і удари поза всіма завданнями",
+    "quality.outside_caption": (
+        "Записи, які модуль пріоритизації не зміг віднести до жодного завдання (наприклад, "
+        "на звільнених землях): вони ніколи не зникають мовчки."
+    ),
+    "quality.no_outside": "Кожен запис про постраждалих і удари належить до завдання.",
+    "col.repairs": "Виправлень",
+    "col.warnings": "Попереджень",
+    "col.errors": "Проблем",
+    "col.record": "Запис",
+    "col.reason": "Причина",
     "col.task_id": "Завдання",
     "col.priority_rank": "Місце",
     "col.priority_score": "Оцінка",

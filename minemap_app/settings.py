@@ -15,9 +15,11 @@ __all__ = [
     "DEFAULT_UPLOAD_LAYER",
     "DEFAULT_VISIBLE_LAYERS",
     "DETAIL_FEATURE_LIMIT",
+    "EXACT_CASUALTY_ROLES",
     "LANGUAGES",
     "MAP_HEIGHT_PX",
     "MAP_LAYERS",
+    "MAX_FEATURES_PER_LAYER",
     "MAX_UPLOAD_MB",
     "SIMPLIFY_M",
     "SUMMARY_H3_RESOLUTION",
@@ -35,6 +37,9 @@ DEFAULT_ROLE: Final = "planner"
 """Until sign-in exists (issue 6) every session acts as a planner; pages already take the
 role from :func:`minemap_app.ui.current_role`, so sign-in only has to set it."""
 
+EXACT_CASUALTY_ROLES: Final = ("planner", "field")
+"""Roles that see casualty points; others (funders) see counts per H3 cell only (issue 6)."""
+
 MAP_LAYERS: Final = ("tasks", "hazards", "cleared", "farmland", "strikes", "casualties")
 DEFAULT_VISIBLE_LAYERS: Final = ("tasks", "hazards", "cleared", "strikes", "casualties")
 
@@ -46,10 +51,13 @@ DEFAULT_BASEMAP: Final = "none"
 MAP_HEIGHT_PX: Final = 620
 SIMPLIFY_M: Final = 20.0
 """Douglas–Peucker tolerance (metres) for polygons sent to the browser."""
-DETAIL_FEATURE_LIMIT: Final = 20_000
-"""Above this many features in view, the map shows the H3 summary unless an oblast is chosen."""
-SUMMARY_H3_RESOLUTION: Final = 5
-"""≈ 250 km² cells for the national overview."""
+DETAIL_FEATURE_LIMIT: Final = 5_000
+"""Above this many features in view the map shows the national H3 summary unless an oblast is
+chosen (measured: folium + streamlit-folium send ~1-2 KB per feature, see docs/app.md)."""
+MAX_FEATURES_PER_LAYER: Final = 1_000
+"""One layer with more features than this is drawn as H3 counts even in the oblast view."""
+SUMMARY_H3_RESOLUTION: Final = 4
+"""≈ 1,770 km² cells for the national overview (a few hundred cells per layer)."""
 
 WEIGHT_MIN: Final = 0.0
 WEIGHT_MAX: Final = 100.0

@@ -20,8 +20,10 @@ __all__ = [
     "lang",
     "md_escape",
     "page_header",
+    "remember",
     "show_error",
     "tr",
+    "widget_key",
 ]
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>$:])")
@@ -43,6 +45,26 @@ def lang() -> str:
 def tr(key: str, **values: object) -> str:
     """The text for ``key`` in the session's language."""
     return i18n.t(key, lang(), **values)
+
+
+def widget_key(name: str, default: object) -> str:
+    """A per-language key for a widget whose labels depend on the language.
+
+    Streamlit matches a selectbox/radio/multiselect value through its formatted label, so
+    a language switch would lose the selection. Each language gets its own widget; the raw
+    (language-neutral) value carries over through ``_selections``. Pass no ``default``/
+    ``index`` to the widget itself: its value comes from session state.
+    """
+    key = f"{name}__{lang()}"
+    saved = st.session_state.setdefault("_selections", {})
+    if key not in st.session_state:
+        st.session_state[key] = saved.get(name, default)
+    return key
+
+
+def remember(name: str, value: object) -> None:
+    """Record a widget's raw value so the other language's widget starts from it."""
+    st.session_state.setdefault("_selections", {})[name] = value
 
 
 def current_role() -> str:

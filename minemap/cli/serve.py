@@ -9,6 +9,7 @@ passed as an absolute path in ``$MINEMAP_STORE``.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -61,15 +62,25 @@ def serve(
 ) -> None:
     """Start the minemap web app (map, priorities, upload) in the browser."""
     env = dict(os.environ)
-    env[STORE_ENV] = os.path.abspath(resolve_store_path(store))
+    location = resolve_store_path(store)
+    # A file path is made absolute (the server runs in the app's folder); a URL stays as is.
+    env[STORE_ENV] = location if "://" in location else os.path.abspath(location)
     # A source checkout that is not installed: make both packages importable.
     root = str(app_script().parents[1])
     env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
     typer.echo(f"minemap: serving {env[STORE_ENV]} on http://{address}:{port}")
+    server = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
+        serve_command(port=port, address=address), cwd=app_script().parent, env=env
+    )
+
+    def stop(signum: int, _frame: object) -> None:  # never leave the server orphaned
+        server.send_signal(signum)
+
+    previous = signal.signal(signal.SIGTERM, stop)
     try:
-        completed = subprocess.run(  # noqa: S603 - fixed argv, no shell
-            serve_command(port=port, address=address), cwd=app_script().parent, env=env, check=False
-        )
-    except KeyboardInterrupt:
-        raise typer.Exit(0) from None
-    raise typer.Exit(completed.returncode)
+        code = server.wait()
+    except KeyboardInterrupt:  # Ctrl-C reaches the server too (same process group)
+        code = server.wait()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    raise typer.Exit(0 if code in (0, -signal.SIGTERM, -signal.SIGINT) else code)

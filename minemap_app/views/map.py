@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import date
 
 import folium
-import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
@@ -28,29 +27,23 @@ else:
         version = 0
 
 data_layers = [name for name in settings.MAP_LAYERS if name != "tasks"]
-raw = {name: cache.layer(path, version, name) for name in data_layers} if version else {}
+summary_by_layer = cache.layer_summary(path, version) if version else {}
 
 with st.sidebar:
     st.subheader(ui.tr("map.filters"))
     chosen = st.multiselect(
         ui.tr("map.layers"),
         options=settings.MAP_LAYERS,
-        default=settings.DEFAULT_VISIBLE_LAYERS,
-        format_func=lambda name: ui.tr(f"layer.{name}"),
-        key="map_layers",
+        format_func=lambda name, lang=lang: i18n.t(f"layer.{name}", lang),
+        key=ui.widget_key("map_layers", list(settings.DEFAULT_VISIBLE_LAYERS)),
     )
-    all_dates = (
-        pd.concat(
-            [pd.to_datetime(f["date"], errors="coerce") for f in raw.values() if "date" in f],
-            ignore_index=True,
-        ).dropna()
-        if raw
-        else pd.Series([], dtype="datetime64[ns]")
-    )
+    ui.remember("map_layers", chosen)
+    firsts = [first for _, first, _ in summary_by_layer.values() if first is not None]
+    lasts = [last for _, _, last in summary_by_layer.values() if last is not None]
     date_from: date | None = None
     date_to: date | None = None
-    if len(all_dates):
-        first, last = all_dates.min().date(), all_dates.max().date()
+    if firsts:
+        first, last = min(firsts), max(lasts)
         if first < last:
             date_from, date_to = st.slider(
                 ui.tr("map.period"),
@@ -62,26 +55,29 @@ with st.sidebar:
             )
         else:
             date_from = date_to = first
+    names = cache.oblast_names(lang)  # English name (the id) → name in this language
     oblast_choice = st.selectbox(
         ui.tr("map.oblast"),
-        options=["", *cache.oblast_names(lang)],
-        format_func=lambda name: name or ui.tr("map.all_oblasts"),
-        key="map_oblast",
+        options=["", *names],
+        format_func=lambda name, lang=lang: names.get(name) or i18n.t("map.all_oblasts", lang),
+        key=ui.widget_key("map_oblast", ""),
     )
+    ui.remember("map_oblast", oblast_choice)
     oblast = oblast_choice or None
     view = st.radio(
         ui.tr("map.view"),
         options=("auto", "summary", "detail"),
-        format_func=lambda v: ui.tr(f"map.view.{v}"),
-        key="map_view",
+        format_func=lambda v, lang=lang: i18n.t(f"map.view.{v}", lang),
+        key=ui.widget_key("map_view", "auto"),
     )
+    ui.remember("map_view", view)
     basemap = st.selectbox(
         ui.tr("map.basemap"),
         options=settings.BASEMAPS,
-        index=settings.BASEMAPS.index(settings.DEFAULT_BASEMAP),
-        format_func=lambda b: ui.tr(f"map.basemap.{b}"),
-        key="map_basemap",
+        format_func=lambda b, lang=lang: i18n.t(f"map.basemap.{b}", lang),
+        key=ui.widget_key("map_basemap", settings.DEFAULT_BASEMAP),
     )
+    ui.remember("map_basemap", basemap)
 
 frames = {
     name: cache.filtered_layer(
@@ -103,7 +99,7 @@ if "tasks" in chosen and version:
         except Exception as exc:  # the engine's message, escaped; never a traceback
             ui.show_error("error.risk", exc)
 
-if have.store and not any(len(frame) for frame in raw.values()):
+if have.store and not any(count for count, _, _ in summary_by_layer.values()):
     st.info(ui.tr("map.empty"))
 
 n_features = sum(len(f) for f in frames.values()) + (0 if tasks is None else len(tasks))
@@ -123,7 +119,7 @@ if counts:
 admin = cache.admin_boundaries()
 bounds = None
 if oblast:
-    selected = admin[(admin["name_en"] == oblast) | (admin["name_uk"] == oblast)]
+    selected = admin[admin["name_en"] == oblast]
     if not selected.empty:
         bounds = tuple(selected.total_bounds)
 options = webmap.MapOptions(
@@ -135,6 +131,8 @@ options = webmap.MapOptions(
     simplify_m=settings.SIMPLIFY_M,
     summary_resolution=settings.SUMMARY_H3_RESOLUTION if summary else None,
     height_px=settings.MAP_HEIGHT_PX,
+    max_features_per_layer=settings.MAX_FEATURES_PER_LAYER,
+    exact_casualties=ui.current_role() in settings.EXACT_CASUALTY_ROLES,
 )
 fmap = webmap.build_map(frames, tasks=tasks, admin=admin, bounds=bounds, options=options)
 if basemap == "osm":

@@ -27,10 +27,10 @@ st.session_state.setdefault("upload_round", 0)
 layer_name = st.selectbox(
     ui.tr("upload.layer"),
     options=LAYER_NAMES,
-    index=LAYER_NAMES.index(settings.DEFAULT_UPLOAD_LAYER),
-    format_func=lambda name: ui.tr(f"layer.{name}"),
-    key="upload_layer",
+    format_func=lambda name, lang=lang: i18n.t(f"layer.{name}", lang),
+    key=ui.widget_key("upload_layer", settings.DEFAULT_UPLOAD_LAYER),
 )
+ui.remember("upload_layer", layer_name)
 files = st.file_uploader(
     ui.tr("upload.files"),
     accept_multiple_files=True,
@@ -116,6 +116,11 @@ if files:
             else:
                 n = len(result.report.errors)
                 st.error(ui.tr("upload.rejected", file=name, n=i18n.fmt_number(n, lang)))
+                # Record each rejection once per session, for the Data quality page.
+                seen = st.session_state.setdefault("recorded_rejections", set())
+                if (f.file_id, layer_name) not in seen:
+                    seen.add((f.file_id, layer_name))
+                    cache.record_rejection(path, result, user=ui.current_user())
             _show_report(result)
             frame = result.frame
             if frame is not None and len(frame) and frame.geometry.notna().any():

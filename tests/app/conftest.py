@@ -40,6 +40,8 @@ CHROMIUM_ARGS = [
 SCREENSHOTS = REPO / "artifacts" / "screenshots"
 XSS_IMG = "<img src=x onerror=window.__xss=1>"
 XSS_SCRIPT = "<script>window.__xss=2</script>"
+PLANTED_NAME = "Olena Plantedname"
+"""A victim's name planted in the seed data: it must never reach a page or a download."""
 
 
 def _in_ci() -> bool:
@@ -146,6 +148,8 @@ def seed_files(folder: Path) -> dict[str, Path]:
                     "injured": 2,
                     "civilian": True,
                     "munition_type": XSS_IMG,
+                    "victim_name": PLANTED_NAME,
+                    "victim_age": 34,
                 },
                 {"type": "Point", "coordinates": [36.21, 49.91]},
             ),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from playwright.sync_api import expect
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
@@ -59,7 +60,7 @@ def test_hostile_feature_text_is_shown_escaped_and_never_runs(app_server, offlin
     # Open the popups of every hazard polygon: one carries the <img onerror> id.
     # Tasks are drawn over hazards, so the click is dispatched on the hazard path itself.
     polygons = frame.locator("path.leaflet-interactive[stroke='#f28e2b']")
-    assert polygons.count() >= 2
+    expect(polygons).to_have_count(2, timeout=30_000)  # the two SHA polygons of the seed
     shown = []
     for i in range(polygons.count()):
         polygons.nth(i).dispatch_event("click")

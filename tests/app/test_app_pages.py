@@ -27,7 +27,7 @@ def test_starts_in_ukrainian_and_switches_to_english(app):
     app.sidebar.radio(key="lang").set_value("en").run()
     assert not app.exception
     assert app.title[0].value == i18n.t("map.title", "en")
-    assert app.sidebar.selectbox(key="map_oblast").options[0] == "All of Ukraine"
+    assert app.sidebar.selectbox(key="map_oblast__en").options[0] == "All of Ukraine"
 
 
 def test_map_page_says_what_is_missing_or_empty(app):
@@ -39,9 +39,10 @@ def test_map_page_says_what_is_missing_or_empty(app):
 
 
 def test_map_filters_offer_every_oblast_and_layer(app):
-    oblasts = app.sidebar.selectbox(key="map_oblast").options
+    oblasts = app.sidebar.selectbox(key="map_oblast__uk").options
     assert len(oblasts) == 27  # "all" + 26 bundled outlines
-    layers = app.sidebar.multiselect(key="map_layers")
+    assert "Харківська область" in oblasts
+    layers = app.sidebar.multiselect(key="map_layers__uk")
     assert set(layers.value) == set(settings.DEFAULT_VISIBLE_LAYERS)
 
 
@@ -90,3 +91,25 @@ def test_server_config_hides_tracebacks_and_serves_assets():
     assert config["server"]["enableStaticServing"] is True
     assert config["server"]["maxUploadSize"] == settings.MAX_UPLOAD_MB
     assert config["browser"]["gatherUsageStats"] is False
+
+
+def test_selections_survive_a_language_switch(app):
+    app.sidebar.selectbox(key="map_oblast__uk").set_value("Kharkiv Oblast")
+    app.sidebar.radio(key="map_view__uk").set_value("detail")
+    app.sidebar.multiselect(key="map_layers__uk").set_value(["hazards"])
+    app.run()
+    app.sidebar.radio(key="lang").set_value("en").run()
+    assert not app.exception
+    assert app.sidebar.selectbox(key="map_oblast__en").value == "Kharkiv Oblast"
+    assert app.sidebar.radio(key="map_view__en").value == "detail"
+    assert app.sidebar.multiselect(key="map_layers__en").value == ["hazards"]
+    app.sidebar.radio(key="lang").set_value("uk").run()
+    assert app.sidebar.selectbox(key="map_oblast__uk").value == "Kharkiv Oblast"
+
+
+def test_store_location_file_made_absolute_url_kept(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MINEMAP_STORE", "rel.gpkg")
+    assert cache.store_path() == str(tmp_path / "rel.gpkg")
+    monkeypatch.setenv("MINEMAP_STORE", "postgresql://planner@db.example/minemap")
+    assert cache.store_path() == "postgresql://planner@db.example/minemap"

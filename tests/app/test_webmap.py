@@ -189,3 +189,34 @@ def test_numbers_and_areas_are_localised():
     page = full_map(text={"unit.km2": "км²"}, decimal_comma=True).get_root().render()
     wanted = "2,50 км²"  # the third task: 2,500,000 m²
     assert wanted in page or json.dumps(wanted)[1:-1] in page
+
+
+def test_layer_over_the_cap_is_summarised_not_sent():
+    many = gpd.GeoDataFrame(
+        {"parcel_id": [f"P-{i}" for i in range(50)], "land_use": ["arable"] * 50},
+        geometry=[box(30 + i * 0.01, 50, 30.005 + i * 0.01, 50.005) for i in range(50)],
+        crs="EPSG:4326",
+    )
+    capped = webmap.build_map(
+        {"farmland": many}, options=webmap.MapOptions(max_features_per_layer=10)
+    )
+    page = capped.get_root().render()
+    assert "P-1" not in page
+    uncapped = webmap.build_map({"farmland": many}).get_root().render()
+    assert "P-49" in uncapped
+
+
+def test_casualties_as_counts_only_when_exact_points_are_not_allowed():
+    page = (
+        webmap.build_map(
+            {"casualties": casualties()}, options=webmap.MapOptions(exact_casualties=False)
+        )
+        .get_root()
+        .render()
+    )
+    assert "C-1" not in page
+    # No exact coordinate of any casualty (36.05/49.05, 36.25/49.05, 36.5/49.5), not even
+    # in the initial view's bounds.
+    for value in ("36.05", "36.25", "49.05", "36.5", "49.5"):
+        assert not re.search(re.escape(value) + r"(?!\d)", page), value
+    assert "markerClusterGroup" not in page

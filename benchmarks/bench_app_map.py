@@ -1,0 +1,258 @@
+"""Benchmark: the Map page with M-scale data (100,000 farmland parcels) in headless Chromium.
+
+Run from the repository root (needs Debian's chromium)::
+
+    python benchmarks/bench_app_map.py [N_PARCELS]
+
+Builds a fixed-seed synthetic store — N (default 100,000) farmland parcels, a quarter of
+them in Kharkiv oblast, plus 2,000 hazard areas, 3,000 released polygons, 3,000 strikes
+and 2,000 casualties — through ``validate_layer`` and ``store.ingest``, starts the real
+server (``python -m minemap serve``) on it, and measures in Chromium with the internet
+blocked:
+
+* the time until the map has drawn its layers (first render, cold caches: this includes
+  the priority engine's run), then a reload (warm caches);
+* the time for each filter change (oblast → Kharkiv, period, layer set);
+* the bytes the server sent over the websocket for each view (the map's data travels
+  there as the component's arguments).
+
+The quality bar (issue 4): every render under 3 s, no view over 5 MB.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from minemap._report import Report  # noqa: E402
+from minemap.store import open_store  # noqa: E402
+from minemap.validate import validate_layer  # noqa: E402
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+MAP_FRAME = "iframe[title*='folium']"
+
+
+def _points(rng: np.random.Generator, n: int, kharkiv_share: float) -> tuple[np.ndarray, ...]:
+    k = int(n * kharkiv_share)
+    x = np.concatenate([rng.uniform(35.2, 37.8, k), rng.uniform(24.0, 38.5, n - k)])
+    y = np.concatenate([rng.uniform(49.2, 50.3, k), rng.uniform(46.0, 51.5, n - k)])
+    return x, y
+
+
+def synthetic_layers(n_parcels: int, seed: int = 7) -> dict[str, gpd.GeoDataFrame]:
+    rng = np.random.default_rng(seed)
+    dates = pd.date_range("2022-03-01", "2025-06-30", freq="D").strftime("%Y-%m-%d").to_numpy()
+    out: dict[str, gpd.GeoDataFrame] = {}
+    x, y = _points(rng, n_parcels, 0.25)
+    d = rng.uniform(0.002, 0.006, n_parcels)
+    out["farmland"] = gpd.GeoDataFrame(
+        {
+            "parcel_id": [f"F-{i:06d}" for i in range(n_parcels)],
+            "land_use": rng.choice(["arable", "pasture", "orchard"], n_parcels),
+            "crop": rng.choice(["wheat", "sunflower", "maize"], n_parcels),
+        },
+        geometry=shapely.box(x, y, x + d, y + d),
+        crs="EPSG:4326",
+    )
+    n = 2_000
+    x, y = _points(rng, n, 0.4)
+    d = rng.uniform(0.005, 0.02, n)
+    out["hazards"] = gpd.GeoDataFrame(
+        {
+            "hazard_id": [f"H-{i:05d}" for i in range(n)],
+            "date": rng.choice(dates, n),
+            "hazard_type": rng.choice(["SHA", "CHA"], n, p=[0.7, 0.3]),
+            "contamination": rng.choice(["AP", "AT", "CMR", "UXO"], n),
+        },
+        geometry=shapely.box(x, y, x + d, y + d),
+        crs="EPSG:4326",
+    )
+    n = 3_000
+    x, y = _points(rng, n, 0.4)
+    d = rng.uniform(0.003, 0.01, n)
+    out["cleared"] = gpd.GeoDataFrame(
+        {
+            "survey_id": [f"R-{i:05d}" for i in range(n)],
+            "date": rng.choice(dates, n),
+            "team": "T",
+            "operator": "Op",
+            "status": rng.choice(["cleared", "reduced", "cancelled"], n),
+            "method": rng.choice(["manual", "mechanical", "non-technical survey"], n),
+        },
+        geometry=shapely.box(x, y, x + d, y + d),
+        crs="EPSG:4326",
+    )
+    n = 3_000
+    x, y = _points(rng, n, 0.4)
+    out["strikes"] = gpd.GeoDataFrame(
+        {
+            "strike_id": [f"S-{i:05d}" for i in range(n)],
+            "date": rng.choice(dates, n),
+            "munition_type": rng.choice(["9M55K", "9M27K", "M26"], n),
+            "cluster_munition": True,
+        },
+        geometry=shapely.points(x, y),
+        crs="EPSG:4326",
+    )
+    n = 2_000
+    x, y = _points(rng, n, 0.4)
+    out["casualties"] = gpd.GeoDataFrame(
+        {
+            "incident_id": [f"C-{i:05d}" for i in range(n)],
+            "date": rng.choice(dates, n),
+            "killed": rng.integers(0, 2, n),
+            "injured": rng.integers(0, 3, n),
+            "civilian": True,
+        },
+        geometry=shapely.points(x, y),
+        crs="EPSG:4326",
+    )
+    return out
+
+
+def build_store(path: Path, n_parcels: int) -> None:
+    with open_store(path) as store:
+        for name, frame in synthetic_layers(n_parcels).items():
+            t0 = time.perf_counter()
+            result = validate_layer(frame, name, file=f"{name}.bench")
+            if not result.report.ok:
+                raise SystemExit(f"{name}: {result.report.errors[:3]}")
+            report = Report(file=f"{name}.bench", layer=name)
+            report.extend(result.report)
+            store.ingest(
+                result.frame,
+                layer=name,
+                report=report,
+                file_name=f"{name}.bench",
+                sha256=f"bench-{name}-{n_parcels}",
+            )
+            print(f"  stored {len(frame):>7,} {name:<10} in {time.perf_counter() - t0:5.1f} s")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    n_parcels = int(argv[0]) if argv else 100_000
+    from playwright.sync_api import sync_playwright
+
+    with tempfile.TemporaryDirectory(prefix="minemap-bench-app-") as folder:
+        store = Path(folder) / "store.gpkg"
+        print(f"building a store with {n_parcels:,} parcels …", flush=True)
+        build_store(store, n_parcels)
+        port = _free_port()
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        server = subprocess.Popen(
+            [sys.executable, "-m", "minemap", "serve", "--store", str(store), "--port", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            for _ in range(200):
+                try:
+                    with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2):
+                        break
+                except OSError:
+                    time.sleep(0.3)
+            with sync_playwright() as p:
+                browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+                context = browser.new_context(viewport={"width": 1400, "height": 1000})
+                context.route(
+                    "**/*",
+                    lambda r: r.continue_() if r.request.url.startswith(url) else r.abort(),
+                )
+                page = context.new_page()
+                received = [0]
+
+                def on_ws(ws):
+                    ws.on(
+                        "framereceived",
+                        lambda payload: received.__setitem__(0, received[0] + len(payload)),
+                    )
+
+                page.on("websocket", on_ws)
+                rows = []
+
+                def measure(label: str, action) -> None:
+                    # Tag the current map so that only its replacement counts as done.
+                    frames = f'[...document.querySelectorAll("{MAP_FRAME}")]'
+                    page.evaluate(f"{frames}.forEach(f => f.dataset.old = '1')")
+                    received[0] = 0
+                    t0 = time.perf_counter()
+                    action()
+                    page.wait_for_function(
+                        f"{frames}.length === 1 && "
+                        f"{frames}.filter(f => !f.dataset.old).length === 1",
+                        timeout=600_000,
+                    )
+                    frame = page.frame_locator(MAP_FRAME)
+                    frame.locator("path.leaflet-interactive").first.wait_for(timeout=600_000)
+                    page.wait_for_function(
+                        "!document.querySelector('[data-testid=\"stStatusWidget\"]')",
+                        timeout=600_000,
+                    )
+                    seconds = time.perf_counter() - t0
+                    paths = frame.locator("path.leaflet-interactive").count()
+                    rows.append((label, seconds, received[0] / 1e6, paths))
+                    print(
+                        f"  {label:<42} {seconds:6.2f} s  {received[0] / 1e6:7.2f} MB  "
+                        f"{paths:>6} paths",
+                        flush=True,
+                    )
+
+                print("map page in Chromium (internet blocked):", flush=True)
+                measure("first render (cold: includes priorities)", lambda: page.goto(url))
+                measure("reload (warm caches)", lambda: page.reload())
+
+                def pick_oblast() -> None:
+                    page.locator(
+                        "[data-testid='stSidebar'] [data-testid='stSelectbox']"
+                    ).first.click()
+                    page.keyboard.type("Харківська")
+                    page.keyboard.press("Enter")
+
+                measure("filter: oblast = Kharkiv", pick_oblast)
+
+                def narrow_period() -> None:
+                    handle = page.locator(
+                        "[data-testid='stSidebar'] [data-testid='stSlider'] input[type='range']"
+                    ).first
+                    handle.focus()
+                    handle.press("PageUp")  # a tenth of the range later
+
+                measure("filter: period start moved", narrow_period)
+                browser.close()
+            slow = [r for r in rows if r[1] > 3.0]
+            big = [r for r in rows if r[2] > 5.0]
+            print(f"over 3 s: {len(slow)}; over 5 MB: {len(big)}")
+        finally:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(timeout=20)
+
+
+if __name__ == "__main__":
+    main()

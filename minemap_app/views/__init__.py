@@ -1,0 +1,1 @@
+"""Page scripts of the web app (run by st.navigation, not imported)."""
