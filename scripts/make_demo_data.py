@@ -597,6 +597,18 @@ def crater_hazards(cf: gpd.GeoDataFrame) -> tuple[list[dict[str, Any]], list[sha
     return rows, list(cf.geometry)
 
 
+# Synthetic cost of a release, UAH per hectare by method. Clearance: the range of Ukraine's
+# 2024 farmland-clearance auctions (UAH ~30,800–59,500/ha, DOMAIN.md); survey: assumed at a
+# small fraction of it. Deterministic (no random draw), so the other layers are unchanged.
+COST_UAH_PER_HA = {
+    "manual": 59_500.0,
+    "mechanical": 30_800.0,
+    "dog": 45_000.0,
+    "technical survey": 6_000.0,
+    "non-technical survey": 1_500.0,
+}
+
+
 def make_cleared(
     rng: np.random.Generator,
     hazards: Sequence[dict[str, Any]],
@@ -827,6 +839,7 @@ def build(real: Path, out: Path) -> dict[str, int]:
             areas = area_m2(final)
             for row, a in zip(rows, areas, strict=True):
                 row["area_m2"] = round(float(a), 1)
+                row["cost_uah"] = round(float(a) / 10_000 * COST_UAH_PER_HA[row["method"]], -2)
         write_geojson(out / f"{layer}.geojson", layer, rows, final.array)
         counts[layer] = len(rows)
         all_bounds.append(tuple(final.total_bounds))

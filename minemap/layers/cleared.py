@@ -85,5 +85,13 @@ SCHEMA = LayerSchema(
             aliases=("items_found", "devices"),
         ),
         Field("munition_type", "str", "Types of items found (free text)", max_length=500),
+        Field(
+            "cost_uah",
+            "float",
+            "Recorded cost of the release in UAH (funder reports show cost per hectare)",
+            min_value=0,
+            max_value=1e11,
+            aliases=("cost",),
+        ),
     ),
 )
