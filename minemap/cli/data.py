@@ -50,6 +50,13 @@ def ingest(
         list[str] | None,
         typer.Option("--map", help="Map a source column to a field: SRC=DST (repeatable)."),
     ] = None,
+    map_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--map-file",
+            help="Mapping file: SRC=DST lines, or TOML with a [columns] table (--map wins).",
+        ),
+    ] = None,
     aoi: Annotated[
         str | None,
         typer.Option(
@@ -73,6 +80,13 @@ def ingest(
         mapping = parse_mapping(map_)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--map") from None
+    if map_file is not None:
+        from minemap.io import read_mapping_file
+
+        try:
+            mapping = {**read_mapping_file(map_file), **mapping}
+        except MinemapError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--map-file") from None
     if not path.is_file():
         raise fail(f"{path}: no such file", 2)
 

@@ -201,3 +201,31 @@ def test_batches_list_undo_and_export(good_file: Path, store_path: Path, tmp_pat
     res = run_cli("batches", "undo", "no-such-batch", "--store", str(store_path))
     assert res.returncode == 1
     assert "Traceback" not in res.stderr
+
+
+def test_map_file_option(tmp_path: Path, store_path: Path) -> None:
+    feature = hazard_feature("B-2", 36.2, 49.2)
+    feature["properties"]["Kind"] = feature["properties"].pop("hazard_type")
+    path = write_fc(tmp_path / "mapped.geojson", [feature])
+    mapping = tmp_path / "columns.txt"
+    mapping.write_text("Kind=hazard_type\n", "utf-8")
+    res = run_cli(
+        "ingest", str(path), "--layer", "hazards", "--store", str(store_path), "--json",
+        "--map-file", str(mapping),
+    )  # fmt: skip
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert json.loads(res.stdout)["column_mapping"]["Kind"] == "hazard_type"
+    bad = tmp_path / "bad.txt"
+    bad.write_text("Kind hazard_type\n", "utf-8")
+    res = run_cli(
+        "ingest",
+        str(path),
+        "--layer",
+        "hazards",
+        "--store",
+        str(store_path),
+        "--map-file",
+        str(bad),
+    )
+    assert res.returncode == 2
+    assert "line 1" in res.stderr
