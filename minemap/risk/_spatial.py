@@ -259,3 +259,164 @@ def intersection_area(a: np.ndarray, b: np.ndarray, *, n_threads: int = N_THREAD
         ),
         dtype="float64",
     )
+
+
+def _polygon_edges(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """All ring edges of polygonal ``geoms``, oriented so that the signed fan area of a
+    geometry's edges is its area (exteriors counter-clockwise, holes clockwise).
+
+    Returns (edge start xy (m, 2), edge end xy (m, 2), first edge of each geometry incl. end).
+    """
+    oriented = shapely.orient_polygons(geoms, exterior_cw=False)
+    parts, part_of = shapely.get_parts(oriented, return_index=True)
+    rings, ring_of = shapely.get_rings(parts, return_index=True)
+    xy, coord_ring = shapely.get_coordinates(rings, return_index=True)
+    # an edge joins consecutive coordinates of the same ring (rings are closed)
+    same = coord_ring[1:] == coord_ring[:-1]
+    a, b = xy[:-1][same], xy[1:][same]
+    edge_geom = part_of[ring_of[coord_ring[:-1][same]]]
+    counts = np.bincount(edge_geom, minlength=len(geoms))
+    return a, b, np.concatenate([[0], np.cumsum(counts)])
+
+
+def _fan_polygon_area(theta: np.ndarray, radius: np.ndarray, w: float) -> np.ndarray:
+    """∫₀^θ ½ρ² dθ for the regular polygon of ``circles`` (vertex 0 at angle 0, ``w`` = 2π/n):
+    area swept from angle 0 to ``theta`` (any real angle; monotone)."""
+    k = np.floor(theta / w)
+    s = theta - k * w
+    d = radius * np.cos(w / 2.0)
+    rho = d / np.cos(s - w / 2.0)
+    return k * (0.5 * radius * radius * np.sin(w)) + 0.5 * radius * rho * np.sin(s)
+
+
+def _circle_fan_areas(
+    a: np.ndarray, b: np.ndarray, radius: np.ndarray, segments: int
+) -> np.ndarray:
+    """Signed area of (regular ``segments``-gon of circumradius ``radius`` centred at the
+    origin) ∩ triangle(origin, a, b), per row; the sign is the triangle's orientation."""
+    w = 2.0 * np.pi / segments
+    d_c = radius * np.cos(w / 2.0)
+    cross = a[:, 0] * b[:, 1] - a[:, 1] * b[:, 0]
+    dot = a[:, 0] * b[:, 0] + a[:, 1] * b[:, 1]
+    delta = np.arctan2(cross, dot)  # signed sweep from a to b, in (-π, π]
+    th_a = np.arctan2(a[:, 1], a[:, 0])
+    out = np.zeros(len(a))
+    ab = b - a
+    len2 = ab[:, 0] ** 2 + ab[:, 1] ** 2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = np.clip(-(a[:, 0] * ab[:, 0] + a[:, 1] * ab[:, 1]) / len2, 0.0, 1.0)
+    t = np.where(len2 > 0, t, 0.0)
+    near = a + t[:, None] * ab
+    dseg = np.hypot(near[:, 0], near[:, 1])
+    degenerate = np.abs(cross) <= 1e-12 * (np.hypot(*a.T) * np.hypot(*b.T)) + 1e-300
+    # 1. segment never comes within the circumradius: the polygon's own sector area
+    outside = (dseg >= radius) & ~degenerate
+    if outside.any():
+        r, ta, dl = radius[outside], th_a[outside], delta[outside]
+        out[outside] = _fan_polygon_area(ta + dl, r, w) - _fan_polygon_area(ta, r, w)
+
+    # 2. both ends inside the polygon: the whole triangle is inside (convexity)
+    def inside_polygon(p: np.ndarray, r: np.ndarray) -> np.ndarray:
+        th = np.arctan2(p[:, 1], p[:, 0])
+        s = th - np.floor(th / w) * w
+        return np.hypot(p[:, 0], p[:, 1]) * np.cos(s - w / 2.0) <= r * np.cos(w / 2.0)
+
+    rest = ~outside & ~degenerate
+    inside = np.zeros(len(a), dtype=bool)
+    if rest.any():
+        idx = np.flatnonzero(rest)
+        ok = inside_polygon(a[idx], radius[idx]) & inside_polygon(b[idx], radius[idx])
+        inside[idx[ok]] = True
+        out[inside] = 0.5 * cross[inside]
+    general = np.flatnonzero(rest & ~inside)
+    if len(general) == 0:
+        return out
+    # 3. general case: split the triangle's angular range at the polygon's vertex angles; in
+    # each sector the region is bounded by the nearer of two lines (chord, edge line)
+    lo = np.minimum(th_a[general], th_a[general] + delta[general])
+    hi = np.maximum(th_a[general], th_a[general] + delta[general])
+    k_lo = np.floor(lo / w)
+    k_hi = np.floor(hi / w)
+    m = (k_hi - k_lo).astype(np.int64) + 1
+    row = np.repeat(np.arange(len(general)), m)
+    k = k_lo[row] + (np.arange(int(m.sum())) - np.repeat(np.cumsum(m) - m, m))
+    alpha = np.maximum(lo[row], k * w)
+    beta = np.minimum(hi[row], (k + 1) * w)
+    g = general[row]
+    r = radius[g]
+    dc = d_c[g]
+    phi_c = (k + 0.5) * w
+    foot = a[g] + (-(a[g] * ab[g]).sum(axis=1) / len2[g])[:, None] * ab[g]
+    d_e = np.hypot(foot[:, 0], foot[:, 1])
+    phi_e = np.arctan2(foot[:, 1], foot[:, 0])
+    # crossing of the chord and the edge line: X cos θ + Y sin θ = 0
+    x = dc * np.cos(phi_e) - d_e * np.cos(phi_c)
+    y = dc * np.sin(phi_e) - d_e * np.sin(phi_c)
+    th0 = np.arctan2(x, -y)
+    cross_at = alpha + np.mod(th0 - alpha, np.pi)
+    cross_at = np.where((cross_at > alpha) & (cross_at < beta), cross_at, beta)
+
+    def piece(s: np.ndarray, e: np.ndarray) -> np.ndarray:
+        mid = 0.5 * (s + e)
+        use_c = dc / np.cos(mid - phi_c) <= d_e / np.maximum(np.cos(mid - phi_e), 1e-300)
+        rs = np.where(use_c, dc / np.cos(s - phi_c), d_e / np.maximum(np.cos(s - phi_e), 1e-300))
+        re = np.where(use_c, dc / np.cos(e - phi_c), d_e / np.maximum(np.cos(e - phi_e), 1e-300))
+        return 0.5 * rs * re * np.sin(e - s)
+
+    pieces = piece(alpha, cross_at) + piece(cross_at, beta)
+    sums = np.bincount(row, weights=pieces, minlength=len(general))
+    out[general] = np.sign(delta[general]) * sums
+    return out
+
+
+def circle_overlap_areas(
+    centres: np.ndarray,
+    radius: np.ndarray,
+    geoms: np.ndarray,
+    circle_idx: np.ndarray,
+    geom_idx: np.ndarray,
+    *,
+    segments: int = 32,
+    n_threads: int = N_THREADS,
+    max_edges: int = 400_000,
+) -> np.ndarray:
+    """Exact ``area(circles(centre, radius)[circle_idx[i]] ∩ geoms[geom_idx[i]])`` per pair,
+    without building the intersection (numpy only).
+
+    The polygon of :func:`circles` is convex and contains its centre, so the area of its
+    intersection with any polygon is the signed sum, over the polygon's ring edges (a, b), of
+    area(circle polygon ∩ triangle(centre, a, b)) — each a closed-form sum of triangles (the
+    region of the triangle's angular range below the nearer of the chord and the edge line).
+    Equal to GEOS ``area(intersection)`` up to floating-point rounding (~1e-9 relative).
+    """
+    n = len(circle_idx)
+    out = np.zeros(n)
+    if n == 0:
+        return out
+    used, geom_idx = np.unique(geom_idx, return_inverse=True)  # edges of these only
+    a_all, b_all, starts = _polygon_edges(np.asarray(geoms, dtype=object)[used])
+    counts = (starts[1:] - starts[:-1])[geom_idx]
+    cum = np.concatenate([[0], np.cumsum(counts)])
+    # chunks of pairs with at most ~max_edges edges each
+    cuts = np.searchsorted(cum, np.arange(max_edges, cum[-1], max_edges))
+    bounds = np.unique(np.concatenate([[0], cuts, [n]]))
+
+    def work(s: int, e: int) -> None:
+        c = counts[s:e]
+        pair = np.repeat(np.arange(s, e), c)
+        first = starts[geom_idx[s:e]]
+        edge = np.repeat(first - (cum[s:e] - cum[s]), c) + np.arange(int(c.sum()))
+        ctr = centres[circle_idx[pair]]
+        fan = _circle_fan_areas(
+            a_all[edge] - ctr, b_all[edge] - ctr, radius[circle_idx[pair]], segments
+        )
+        out[s:e] = np.bincount(pair - s, weights=fan, minlength=e - s)
+
+    spans = list(itertools.pairwise(bounds))
+    if n_threads <= 1 or len(spans) < 2:
+        for s, e in spans:
+            work(s, e)
+    else:
+        with ThreadPoolExecutor(max_workers=n_threads) as pool:
+            list(pool.map(lambda se: work(*se), spans))
+    return np.clip(out, 0.0, None)
