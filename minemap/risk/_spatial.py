@@ -290,82 +290,76 @@ def _fan_polygon_area(theta: np.ndarray, radius: np.ndarray, w: float) -> np.nda
 
 
 def _circle_fan_areas(
-    a: np.ndarray, b: np.ndarray, radius: np.ndarray, segments: int
-) -> np.ndarray:
+    ax: np.ndarray, ay: np.ndarray, bx: np.ndarray, by: np.ndarray, radius: np.ndarray,
+    segments: int,
+) -> np.ndarray:  # fmt: skip
     """Signed area of (regular ``segments``-gon of circumradius ``radius`` centred at the
     origin) ∩ triangle(origin, a, b), per row; the sign is the triangle's orientation."""
     w = 2.0 * np.pi / segments
-    d_c = radius * np.cos(w / 2.0)
-    cross = a[:, 0] * b[:, 1] - a[:, 1] * b[:, 0]
-    dot = a[:, 0] * b[:, 0] + a[:, 1] * b[:, 1]
-    delta = np.arctan2(cross, dot)  # signed sweep from a to b, in (-π, π]
-    th_a = np.arctan2(a[:, 1], a[:, 0])
-    out = np.zeros(len(a))
-    ab = b - a
-    len2 = ab[:, 0] ** 2 + ab[:, 1] ** 2
+    cos_half = np.cos(w / 2.0)
+    cross = ax * by - ay * bx
+    delta = np.arctan2(cross, ax * bx + ay * by)  # signed sweep from a to b, in (-π, π]
+    th_a = np.arctan2(ay, ax)
+    th_b = th_a + delta
+    out = np.zeros(len(ax))
+    ux, uy = bx - ax, by - ay
+    len2 = ux * ux + uy * uy
     with np.errstate(divide="ignore", invalid="ignore"):
-        t = np.clip(-(a[:, 0] * ab[:, 0] + a[:, 1] * ab[:, 1]) / len2, 0.0, 1.0)
-    t = np.where(len2 > 0, t, 0.0)
-    near = a + t[:, None] * ab
-    dseg = np.hypot(near[:, 0], near[:, 1])
-    degenerate = np.abs(cross) <= 1e-12 * (np.hypot(*a.T) * np.hypot(*b.T)) + 1e-300
+        t = np.clip(-(ax * ux + ay * uy) / len2, 0.0, 1.0)
+    t[~(len2 > 0)] = 0.0
+    dseg = np.hypot(ax + t * ux, ay + t * uy)
+    na, nb = np.hypot(ax, ay), np.hypot(bx, by)
+    degenerate = np.abs(cross) <= 1e-12 * na * nb + 1e-300
     # 1. segment never comes within the circumradius: the polygon's own sector area
     outside = (dseg >= radius) & ~degenerate
-    if outside.any():
-        r, ta, dl = radius[outside], th_a[outside], delta[outside]
-        out[outside] = _fan_polygon_area(ta + dl, r, w) - _fan_polygon_area(ta, r, w)
-
+    r = radius[outside]
+    out[outside] = _fan_polygon_area(th_b[outside], r, w) - _fan_polygon_area(th_a[outside], r, w)
     # 2. both ends inside the polygon: the whole triangle is inside (convexity)
-    def inside_polygon(p: np.ndarray, r: np.ndarray) -> np.ndarray:
-        th = np.arctan2(p[:, 1], p[:, 0])
-        s = th - np.floor(th / w) * w
-        return np.hypot(p[:, 0], p[:, 1]) * np.cos(s - w / 2.0) <= r * np.cos(w / 2.0)
-
-    rest = ~outside & ~degenerate
-    inside = np.zeros(len(a), dtype=bool)
-    if rest.any():
-        idx = np.flatnonzero(rest)
-        ok = inside_polygon(a[idx], radius[idx]) & inside_polygon(b[idx], radius[idx])
-        inside[idx[ok]] = True
-        out[inside] = 0.5 * cross[inside]
-    general = np.flatnonzero(rest & ~inside)
+    rest = np.flatnonzero(~outside & ~degenerate)
+    ta, tb, rr = th_a[rest], th_b[rest], radius[rest] * cos_half
+    ins = (na[rest] * np.cos(ta - np.floor(ta / w) * w - w / 2.0) <= rr) & (
+        nb[rest] * np.cos(tb - np.floor(tb / w) * w - w / 2.0) <= rr
+    )
+    out[rest[ins]] = 0.5 * cross[rest[ins]]
+    general = rest[~ins]
     if len(general) == 0:
         return out
     # 3. general case: split the triangle's angular range at the polygon's vertex angles; in
     # each sector the region is bounded by the nearer of two lines (chord, edge line)
-    lo = np.minimum(th_a[general], th_a[general] + delta[general])
-    hi = np.maximum(th_a[general], th_a[general] + delta[general])
+    lo = np.minimum(th_a[general], th_b[general])
+    hi = np.maximum(th_a[general], th_b[general])
     k_lo = np.floor(lo / w)
-    k_hi = np.floor(hi / w)
-    m = (k_hi - k_lo).astype(np.int64) + 1
+    m = (np.floor(hi / w) - k_lo).astype(np.int64) + 1
     row = np.repeat(np.arange(len(general)), m)
     k = k_lo[row] + (np.arange(int(m.sum())) - np.repeat(np.cumsum(m) - m, m))
     alpha = np.maximum(lo[row], k * w)
     beta = np.minimum(hi[row], (k + 1) * w)
-    g = general[row]
-    r = radius[g]
-    dc = d_c[g]
+    # foot of the perpendicular from the centre to the edge's line: distance and direction
+    gt = -(ax[general] * ux[general] + ay[general] * uy[general]) / len2[general]
+    fx = ax[general] + gt * ux[general]
+    fy = ay[general] + gt * uy[general]
+    d_e = np.hypot(fx, fy)[row]
+    phi_e = np.arctan2(fy, fx)[row]
+    dc = (radius[general] * cos_half)[row]
     phi_c = (k + 0.5) * w
-    foot = a[g] + (-(a[g] * ab[g]).sum(axis=1) / len2[g])[:, None] * ab[g]
-    d_e = np.hypot(foot[:, 0], foot[:, 1])
-    phi_e = np.arctan2(foot[:, 1], foot[:, 0])
     # crossing of the chord and the edge line: X cos θ + Y sin θ = 0
     x = dc * np.cos(phi_e) - d_e * np.cos(phi_c)
     y = dc * np.sin(phi_e) - d_e * np.sin(phi_c)
-    th0 = np.arctan2(x, -y)
-    cross_at = alpha + np.mod(th0 - alpha, np.pi)
+    cross_at = alpha + np.mod(np.arctan2(x, -y) - alpha, np.pi)
     cross_at = np.where((cross_at > alpha) & (cross_at < beta), cross_at, beta)
 
     def piece(s: np.ndarray, e: np.ndarray) -> np.ndarray:
         mid = 0.5 * (s + e)
-        use_c = dc / np.cos(mid - phi_c) <= d_e / np.maximum(np.cos(mid - phi_e), 1e-300)
-        rs = np.where(use_c, dc / np.cos(s - phi_c), d_e / np.maximum(np.cos(s - phi_e), 1e-300))
-        re = np.where(use_c, dc / np.cos(e - phi_c), d_e / np.maximum(np.cos(e - phi_e), 1e-300))
-        return 0.5 * rs * re * np.sin(e - s)
+        use_c = dc * np.cos(mid - phi_e) <= d_e * np.cos(mid - phi_c)  # chord nearer
+        d = np.where(use_c, dc, d_e)
+        phi = np.where(use_c, phi_c, phi_e)
+        with np.errstate(divide="ignore"):
+            return 0.5 * d * d / (np.cos(s - phi) * np.cos(e - phi)) * np.sin(e - s)
 
     pieces = piece(alpha, cross_at) + piece(cross_at, beta)
-    sums = np.bincount(row, weights=pieces, minlength=len(general))
-    out[general] = np.sign(delta[general]) * sums
+    pieces[~np.isfinite(pieces)] = 0.0  # zero-width piece on a line through the centre
+    out[general] = np.sign(delta[general]) * np.bincount(row, weights=pieces,
+                                                         minlength=len(general))  # fmt: skip
     return out
 
 
@@ -396,6 +390,10 @@ def circle_overlap_areas(
     used, geom_idx = np.unique(geom_idx, return_inverse=True)  # edges of these only
     a_all, b_all, starts = _polygon_edges(np.asarray(geoms, dtype=object)[used])
     counts = (starts[1:] - starts[:-1])[geom_idx]
+    axs, ays = np.ascontiguousarray(a_all[:, 0]), np.ascontiguousarray(a_all[:, 1])
+    bxs, bys = np.ascontiguousarray(b_all[:, 0]), np.ascontiguousarray(b_all[:, 1])
+    cxs = np.ascontiguousarray(centres[:, 0], dtype="float64")
+    cys = np.ascontiguousarray(centres[:, 1], dtype="float64")
     cum = np.concatenate([[0], np.cumsum(counts)])
     # chunks of pairs with at most ~max_edges edges each
     cuts = np.searchsorted(cum, np.arange(max_edges, cum[-1], max_edges))
@@ -406,9 +404,10 @@ def circle_overlap_areas(
         pair = np.repeat(np.arange(s, e), c)
         first = starts[geom_idx[s:e]]
         edge = np.repeat(first - (cum[s:e] - cum[s]), c) + np.arange(int(c.sum()))
-        ctr = centres[circle_idx[pair]]
+        ci = circle_idx[pair]
+        cx, cy = cxs[ci], cys[ci]
         fan = _circle_fan_areas(
-            a_all[edge] - ctr, b_all[edge] - ctr, radius[circle_idx[pair]], segments
+            axs[edge] - cx, ays[edge] - cy, bxs[edge] - cx, bys[edge] - cy, radius[ci], segments
         )
         out[s:e] = np.bincount(pair - s, weights=fan, minlength=e - s)
 
