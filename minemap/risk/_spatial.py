@@ -153,6 +153,48 @@ def circles(x: np.ndarray, y: np.ndarray, radius: np.ndarray, *, segments: int =
     return shapely.polygons(coords)
 
 
+def circles_to_storage(
+    x: np.ndarray, y: np.ndarray, radius: np.ndarray, crs: CRS | str, *, segments: int = 32
+) -> np.ndarray:
+    """:func:`circles` drawn in the metric ``crs``, returned in EPSG:4326.
+
+    Instead of projecting every vertex, each circle's vertices are mapped with the local
+    linearisation of the inverse projection at its centre (central differences at ± the
+    radius: 5 points per circle instead of 33). The neglected second-order term moves a vertex
+    by about r²/(2·6371 km): 2 mm at r = 150 m, 8 cm at 1 km; circles larger than 1 km are
+    projected vertex by vertex.
+    """
+    x = np.asarray(x, dtype="float64")
+    y = np.asarray(y, dtype="float64")
+    r = np.broadcast_to(np.asarray(radius, dtype="float64"), x.shape)
+    out = np.empty(len(x), dtype=object)
+    big = r > 1000.0
+    if big.any():
+        out[big] = to_storage(circles(x[big], y[big], r[big], segments=segments), crs)
+    small = np.flatnonzero(~big)
+    if len(small) == 0:
+        return out
+    xs, ys, rs = x[small], y[small], r[small]
+    transformer = _transformer(_crs_key(crs), STORAGE_CRS)
+    px = np.concatenate([xs, xs + rs, xs - rs, xs, xs])
+    py = np.concatenate([ys, ys, ys, ys + rs, ys - rs])
+    lon, lat = transformer.transform(px, py)
+    n = len(small)
+    lon, lat = lon.reshape(5, n), lat.reshape(5, n)
+    # d(lon, lat) per unit of the circle's (cos, sin): central differences over ± r
+    jx = ((lon[1] - lon[2]) / 2.0, (lat[1] - lat[2]) / 2.0)
+    jy = ((lon[3] - lon[4]) / 2.0, (lat[3] - lat[4]) / 2.0)
+    angles = np.linspace(0.0, 2.0 * np.pi, segments, endpoint=False)
+    cos = np.append(np.cos(angles), 1.0)[None, :]
+    sin = np.append(np.sin(angles), 0.0)[None, :]
+    coords = np.empty((n, segments + 1, 2))
+    coords[:, :, 0] = lon[0][:, None] + jx[0][:, None] * cos + jy[0][:, None] * sin
+    coords[:, :, 1] = lat[0][:, None] + jx[1][:, None] * cos + jy[1][:, None] * sin
+    coords[:, -1] = coords[:, 0]
+    out[small] = shapely.polygons(coords)
+    return out
+
+
 def query_pairs(
     tree: shapely.STRtree,
     geoms: np.ndarray,
