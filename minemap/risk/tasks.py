@@ -373,6 +373,31 @@ def _pair_areas(
     return ev, task, areas
 
 
+def _overlap_pairs(
+    tasks_tree: shapely.STRtree, geoms: np.ndarray, n_threads: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(evidence position, task position) of pairs whose interiors intersect.
+
+    For polygons that is "overlap with positive area", tested with the DE-9IM pattern
+    ``T********`` (GEOS RelateNG) on the STRtree's candidate pairs: ~3× cheaper than measuring
+    the intersection (same pairs as ``area(intersection) > 1e-6 m²`` on the M benchmark).
+    """
+    ev, task = _spatial.query_pairs(tasks_tree, geoms, predicate="intersects", n_threads=n_threads)
+    if len(ev) == 0:
+        return ev, task
+    task_geoms = tasks_tree.geometries
+    hit = np.concatenate(
+        _spatial.parallel_chunks(
+            lambda a, b: shapely.relate_pattern(a, b, "T********"),
+            geoms[ev],
+            np.asarray(task_geoms)[task],
+            n_threads=n_threads,
+            min_chunk=2000,
+        )
+    )
+    return ev[hit], task[hit]
+
+
 def _polygon_pair_areas(
     tasks_tree: shapely.STRtree,
     task_geoms: np.ndarray,
@@ -567,7 +592,7 @@ def make_tasks(
         hm = _valid(
             _spatial.project(np.asarray(hazards.geometry.array, dtype=object), STORAGE_CRS, crs)
         )
-        ev, task, _ = _pair_areas(tree, task_m, hm, n_threads)
+        ev, task = _overlap_pairs(tree, hm, n_threads)
         htype = (
             hazards["hazard_type"].astype(object).to_numpy()
             if "hazard_type" in hazards
