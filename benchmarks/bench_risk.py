@@ -131,6 +131,7 @@ def _child(name: str, layers, n_threads: int, conn) -> None:
     result = fn(layers, n_threads)
     result["cpu_s"] = _cpu_s() - cpu0  # all threads; compare with total_s on a busy machine
     result["peak_rss_mb"] = _rss_mb()
+    result["load_avg_1min_at_end"] = os.getloadavg()[0]  # machine load: wall times depend on it
     conn.send(result)
     conn.close()
 

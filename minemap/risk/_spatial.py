@@ -153,6 +153,48 @@ def circles(x: np.ndarray, y: np.ndarray, radius: np.ndarray, *, segments: int =
     return shapely.polygons(coords)
 
 
+def circles_to_storage(
+    x: np.ndarray, y: np.ndarray, radius: np.ndarray, crs: CRS | str, *, segments: int = 32
+) -> np.ndarray:
+    """:func:`circles` drawn in the metric ``crs``, returned in EPSG:4326.
+
+    Instead of projecting every vertex, each circle's vertices are mapped with the local
+    linearisation of the inverse projection at its centre (central differences at ± the
+    radius: 5 points per circle instead of 33). The neglected second-order term moves a vertex
+    by about r²/(2·6371 km): 2 mm at r = 150 m, 8 cm at 1 km; circles larger than 1 km are
+    projected vertex by vertex.
+    """
+    x = np.asarray(x, dtype="float64")
+    y = np.asarray(y, dtype="float64")
+    r = np.broadcast_to(np.asarray(radius, dtype="float64"), x.shape)
+    out = np.empty(len(x), dtype=object)
+    big = r > 1000.0
+    if big.any():
+        out[big] = to_storage(circles(x[big], y[big], r[big], segments=segments), crs)
+    small = np.flatnonzero(~big)
+    if len(small) == 0:
+        return out
+    xs, ys, rs = x[small], y[small], r[small]
+    transformer = _transformer(_crs_key(crs), STORAGE_CRS)
+    px = np.concatenate([xs, xs + rs, xs - rs, xs, xs])
+    py = np.concatenate([ys, ys, ys, ys + rs, ys - rs])
+    lon, lat = transformer.transform(px, py)
+    n = len(small)
+    lon, lat = lon.reshape(5, n), lat.reshape(5, n)
+    # d(lon, lat) per unit of the circle's (cos, sin): central differences over ± r
+    jx = ((lon[1] - lon[2]) / 2.0, (lat[1] - lat[2]) / 2.0)
+    jy = ((lon[3] - lon[4]) / 2.0, (lat[3] - lat[4]) / 2.0)
+    angles = np.linspace(0.0, 2.0 * np.pi, segments, endpoint=False)
+    cos = np.append(np.cos(angles), 1.0)[None, :]
+    sin = np.append(np.sin(angles), 0.0)[None, :]
+    coords = np.empty((n, segments + 1, 2))
+    coords[:, :, 0] = lon[0][:, None] + jx[0][:, None] * cos + jy[0][:, None] * sin
+    coords[:, :, 1] = lat[0][:, None] + jx[1][:, None] * cos + jy[1][:, None] * sin
+    coords[:, -1] = coords[:, 0]
+    out[small] = shapely.polygons(coords)
+    return out
+
+
 def query_pairs(
     tree: shapely.STRtree,
     geoms: np.ndarray,
@@ -259,3 +301,163 @@ def intersection_area(a: np.ndarray, b: np.ndarray, *, n_threads: int = N_THREAD
         ),
         dtype="float64",
     )
+
+
+def _polygon_edges(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """All ring edges of polygonal ``geoms``, oriented so that the signed fan area of a
+    geometry's edges is its area (exteriors counter-clockwise, holes clockwise).
+
+    Returns (edge start xy (m, 2), edge end xy (m, 2), first edge of each geometry incl. end).
+    """
+    oriented = shapely.orient_polygons(geoms, exterior_cw=False)
+    parts, part_of = shapely.get_parts(oriented, return_index=True)
+    rings, ring_of = shapely.get_rings(parts, return_index=True)
+    xy, coord_ring = shapely.get_coordinates(rings, return_index=True)
+    # an edge joins consecutive coordinates of the same ring (rings are closed)
+    same = coord_ring[1:] == coord_ring[:-1]
+    a, b = xy[:-1][same], xy[1:][same]
+    edge_geom = part_of[ring_of[coord_ring[:-1][same]]]
+    counts = np.bincount(edge_geom, minlength=len(geoms))
+    return a, b, np.concatenate([[0], np.cumsum(counts)])
+
+
+def _fan_polygon_area(theta: np.ndarray, radius: np.ndarray, w: float) -> np.ndarray:
+    """∫₀^θ ½ρ² dθ for the regular polygon of ``circles`` (vertex 0 at angle 0, ``w`` = 2π/n):
+    area swept from angle 0 to ``theta`` (any real angle; monotone)."""
+    k = np.floor(theta / w)
+    s = theta - k * w
+    d = radius * np.cos(w / 2.0)
+    rho = d / np.cos(s - w / 2.0)
+    return k * (0.5 * radius * radius * np.sin(w)) + 0.5 * radius * rho * np.sin(s)
+
+
+def _circle_fan_areas(
+    ax: np.ndarray, ay: np.ndarray, bx: np.ndarray, by: np.ndarray, radius: np.ndarray,
+    segments: int,
+) -> np.ndarray:  # fmt: skip
+    """Signed area of (regular ``segments``-gon of circumradius ``radius`` centred at the
+    origin) ∩ triangle(origin, a, b), per row; the sign is the triangle's orientation."""
+    w = 2.0 * np.pi / segments
+    cos_half = np.cos(w / 2.0)
+    cross = ax * by - ay * bx
+    delta = np.arctan2(cross, ax * bx + ay * by)  # signed sweep from a to b, in (-π, π]
+    th_a = np.arctan2(ay, ax)
+    th_b = th_a + delta
+    out = np.zeros(len(ax))
+    ux, uy = bx - ax, by - ay
+    len2 = ux * ux + uy * uy
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = np.clip(-(ax * ux + ay * uy) / len2, 0.0, 1.0)
+    t[~(len2 > 0)] = 0.0
+    dseg = np.hypot(ax + t * ux, ay + t * uy)
+    na, nb = np.hypot(ax, ay), np.hypot(bx, by)
+    degenerate = np.abs(cross) <= 1e-12 * na * nb + 1e-300
+    # 1. segment never comes within the circumradius: the polygon's own sector area
+    outside = (dseg >= radius) & ~degenerate
+    r = radius[outside]
+    out[outside] = _fan_polygon_area(th_b[outside], r, w) - _fan_polygon_area(th_a[outside], r, w)
+    # 2. both ends inside the polygon: the whole triangle is inside (convexity)
+    rest = np.flatnonzero(~outside & ~degenerate)
+    ta, tb, rr = th_a[rest], th_b[rest], radius[rest] * cos_half
+    ins = (na[rest] * np.cos(ta - np.floor(ta / w) * w - w / 2.0) <= rr) & (
+        nb[rest] * np.cos(tb - np.floor(tb / w) * w - w / 2.0) <= rr
+    )
+    out[rest[ins]] = 0.5 * cross[rest[ins]]
+    general = rest[~ins]
+    if len(general) == 0:
+        return out
+    # 3. general case: split the triangle's angular range at the polygon's vertex angles; in
+    # each sector the region is bounded by the nearer of two lines (chord, edge line)
+    lo = np.minimum(th_a[general], th_b[general])
+    hi = np.maximum(th_a[general], th_b[general])
+    k_lo = np.floor(lo / w)
+    m = (np.floor(hi / w) - k_lo).astype(np.int64) + 1
+    row = np.repeat(np.arange(len(general)), m)
+    k = k_lo[row] + (np.arange(int(m.sum())) - np.repeat(np.cumsum(m) - m, m))
+    alpha = np.maximum(lo[row], k * w)
+    beta = np.minimum(hi[row], (k + 1) * w)
+    # foot of the perpendicular from the centre to the edge's line: distance and direction
+    gt = -(ax[general] * ux[general] + ay[general] * uy[general]) / len2[general]
+    fx = ax[general] + gt * ux[general]
+    fy = ay[general] + gt * uy[general]
+    d_e = np.hypot(fx, fy)[row]
+    phi_e = np.arctan2(fy, fx)[row]
+    dc = (radius[general] * cos_half)[row]
+    phi_c = (k + 0.5) * w
+    # crossing of the chord and the edge line: X cos θ + Y sin θ = 0
+    x = dc * np.cos(phi_e) - d_e * np.cos(phi_c)
+    y = dc * np.sin(phi_e) - d_e * np.sin(phi_c)
+    cross_at = alpha + np.mod(np.arctan2(x, -y) - alpha, np.pi)
+    cross_at = np.where((cross_at > alpha) & (cross_at < beta), cross_at, beta)
+
+    def piece(s: np.ndarray, e: np.ndarray) -> np.ndarray:
+        mid = 0.5 * (s + e)
+        use_c = dc * np.cos(mid - phi_e) <= d_e * np.cos(mid - phi_c)  # chord nearer
+        d = np.where(use_c, dc, d_e)
+        phi = np.where(use_c, phi_c, phi_e)
+        with np.errstate(divide="ignore"):
+            return 0.5 * d * d / (np.cos(s - phi) * np.cos(e - phi)) * np.sin(e - s)
+
+    pieces = piece(alpha, cross_at) + piece(cross_at, beta)
+    pieces[~np.isfinite(pieces)] = 0.0  # zero-width piece on a line through the centre
+    out[general] = np.sign(delta[general]) * np.bincount(row, weights=pieces,
+                                                         minlength=len(general))  # fmt: skip
+    return out
+
+
+def circle_overlap_areas(
+    centres: np.ndarray,
+    radius: np.ndarray,
+    geoms: np.ndarray,
+    circle_idx: np.ndarray,
+    geom_idx: np.ndarray,
+    *,
+    segments: int = 32,
+    n_threads: int = N_THREADS,
+    max_edges: int = 400_000,
+) -> np.ndarray:
+    """Exact ``area(circles(centre, radius)[circle_idx[i]] ∩ geoms[geom_idx[i]])`` per pair,
+    without building the intersection (numpy only).
+
+    The polygon of :func:`circles` is convex and contains its centre, so the area of its
+    intersection with any polygon is the signed sum, over the polygon's ring edges (a, b), of
+    area(circle polygon ∩ triangle(centre, a, b)) — each a closed-form sum of triangles (the
+    region of the triangle's angular range below the nearer of the chord and the edge line).
+    Equal to GEOS ``area(intersection)`` up to floating-point rounding (~1e-9 relative).
+    """
+    n = len(circle_idx)
+    out = np.zeros(n)
+    if n == 0:
+        return out
+    used, geom_idx = np.unique(geom_idx, return_inverse=True)  # edges of these only
+    a_all, b_all, starts = _polygon_edges(np.asarray(geoms, dtype=object)[used])
+    counts = (starts[1:] - starts[:-1])[geom_idx]
+    axs, ays = np.ascontiguousarray(a_all[:, 0]), np.ascontiguousarray(a_all[:, 1])
+    bxs, bys = np.ascontiguousarray(b_all[:, 0]), np.ascontiguousarray(b_all[:, 1])
+    cxs = np.ascontiguousarray(centres[:, 0], dtype="float64")
+    cys = np.ascontiguousarray(centres[:, 1], dtype="float64")
+    cum = np.concatenate([[0], np.cumsum(counts)])
+    # chunks of pairs with at most ~max_edges edges each
+    cuts = np.searchsorted(cum, np.arange(max_edges, cum[-1], max_edges))
+    bounds = np.unique(np.concatenate([[0], cuts, [n]]))
+
+    def work(s: int, e: int) -> None:
+        c = counts[s:e]
+        pair = np.repeat(np.arange(s, e), c)
+        first = starts[geom_idx[s:e]]
+        edge = np.repeat(first - (cum[s:e] - cum[s]), c) + np.arange(int(c.sum()))
+        ci = circle_idx[pair]
+        cx, cy = cxs[ci], cys[ci]
+        fan = _circle_fan_areas(
+            axs[edge] - cx, ays[edge] - cy, bxs[edge] - cx, bys[edge] - cy, radius[ci], segments
+        )
+        out[s:e] = np.bincount(pair - s, weights=fan, minlength=e - s)
+
+    spans = list(itertools.pairwise(bounds))
+    if n_threads <= 1 or len(spans) < 2:
+        for s, e in spans:
+            work(s, e)
+    else:
+        with ThreadPoolExecutor(max_workers=n_threads) as pool:
+            list(pool.map(lambda se: work(*se), spans))
+    return np.clip(out, 0.0, None)

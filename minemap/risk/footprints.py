@@ -10,7 +10,9 @@ Rules
   where that is missing, from the catalogue entry (``cluster`` column).
 * A **point** becomes a circle of the munition's ``footprint_radius_m``, drawn in an equal-area
   metric CRS (:func:`minemap.risk._spatial.equal_area_crs_for`; EPSG:3035 in Europe), never in
-  degrees, as a 32-gon whose area is within 0.7 % of πr². A **polygon** (a mapped footprint) is
+  degrees, as a 32-gon whose area is within 0.7 % of πr² (its vertices are brought back to
+  lon/lat by the local linearisation of the projection at the centre, accurate to millimetres:
+  :func:`minemap.risk._spatial.circles_to_storage`). A **polygon** (a mapped footprint) is
   used as is (``footprint_radius_m`` NA).
 * ``submunitions`` is the record's own count where given, else the catalogue's for a cluster
   munition, else 0.
@@ -127,8 +129,7 @@ def strike_footprints(
         crs = _spatial.equal_area_crs_for(shapely.total_bounds(geoms[is_point]))
         pts = _spatial.project(geoms[is_point], STORAGE_CRS, crs)
         xy = shapely.get_coordinates(pts)
-        circles = _spatial.circles(xy[:, 0], xy[:, 1], radius[is_point])
-        out_geoms[is_point] = _spatial.to_storage(circles, crs)
+        out_geoms[is_point] = _spatial.circles_to_storage(xy[:, 0], xy[:, 1], radius[is_point], crs)
     other = (kinds >= 0) & ~is_point & ~np.isin(kinds, (3, 6))
     if other.any():  # lines or collections: not a strike footprint shape; keep polygonal part
         out_geoms[other] = shapely.buffer(geoms[other], 0.0)

@@ -344,13 +344,73 @@ def _pair_areas(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(evidence position, task position, intersection area) for pairs with positive area.
 
+    Candidate pairs come from the STRtree. Circles (``circles`` rows of centre x, y, radius,
+    finite radius) are measured without any overlay: the exact area of a regular polygon of
+    :func:`~minemap.risk._spatial.circles` intersected with a task has a closed form per task
+    edge (:func:`~minemap.risk._spatial.circle_overlap_areas`, numpy over all pairs). Other
+    evidence goes through :func:`_polygon_pair_areas`.
+    """
+    if circles is None or not np.isfinite(circles[:, 2]).any():
+        return _polygon_pair_areas(tasks_tree, task_geoms, geoms, n_threads)
+    is_c = np.isfinite(circles[:, 2])
+    cpos = np.flatnonzero(is_c)
+    ev, task = _spatial.query_pairs(
+        tasks_tree, geoms[cpos], predicate="intersects", n_threads=n_threads
+    )
+    c = circles[cpos]
+    areas = _spatial.circle_overlap_areas(c[:, :2], c[:, 2], task_geoms, ev, task,
+                                          n_threads=n_threads)  # fmt: skip
+    keep = areas > 1e-6
+    ev, task, areas = cpos[ev[keep]], task[keep], areas[keep]
+    if (~is_c).any():
+        opos = np.flatnonzero(~is_c)
+        e2, t2, a2 = _polygon_pair_areas(tasks_tree, task_geoms, geoms[opos], n_threads)
+        ev = np.concatenate([ev, opos[e2]])
+        task = np.concatenate([task, t2])
+        areas = np.concatenate([areas, a2])
+        order = np.lexsort((task, ev))
+        ev, task, areas = ev[order], task[order], areas[order]
+    return ev, task, areas
+
+
+def _overlap_pairs(
+    tasks_tree: shapely.STRtree, geoms: np.ndarray, n_threads: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(evidence position, task position) of pairs whose interiors intersect.
+
+    For polygons that is "overlap with positive area", tested with the DE-9IM pattern
+    ``T********`` (GEOS RelateNG) on the STRtree's candidate pairs: ~3× cheaper than measuring
+    the intersection (same pairs as ``area(intersection) > 1e-6 m²`` on the M benchmark).
+    """
+    ev, task = _spatial.query_pairs(tasks_tree, geoms, predicate="intersects", n_threads=n_threads)
+    if len(ev) == 0:
+        return ev, task
+    task_geoms = tasks_tree.geometries
+    hit = np.concatenate(
+        _spatial.parallel_chunks(
+            lambda a, b: shapely.relate_pattern(a, b, "T********"),
+            geoms[ev],
+            np.asarray(task_geoms)[task],
+            n_threads=n_threads,
+            min_chunk=2000,
+        )
+    )
+    return ev[hit], task[hit]
+
+
+def _polygon_pair_areas(
+    tasks_tree: shapely.STRtree,
+    task_geoms: np.ndarray,
+    geoms: np.ndarray,
+    n_threads: int,
+    circles: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(evidence position, task position, intersection area) for pairs with positive area.
+
     Overlays are computed only for candidate pairs from the STRtree, and not even for those
     where one side covers the other (prepared ``covers`` predicates, evaluated by STRtree
     queries): a task covering the evidence overlaps it by the evidence's area, evidence covering
-    a task by the task's area. For circles (``circles`` rows of centre x, y, radius) the test
-    uses the circle shrunk / enlarged by 1e-7 of its radius, so that a boundary shared up to
-    floating-point noise (a footprint on the edge of the united surface) still counts as
-    covered; the area error is below 1e-6 relative.
+    a task by the task's area.
     """
     ev, task = _spatial.query_pairs(tasks_tree, geoms, predicate="intersects", n_threads=n_threads)
     if len(ev) == 0:
@@ -532,7 +592,7 @@ def make_tasks(
         hm = _valid(
             _spatial.project(np.asarray(hazards.geometry.array, dtype=object), STORAGE_CRS, crs)
         )
-        ev, task, _ = _pair_areas(tree, task_m, hm, n_threads)
+        ev, task = _overlap_pairs(tree, hm, n_threads)
         htype = (
             hazards["hazard_type"].astype(object).to_numpy()
             if "hazard_type" in hazards
