@@ -40,6 +40,7 @@ __all__ = [
     "get_engine",
     "plan_partitions",
     "prioritise_many",
+    "rank_many",
     "run_partition",
     "subset_layers",
 ]
@@ -315,6 +316,35 @@ def _rank_one(weights: Weights, *, tasks: gpd.GeoDataFrame, options: dict) -> Pr
     return rank_tasks(tasks, weights=weights, **options)
 
 
+def rank_many(
+    tasks: gpd.GeoDataFrame,
+    weight_sets: Sequence[Weights],
+    *,
+    engine: Any = None,
+    **options: Any,
+) -> list[PrioritisationResult]:
+    """:func:`~minemap.risk.pipeline.rank_tasks` once per weight set, fanned out on ``engine``.
+
+    Parameters
+    ----------
+    tasks : GeoDataFrame
+        A task frame (``make_tasks`` output); sent to each worker once.
+    weight_sets : sequence of Weights
+    engine : Engine, optional
+        Default :class:`LocalEngine` (one after another, here).
+    **options
+        Keyword options of ``rank_tasks`` (``as_of``, ``frontline``, ``land_values``,
+        ``effort``, ``top``, ``sensitivity``, ``season_floor``); not ``progress``.
+
+    Returns
+    -------
+    list of PrioritisationResult
+        In the order of ``weight_sets``.
+    """
+    eng = engine if engine is not None else LocalEngine()
+    return eng.map(_rank_one, list(weight_sets), tasks=tasks, options=options)
+
+
 def prioritise_many(
     layers: Mapping[str, gpd.GeoDataFrame],
     weight_sets: Sequence[Weights],
@@ -387,7 +417,7 @@ def prioritise_many(
         "top": top,
         "sensitivity": sensitivity,
     }
-    rest = eng.map(_rank_one, sets[1:], tasks=capture.tasks, options=options)
+    rest = rank_many(capture.tasks, sets[1:], engine=eng, **options)
     for res in rest:
         res.run_record["inputs"] = {k: dict(v) for k, v in first.run_record["inputs"].items()}
         res.run_record["n_unattributed"] = first.run_record["n_unattributed"]

@@ -26,6 +26,7 @@ cluster: install minemap in the workers' environment).
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -113,6 +114,8 @@ class DaskEngine:
         self._own_client = client is None
         self._cluster: Any = None
         self.last_plan: PartitionPlan | None = None
+        self.last_timings: dict[str, float] = {}
+        """Seconds of the last build: ``plan_s``, ``scatter_s``, ``compute_s``, ``gather_s``."""
 
     # -- cluster ----------------------------------------------------------------------------
     @property
@@ -183,23 +186,34 @@ class DaskEngine:
         """
         distributed = _distributed()
         client = self.client
+        t0 = time.perf_counter()
         layers = dict(
             zip(GEOMETRY_LAYERS, (hazards, footprints, casualties, released, farmland), strict=True)
         )
         plan = plan_partitions(**layers, n_partitions=self._partition_count())
         self.last_plan = plan
+        t1 = time.perf_counter()
         payloads = [subset_layers(layers, part) for part in plan.partitions]
         data = client.scatter(payloads, hash=False)
         del payloads
+        t2 = time.perf_counter()
         futures = client.map(
             run_partition, data, as_of=as_of, n_threads=self._inner_threads(), pure=False
         )
-        if progress is not None:
-            for k, _ in enumerate(distributed.as_completed(futures, loop=client.loop), start=1):
+        for k, _ in enumerate(distributed.as_completed(futures, loop=client.loop), start=1):
+            if progress is not None:
                 progress(k / len(futures))
+        t3 = time.perf_counter()
         parts = client.gather(futures)
         del data, futures
-        return assemble_tasks(parts, casualties=casualties, plan=plan)
+        out = assemble_tasks(parts, casualties=casualties, plan=plan)
+        self.last_timings = {
+            "plan_s": t1 - t0,
+            "scatter_s": t2 - t1,
+            "compute_s": t3 - t2,
+            "gather_s": time.perf_counter() - t3,
+        }
+        return out
 
     def map(self, func: Callable[..., Any], items: Iterable[Any], **shared: Any) -> list[Any]:
         """``[func(item, **shared) for item in items]`` on the cluster, results in order.
