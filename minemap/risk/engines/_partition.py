@@ -12,7 +12,8 @@ without building the surface:
 1. every evidence record (hazard polygon, strike footprint, casualty point with its buffer
    radius) is taken in lon/lat as stored;
 2. two records are linked when an STRtree ``dwithin`` query finds them closer than a
-   *conservative* distance: the casualty buffer radii, plus the bow of long straight edges
+   *conservative* distance: the casualty buffer radii (a second tree holds the casualty
+   points, so a radius widens only links to a casualty), plus the bow of long straight edges
    (a straight edge in lon/lat and the straight edge between the same vertices in the
    equal-area CRS differ by at most ``L² / (8 ρ)``, ρ ≥ 500 km in EPSG:3035's area of use),
    plus a pad, all converted to degrees at the data's highest latitude and inflated by 10 %
@@ -37,6 +38,7 @@ from __future__ import annotations
 
 import heapq
 import math
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -50,8 +52,11 @@ from minemap.risk.surface import casualty_buffers
 
 __all__ = ["Partition", "PartitionPlan", "plan_partitions"]
 
-PAD_M = 50.0
-"""Extra distance (m) added to every link: covers re-drawn footprint circles and rounding."""
+PAD_M = 10.0
+"""Extra distance (m) added to every link: covers re-drawn footprint circles (centimetres
+apart) and rounding. Larger pads link more: at national density a 50 m pad plus the largest
+casualty radius on every link joined 37 % of the evidence into one group (see
+docs/scaling.md), 10 m and per-tree radii keep the largest group at 0.3 %."""
 
 MIN_CURVATURE_RADIUS_M = 500_000.0
 """Lower bound on the radius of curvature of a lon/lat straight line drawn in EPSG:3035."""
@@ -139,6 +144,27 @@ def _bounds(frames: list[gpd.GeoDataFrame | None]) -> np.ndarray:
     )
 
 
+def _query_threads(
+    tree: shapely.STRtree, geoms: np.ndarray, distance: np.ndarray, n_threads: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """``tree.query(geoms, "dwithin", distance)`` in chunks over threads (GEOS frees the GIL)."""
+    n = len(geoms)
+    if n_threads <= 1 or n < 4000:
+        res = tree.query(geoms, predicate="dwithin", distance=distance)
+        return res[0], res[1]
+    cuts = np.linspace(0, n, n_threads + 1).astype(int)
+
+    def one(k: int) -> np.ndarray:
+        s, e = cuts[k], cuts[k + 1]
+        res = tree.query(geoms[s:e], predicate="dwithin", distance=distance[s:e])
+        res[0] += s
+        return res
+
+    with ThreadPoolExecutor(max_workers=n_threads) as pool:
+        parts = list(pool.map(one, range(n_threads)))
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+
 def _pack(weights: np.ndarray, n_bins: int) -> np.ndarray:
     """Bin of each group: heaviest first onto the lightest bin (ties: lowest bin number)."""
     order = np.lexsort((np.arange(len(weights)), -weights))
@@ -160,6 +186,7 @@ def plan_partitions(
     farmland: gpd.GeoDataFrame | None = None,
     n_partitions: int,
     pad_m: float = PAD_M,
+    n_threads: int = 2,
 ) -> PartitionPlan:
     """Group the evidence into independent partitions (see module docstring).
 
@@ -172,6 +199,8 @@ def plan_partitions(
         Upper bound on the number of partitions (fewer when there are fewer groups).
     pad_m : float
         Extra link distance in metres.
+    n_threads : int
+        Threads for the STRtree distance query (default 2).
 
     Returns
     -------
@@ -236,10 +265,17 @@ def plan_partitions(
     seg_m *= 1.02
     bow_m = seg_m**2 / (8.0 * MIN_CURVATURE_RADIUS_M)
     reach_m = r + bow_m  # how far a record's metric shape can reach beyond its lon/lat shape
-    link_deg = (reach_m + reach_m.max() + pad_m) * deg_per_m
-
-    tree = shapely.STRtree(g)
-    left, right = tree.query(g, predicate="dwithin", distance=link_deg)
+    # two trees, so the casualty radii only widen links that involve a casualty
+    left, right = [], []
+    is_point = layer_of == ev_names.index("casualties")
+    for members in (np.flatnonzero(~is_point), np.flatnonzero(is_point)):
+        if len(members) == 0:
+            continue
+        dist = (reach_m + reach_m[members].max() + pad_m) * deg_per_m
+        a, b = _query_threads(shapely.STRtree(g[members]), g, dist, n_threads)
+        left.append(a)
+        right.append(members[b])
+    left, right = np.concatenate(left), np.concatenate(right)
     n = len(g)
     graph = coo_array((np.ones(len(left), dtype=np.int8), (left, right)), shape=(n, n))
     n_groups, labels = connected_components(graph, directed=False)
@@ -269,7 +305,10 @@ def plan_partitions(
             8.0 * MIN_CURVATURE_RADIUS_M
         )
         dist = (reach_m + (o_reach.max() if len(og) else 0.0) + pad_m) * deg_per_m
-        ev, hit = shapely.STRtree(og).query(g, predicate="dwithin", distance=dist)
+        # bounding boxes grown by the reach: a superset of dwithin, and much cheaper
+        b = shapely.bounds(g)
+        boxes = shapely.box(b[:, 0] - dist, b[:, 1] - dist, b[:, 2] + dist, b[:, 3] + dist)
+        ev, hit = shapely.STRtree(og).query(boxes)
         pairs = np.unique(bin_of[ev].astype(np.int64) * (len(other) + 1) + usable[hit])
         pb, pp = np.divmod(pairs, len(other) + 1)
         for b in range(n_bins):
