@@ -14,6 +14,9 @@ if TYPE_CHECKING:
     from minemap._report import Problem
 
 __all__ = [
+    "AccessDenied",
+    "AccountError",
+    "AuthError",
     "CRSError",
     "ConfigError",
     "MinemapError",
@@ -63,3 +66,20 @@ class StoreError(MinemapError, RuntimeError):
 
 class ConfigError(MinemapError, ValueError):
     """A settings or weights file is invalid."""
+
+
+class AuthError(MinemapError, PermissionError):
+    """Sign-in refused: wrong name or password, account locked or disabled, session over.
+
+    The message says what the person can do next; it never contains the password or
+    the session token, and never says whether an account name exists.
+    """
+
+
+class AccountError(MinemapError, ValueError):
+    """An account cannot be added or changed (bad name, role or password, or no such
+    account); every problem is listed at once."""
+
+
+class AccessDenied(MinemapError, PermissionError):  # noqa: N818 - the name the app catches
+    """The role may not do this or read this (see :mod:`minemap.auth.roles`)."""

@@ -992,6 +992,9 @@ def build_map(
         prefer_canvas=False,
         height=opts.height_px,
     )
+    # folium passes max/min zoom only to tile layers; without tiles the map must carry them
+    # itself (MarkerCluster refuses a map without maxZoom).
+    m.options.update(maxZoom=19, minZoom=4)
     m.get_root().header.add_child(Element(_LEGEND_CSS))
     sections: list[str] = []
     extents: list[tuple[float, float, float, float]] = []

@@ -33,12 +33,17 @@ __all__ = [
     "admin_boundaries",
     "backends",
     "batches",
+    "check_upload",
+    "commit_upload",
     "data_version",
+    "default_weights",
     "filtered_layer",
     "layer",
     "oblast_names",
+    "prioritisation",
     "prioritised_tasks",
     "store_path",
+    "tasks_file",
     "undo_batch",
 ]
 
@@ -48,6 +53,7 @@ class Backends:
     """Which core modules this build has."""
 
     store: bool
+    export: bool
     risk: bool
     ingest: bool
     reports: bool
@@ -67,6 +73,7 @@ def backends() -> Backends:
     """Which of store / risk / ingest / reports are importable."""
     return Backends(
         store=_has("minemap.store"),
+        export=_has("minemap.io"),
         risk=_has("minemap.risk.pipeline"),
         ingest=_has("minemap.ingest"),
         reports=_has("minemap.reports"),
@@ -175,7 +182,46 @@ def _filter(
     return frame
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+def default_weights() -> dict[str, float]:
+    """The risk engine's default weight per component, in display order."""
+    from minemap.risk.weights import COMPONENTS, default_weights
+
+    base = default_weights()
+    return {name: float(base.weights[name]) for name in COMPONENTS}
+
+
+def _weights(weights: tuple[tuple[str, float], ...] | None) -> Any:
+    from minemap.risk.weights import default_weights
+
+    base = default_weights()
+    if not weights or dict(weights) == base.weights:
+        return base
+    values = {name: float(value) for name, value in weights}
+    if sum(values.values()) <= 0:
+        raise ValueError("at least one weight must be above zero")
+    return base.replace_weights({**base.weights, **values}, suffix="-custom")
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def prioritisation(
+    path: str,
+    version: int,
+    weights: tuple[tuple[str, float], ...] | None,
+    *,
+    as_of: date | None = None,
+    sensitivity: bool = False,
+) -> Any:
+    """``minemap.risk.pipeline.prioritise`` on the store's layers (a ``PrioritisationResult``).
+
+    ``as_of`` is the plan's date: the engine ignores records dated after it.
+    """
+    from minemap.risk.pipeline import prioritise
+
+    layers = {name: layer(path, version, name) for name in LAYER_NAMES}
+    layers = {name: frame for name, frame in layers.items() if not frame.empty}
+    return prioritise(layers, weights=_weights(weights), as_of=as_of, sensitivity=sensitivity)
+
+
 def prioritised_tasks(
     path: str,
     version: int,
@@ -184,19 +230,68 @@ def prioritised_tasks(
     date_to: date | None = None,
     oblast: str | None = None,
 ) -> gpd.GeoDataFrame:
-    """Ranked tasks from the risk engine for the store's layers (and weights, if given)."""
-    from minemap.risk.pipeline import prioritise
-
-    layers = {
-        name: filtered_layer(path, version, name, date_from=None, date_to=date_to, oblast=None)
-        for name in LAYER_NAMES
-    }
-    result = prioritise(layers, weights=dict(weights) if weights else None)
-    tasks = result.tasks
+    """Ranked tasks for the map: as of ``date_to``, within ``oblast`` if given."""
+    tasks = prioritisation(path, version, weights, as_of=date_to).tasks
     area = _oblast_geometry(oblast)
     if area is not None and not tasks.empty:
         tasks = tasks[tasks.geometry.intersects(area)]
     return tasks
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def tasks_file(
+    path: str, version: int, weights: tuple[tuple[str, float], ...] | None, fmt: str
+) -> bytes:
+    """The ranked tasks as a GeoPackage, GeoJSON or CSV file (via ``minemap.io.write_layer``)."""
+    import tempfile
+
+    from minemap.io import write_layer
+
+    tasks = prioritisation(path, version, weights).tasks
+    with tempfile.TemporaryDirectory(prefix="minemap-export-") as folder:
+        target = Path(folder) / f"minemap_tasks.{fmt}"
+        write_layer(tasks, target)
+        return target.read_bytes()
+
+
+_SAFE_SUFFIX = frozenset(
+    {".geojson", ".json", ".gpkg", ".zip", ".shp", ".kml", ".kmz", ".csv", ".txt"}
+)
+
+
+def _upload_suffix(name: str) -> str:
+    # The user's file name is a label only; at most a known suffix is kept as a hint.
+    suffix = Path(name).suffix.lower()
+    return suffix if suffix in _SAFE_SUFFIX else ".upload"
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def check_upload(path: str, version: int, layer_name: str, file_name: str, data: bytes) -> Any:
+    """Dry-run ``minemap.ingest.ingest_file`` on uploaded bytes: the full report, no write."""
+    del version  # only a cache key: a duplicate check depends on the store's content
+    return _ingest_bytes(path, layer_name, file_name, data, dry_run=True, user=None)
+
+
+def commit_upload(
+    path: str, layer_name: str, file_name: str, data: bytes, *, user: str | None
+) -> Any:
+    """Import one uploaded file for real (all of it or nothing), as ``user``."""
+    return _ingest_bytes(path, layer_name, file_name, data, dry_run=False, user=user)
+
+
+def _ingest_bytes(
+    path: str, layer_name: str, file_name: str, data: bytes, *, dry_run: bool, user: str | None
+) -> Any:
+    import tempfile
+
+    from minemap.ingest import ingest_file
+
+    with tempfile.TemporaryDirectory(prefix="minemap-upload-") as folder:
+        target = Path(folder) / f"upload{_upload_suffix(file_name)}"
+        target.write_bytes(data)
+        return ingest_file(
+            target, layer_name, store=path, dry_run=dry_run, user=user, display_name=file_name
+        )
 
 
 def batches(path: str, version: int) -> list[Any]:

@@ -12,6 +12,7 @@ __all__ = [
     "DEFAULT_BASEMAP",
     "DEFAULT_LANG",
     "DEFAULT_ROLE",
+    "DEFAULT_UPLOAD_LAYER",
     "DEFAULT_VISIBLE_LAYERS",
     "DETAIL_FEATURE_LIMIT",
     "LANGUAGES",
@@ -51,8 +52,12 @@ SUMMARY_H3_RESOLUTION: Final = 5
 """≈ 250 km² cells for the national overview."""
 
 WEIGHT_MIN: Final = 0.0
-WEIGHT_MAX: Final = 5.0
-WEIGHT_STEP: Final = 0.1
+WEIGHT_MAX: Final = 100.0
+WEIGHT_STEP: Final = 1.0
+"""Weights are relative (only ratios matter); the engine's defaults sum to 100."""
+
+DEFAULT_UPLOAD_LAYER: Final = "hazards"
+"""Non-technical survey results are the most common upload."""
 
 MAX_UPLOAD_MB: Final = 200
 """Same as ``server.maxUploadSize`` in .streamlit/config.toml; checked again by the app."""

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.store.pg import pg_cluster, pg_url  # noqa: F401  (fixtures: throwaway PostGIS)
+
 REPO = Path(__file__).resolve().parents[1]
 REAL_DATA = Path(os.environ.get("MINEMAP_REAL_DATA", REPO.parent / "shared" / "data" / "real"))
 

@@ -12,6 +12,8 @@ from minemap.cli import demo as _demo  # noqa: F401  (registers `minemap demo`)
 from minemap.cli import prioritise as _prioritise  # noqa: F401  (registers `minemap prioritise`)
 from minemap.cli import report as _report  # noqa: F401  (registers `minemap report`)
 from minemap.cli import serve as _serve  # noqa: F401  (registers `minemap serve`)
+from minemap.cli import store as _store  # noqa: F401  (registers `minemap store copy`)
+from minemap.cli import users as _users  # noqa: F401  (registers `minemap users`, `minemap audit`)
 from minemap.cli._app import app
 
 __all__ = ["app", "main"]

@@ -23,7 +23,10 @@ _err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 StoreOption = Annotated[
     str | None,
-    typer.Option("--store", help="Store file (default: $MINEMAP_STORE, else ./minemap.gpkg)."),
+    typer.Option(
+        "--store",
+        help="Store: .gpkg file or postgresql:// URL (default: $MINEMAP_STORE, ./minemap.gpkg).",
+    ),
 ]
 
 

@@ -32,7 +32,9 @@ def demo(
     ] = False,
 ) -> None:
     """Load the bundled demo region into a fresh store and start the app on it."""
+    from minemap.auth.accounts import demo_accounts
     from minemap.demo import load_demo
+    from minemap.store import open_store
 
     if store is None:
         store = Path(tempfile.mkdtemp(prefix="minemap-demo-")) / "demo.gpkg"
@@ -51,9 +53,13 @@ def demo(
 
     try:
         load_demo(store, on_layer=said)
+        accounts = demo_accounts(open_store(store))
     except MinemapError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
+    typer.echo("demo accounts (this store only; passwords are not saved anywhere, copy them now):")
+    for name, role, password in accounts:
+        typer.echo(f"  {role:<8} {name:<14} {password}")
     if load_only:
         return
     serve(store=str(store), port=port, address=address)

@@ -401,7 +401,28 @@ def _parse_column(
     ok = np.isfinite(nums) & ~empty
     counts = {"decimal comma": 0, "dms": 0}
     examples: dict[str, str] = {}
-    for i in np.flatnonzero(~ok & ~empty):
+    pending = np.flatnonzero(~ok & ~empty)
+    if pending.size:
+        # decimal commas, vectorised (the common case for a whole column)
+        sub = series.iloc[pending].astype("str")
+        comma = sub.str.match(_DECIMAL_COMMA.pattern).fillna(value=False).to_numpy(dtype=bool)
+        if comma.any():
+            rows = pending[comma]
+            converted = pd.to_numeric(
+                sub[comma].str.replace(",", ".", regex=False), errors="coerce"
+            ).to_numpy(dtype=np.float64, na_value=np.nan)
+            good = np.isfinite(converted)
+            nums[rows[good]] = converted[good]
+            ok[rows[good]] = True
+            counts["decimal comma"] += int(good.sum())
+            if good.any():
+                first = rows[good][0]
+                examples["decimal comma"] = (
+                    f"{labels[first]}: {str(values[first]).strip()!r} → {nums[first]:.6f}"
+                )
+            pending = np.concatenate([pending[~comma], rows[~good]])
+            pending.sort()
+    for i in pending:
         text = str(values[i])
         try:
             value, how = parse_coordinate(text, axis)

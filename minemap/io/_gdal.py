@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -33,6 +34,7 @@ from minemap._report import Problem, Repair, Report
 from minemap.io._safety import (
     ALLOWED_GDAL_DRIVERS,
     ZipMember,
+    decode_text,
     extract_members,
     inspect_zip,
     private_dir,
@@ -43,6 +45,10 @@ from minemap.settings import Limits
 __all__ = ["read_archive_or_gpkg"]
 
 _SHP_SIDECARS = (".shx", ".dbf", ".prj", ".cpg")
+_SHP_METADATA = frozenset(
+    {".sbn", ".sbx", ".qix", ".fix", ".xml", ".qmd", ".qpj", ".aih", ".ain", ".atx", ".ixs"}
+    | {".mxs", ".cst", ".shx", ".dbf", ".prj", ".cpg"}
+)
 _DENY_SQL = re.compile(
     r"virtualogr|load_extension|readfile|writefile|fts3_tokenizer|/vsi|https?://|ftp://|"
     r"file:|\bogr_|\battach\b|\bedit\s*\(",
@@ -96,10 +102,38 @@ def read_archive_or_gpkg(
         if not target.read_bytes()[:4] == b"\x00\x00\x27\x0a":
             raise UploadError(f"{file}: {shp.name!r} is not a Shapefile (.shp) file")
         has_prj = any(m.suffix == ".prj" for m in chosen)
-        return (
-            "shapefile",
-            *_read_gdal(target, "ESRI Shapefile", None, file, limits, progress, has_prj=has_prj),
+        has_cpg = any(m.suffix == ".cpg" for m in chosen)
+        repairs: list[Repair] = []
+        encoding = None
+        if not has_cpg:
+            encoding = _dbf_encoding((workdir / "layer.dbf").read_bytes(), file, repairs)
+        attrs, geoms, labels, report = _read_gdal(
+            target,
+            "ESRI Shapefile",
+            None,
+            file,
+            limits,
+            progress,
+            has_prj=has_prj,
+            encoding=encoding,
         )
+        report.repairs[:0] = repairs
+        used = {m.name for m in chosen}
+        ignored = [
+            m.name
+            for m in members
+            if m.name not in used and m.suffix not in _SHP_METADATA and m.suffix != ".shp"
+        ]
+        if ignored:
+            report.warnings.append(
+                Problem(
+                    "file",
+                    "file",
+                    f"the archive also holds {', '.join(ignored[:10])}, which was not read",
+                    "upload other data in its own file",
+                )
+            )
+        return "shapefile", attrs, geoms, labels, report
     finally:
         remove_dir(workdir)
 
@@ -155,7 +189,7 @@ def _check_gpkg(path: Path, *, file: str, layer_name: str | None) -> str:
     if len(layers) > 1:
         raise UploadError(
             f"{file}: the GeoPackage holds several layers: {', '.join(layers)}; "
-            "choose one by name (layer_name / --gpkg-layer)"
+            "choose one by name (--source-layer on the command line)"
         )
     return layers[0]
 
@@ -195,6 +229,40 @@ def _sidecars(shp: ZipMember, members: list[ZipMember], *, file: str) -> list[Zi
     return list(found.values())
 
 
+def _dbf_encoding(dbf: bytes, file: str, repairs: list[Repair]) -> str | None:
+    """Encoding of a .dbf without .cpg whose header names none (language driver id 0).
+
+    GDAL would then assume ISO-8859-1 and silently garble Cyrillic text, so the text bytes
+    are checked: UTF-8 is used if they decode as UTF-8, Windows-1251 (with a record) if
+    they are clearly Cyrillic; otherwise GDAL's default stands.
+    """
+    if len(dbf) < 32 or dbf[29] != 0:
+        return None  # the header's language driver id tells GDAL the encoding
+    body = dbf[32:]
+    if all(b < 0x80 for b in body[: 1 << 20]) and max(body, default=0) < 0x80:
+        return None
+    try:
+        body.decode("utf-8")
+        return "UTF-8"
+    except UnicodeDecodeError:
+        pass
+    probe: list[Repair] = []
+    try:
+        decode_text(body.replace(b"\x00", b" "), file=file, repairs=probe)
+    except UploadError:
+        return None
+    repairs.append(
+        Repair(
+            "file",
+            "encoding",
+            "the Shapefile's .dbf names no encoding (no .cpg) and its text reads as "
+            "Windows-1251 (Cyrillic)",
+            "decoded the attributes as Windows-1251",
+        )
+    )
+    return "cp1251"
+
+
 # --------------------------------------------------------------------------- GDAL read
 
 
@@ -207,37 +275,23 @@ def _read_gdal(
     progress: Callable[[int, int], None] | None,
     *,
     has_prj: bool = True,
+    encoding: str | None = None,
 ) -> tuple[pd.DataFrame, np.ndarray, list[str], Report]:
-    import pyogrio
-
     assert driver in ALLOWED_GDAL_DRIVERS
     report = Report(file=file, layer="")
-    try:
-        info = pyogrio.read_info(path, layer=layer)
-    except Exception as exc:  # pyogrio raises several DataSourceError kinds
-        raise UploadError(f"{file}: damaged {driver} file ({_gdal_message(exc)})") from None
-    if info.get("driver") != driver:
-        raise UnsafeInputError(
-            f"{file}: refused: GDAL would open this file with the {info.get('driver')!r} "
-            f"driver; only {driver!r} is allowed here"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        attrs, geoms, labels, crs = _gdal_frame(
+            path, driver, layer, file, limits, progress, encoding
         )
-    count = int(info.get("features") or 0)
-    if count > limits.max_features:
-        raise UploadError(
-            f"{file}: {count:,} features, over the limit max_features={limits.max_features:,}"
-        )
-    if progress is not None:
-        progress(0, count)
-    try:
-        gdf = pyogrio.read_dataframe(path, layer=layer, fid_as_index=True)
-    except Exception as exc:
-        raise UploadError(f"{file}: cannot read the {driver} data ({_gdal_message(exc)})") from None
-    if progress is not None:
-        progress(count, count)
-    labels = [f"feature {fid}" for fid in gdf.index]
-    gdf = gdf.reset_index(drop=True)
-    geoms = np.asarray(gdf.geometry.array, dtype=object)
-    attrs = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
+    seen: set[str] = set()
+    for w in caught:
+        text = _gdal_message(Exception(str(w.message)))
+        if text not in seen:
+            seen.add(text)
+            report.warnings.append(
+                Problem("file", "file", f"GDAL: {text}", "check the file in a GIS")
+            )
     present = np.not_equal(geoms, None)
     if present.any():
         nverts = np.zeros(len(geoms), dtype=np.int64)
@@ -272,12 +326,58 @@ def _read_gdal(
                     "dropped the extra ordinates; kept longitude and latitude",
                 )
             )
-    geoms = _to_wgs84(geoms, gdf.crs, file=file, has_prj=has_prj, report=report)
+    geoms = _to_wgs84(geoms, crs, file=file, has_prj=has_prj, report=report, labels=labels)
     return attrs, geoms, labels, report
 
 
+def _gdal_frame(
+    path: Path,
+    driver: str,
+    layer: str | None,
+    file: str,
+    limits: Limits,
+    progress: Callable[[int, int], None] | None,
+    encoding: str | None,
+) -> tuple[pd.DataFrame, np.ndarray, list[str], CRS | None]:
+    import pyogrio
+
+    try:
+        info = pyogrio.read_info(path, layer=layer)
+    except Exception as exc:  # pyogrio raises several DataSourceError kinds
+        raise UploadError(f"{file}: damaged {driver} file ({_gdal_message(exc)})") from None
+    if info.get("driver") != driver:
+        raise UnsafeInputError(
+            f"{file}: refused: GDAL would open this file with the {info.get('driver')!r} "
+            f"driver; only {driver!r} is allowed here"
+        )
+    count = int(info.get("features") or 0)
+    if count > limits.max_features:
+        raise UploadError(
+            f"{file}: {count:,} features, over the limit max_features={limits.max_features:,}"
+        )
+    if progress is not None:
+        progress(0, count)
+    try:
+        gdf = pyogrio.read_dataframe(path, layer=layer, fid_as_index=True, encoding=encoding)
+    except Exception as exc:
+        raise UploadError(f"{file}: cannot read the {driver} data ({_gdal_message(exc)})") from None
+    if progress is not None:
+        progress(count, count)
+    labels = [f"feature {fid}" for fid in gdf.index]
+    gdf = gdf.reset_index(drop=True)
+    geoms = np.asarray(gdf.geometry.array, dtype=object)
+    attrs = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
+    return attrs, geoms, labels, gdf.crs
+
+
 def _to_wgs84(
-    geoms: np.ndarray, crs: CRS | None, *, file: str, has_prj: bool, report: Report
+    geoms: np.ndarray,
+    crs: CRS | None,
+    *,
+    file: str,
+    has_prj: bool,
+    report: Report,
+    labels: list[str],
 ) -> np.ndarray:
     present = np.not_equal(geoms, None)
     bounds = shapely.total_bounds(geoms[present]) if present.any() else np.full(4, np.nan)
@@ -306,17 +406,40 @@ def _to_wgs84(
             f"{file}: {what}, and the coordinates (bounds {', '.join(f'{b:.1f}' for b in bounds)}) "
             "are not longitude/latitude; include the .prj file (the coordinate system)"
         )
-    src = CRS.from_user_input(crs)
-    if src.equals(CRS.from_epsg(4326), ignore_axis_order=True):
-        return geoms
-    series = gpd.GeoSeries(geoms, crs=src).to_crs(4326)
+    try:
+        src = CRS.from_user_input(crs)
+        if src.equals(CRS.from_epsg(4326), ignore_axis_order=True):
+            return geoms
+        epsg = src.to_epsg()
+        name = f"EPSG:{epsg}" if epsg is not None else f"the CRS {src.name[:80]!r}"
+        series = gpd.GeoSeries(geoms, crs=src).to_crs(4326)
+    except Exception as exc:  # pyproj raises several error kinds for unusable CRSs
+        raise UploadError(
+            f"{file}: the coordinates cannot be transformed from the file's coordinate "
+            f"system to WGS84 ({str(exc)[:120]}); export the data in EPSG:4326"
+        ) from None
     out = np.asarray(series.array, dtype=object)
-    name = src.to_string() if src.to_epsg() is None else f"EPSG:{src.to_epsg()}"
+    moved = np.not_equal(out, None)
+    if moved.any():
+        bounds = shapely.bounds(out[moved])
+        bad = np.flatnonzero(moved)[
+            ~np.isfinite(bounds).all(axis=1) & ~shapely.is_empty(out[moved])
+        ]
+        for j in bad:
+            report.errors.append(
+                Problem(
+                    labels[j],
+                    "geometry",
+                    f"coordinates cannot be transformed from {name} to WGS84",
+                    f"check that the coordinates really are in {name}",
+                )
+            )
+            out[j] = None
     report.repairs.append(
         Repair(
             "file",
             "geometry",
-            f"coordinates are in {name} ({src.name})",
+            f"coordinates are in {name}" + (f" ({src.name})" if epsg is not None else ""),
             f"reprojected {int(present.sum())} feature(s) to EPSG:4326 (WGS84 lon/lat)",
         )
     )

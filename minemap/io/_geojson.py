@@ -100,6 +100,8 @@ def _features_of(doc: Any, *, file: str) -> list[Any]:
     if not isinstance(doc, dict):
         raise UnsupportedFormatError(f"{file}: JSON that is not a GeoJSON object")
     kind = doc.get("type")
+    if not isinstance(kind, str):
+        kind = repr(kind)
     if kind == "FeatureCollection":
         features = doc.get("features")
         if not isinstance(features, list):
@@ -133,7 +135,7 @@ def read_geojson(
     """
     report = Report(file=file, layer="")
     text = decode_text(data, file=file, repairs=report.repairs)
-    doc = load_json(text, file=file, limits=limits)
+    doc = load_json(text, file=file, limits=limits, raw=data)
     del text
     features = _features_of(doc, file=file)
     n = len(features)
@@ -187,15 +189,41 @@ def read_geojson(
         progress=progress,
     )
     del geoms
-    frame = pd.DataFrame.from_records(props, index=pd.RangeIndex(n)) if n else pd.DataFrame()
-    if len(frame.columns) == 0:
-        frame = pd.DataFrame(index=pd.RangeIndex(n))
+    frame = _typed_frame(props, n)
     if any_id and "id" not in frame.columns:
         frame.insert(0, "id", pd.Series(ids, index=frame.index, dtype=object))
     frame = _flatten_nested(frame, report)
     if epsg is not None:
         geometry = _reproject(geometry, epsg, labels, report)
     return frame, geometry, labels, report
+
+
+def _typed_frame(props: list[dict[str, Any]], n: int) -> pd.DataFrame:
+    """Attribute frame with JSON types kept: integers stay exact (``Int64``, or object when
+    beyond int64), booleans ``boolean``, text ``str``, numbers ``float64``; else object."""
+    if not n:
+        return pd.DataFrame(index=pd.RangeIndex(0))
+    keys: dict[str, None] = {}
+    for p in props:
+        keys.update(dict.fromkeys(p))
+    columns: dict[str, pd.Series] = {}
+    for col in keys:
+        values = pd.Series([p.get(col) for p in props], dtype=object, index=pd.RangeIndex(n))
+        kind = pd.api.types.infer_dtype(values, skipna=True)
+        series = values
+        try:
+            if kind == "integer":
+                series = values.astype("Int64")
+            elif kind in ("floating", "mixed-integer-float"):
+                series = values.astype("float64")
+            elif kind == "boolean":
+                series = values.astype("boolean")
+            elif kind == "string":
+                series = values.astype("str")
+        except (OverflowError, TypeError, ValueError):
+            series = values
+        columns[col] = series
+    return pd.DataFrame(columns, index=pd.RangeIndex(n))
 
 
 def _flatten_nested(frame: pd.DataFrame, report: Report) -> pd.DataFrame:

@@ -80,7 +80,10 @@ def _clean_position(pos: Any, flags: dict[str, bool]) -> list[float]:
     for v in pos[:2]:
         if isinstance(v, bool) or not isinstance(v, int | float):
             raise _BadGeometryError(f"coordinate {_short(v)} is not a number")
-        out.append(float(v))
+        try:
+            out.append(float(v))
+        except OverflowError:
+            raise _BadGeometryError(f"coordinate {_short(v)} is out of range") from None
     if not (np.isfinite(out[0]) and np.isfinite(out[1])):
         raise _BadGeometryError("a coordinate is infinite or not a number")
     if len(pos) > 2:
@@ -212,7 +215,8 @@ def _build_group(
     elif kind in _MIN_POSITIONS:
         line_len = np.asarray(levels[0], dtype=np.int64)
         owner = _owner(levels, n)
-        for j in np.unique(owner[(line_len < 2) & (line_len > 0)]):
+        too_short = line_len < 2 if kind == "MultiLineString" else (line_len == 1)
+        for j in np.unique(owner[too_short]):
             if keep[j]:
                 ctx.error(idx[j], f"{kind}: a line has a single position", "give 2 or more")
                 keep[j] = False
@@ -279,6 +283,18 @@ def _check_rings(
     after = ring_len + unclosed
     short = after < 4
     n = len(idx)
+    if kind == "MultiPolygon":
+        # a polygon part without rings: an error (shapely 2.2 from_ragged_array crashes on it)
+        rings_per_part = np.asarray(levels[1], dtype=np.int64)
+        part_owner = np.repeat(np.arange(n), np.asarray(levels[2], dtype=np.int64))
+        for j in np.unique(part_owner[rings_per_part == 0]):
+            if keep[j]:
+                ctx.error(
+                    idx[j],
+                    "MultiPolygon: a polygon part has no rings",
+                    "remove the empty part",
+                )
+                keep[j] = False
     short_count = np.bincount(owner[short], minlength=n)
     for j in np.flatnonzero(short_count):
         if keep[j]:
@@ -336,6 +352,8 @@ def _build_one(geom: dict[str, Any], ctx: _Context, i: int, depth: int = 0) -> A
     if not isinstance(geom, dict):
         raise _BadGeometryError("a member is not a geometry object")
     kind = geom.get("type")
+    if not isinstance(kind, str):
+        raise _BadGeometryError(f"geometry type {_short(kind)} is not a name")
     if kind == "GeometryCollection":
         if depth > 8:
             raise _BadGeometryError("GeometryCollection nested too deeply")
@@ -405,10 +423,17 @@ def build_geometries(
             ctx.error(i, "the geometry is not a GeoJSON object", "give a GeoJSON geometry")
             continue
         kind = g.get("type")
+        if not isinstance(kind, str):
+            kind = repr(kind)[:20]
         if kind in _DEPTH:
             coords = g.get("coordinates")
             if coords is None:
                 ctx.error(i, f"{kind} without coordinates", "add the coordinates")
+                continue
+            if not isinstance(coords, list):
+                ctx.error(
+                    i, f"{kind}: coordinates {_short(coords)} are not a list", "fix the geometry"
+                )
                 continue
             bucket = groups.setdefault(kind, ([], []))
             bucket[0].append(i)

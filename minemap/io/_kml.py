@@ -143,7 +143,10 @@ def read_kml(
         raise UnsafeInputError(f"{file}: refused: a GDAL VRT file, not KML")
     if root_tag != "kml":
         raise UnsupportedFormatError(f"{file}: XML root <{root_tag}> is not KML")
-    placemarks = list(_walk(root, None, report))
+    try:
+        placemarks = list(_walk(root, None, report))
+    except RecursionError:
+        raise UnsafeInputError(f"{file}: refused: KML folders nested too deeply") from None
     if layer_name is not None:
         folders = sorted({f for _, f in placemarks if f})
         if layer_name not in folders:
@@ -186,6 +189,8 @@ def read_kml(
             continue
         try:
             geoms.append(_geometry(geom_elems[0]))
+        except RecursionError:
+            raise UnsafeInputError(f"{file}: refused: KML geometry nested too deeply") from None
         except _BadKmlError as exc:
             report.errors.append(
                 Problem(label, "geometry", str(exc), "fix the placemark's geometry")
@@ -200,6 +205,7 @@ def read_kml(
         repairs=report.repairs,
         progress=progress,
     )
+    report.errors.sort(key=lambda p: int(p.feature.rsplit(" ", 1)[-1]))
     frame = pd.DataFrame.from_records(records, index=pd.RangeIndex(len(records)))
     if len(frame.columns) == 0:
         frame = pd.DataFrame(index=pd.RangeIndex(len(records)))

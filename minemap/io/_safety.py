@@ -252,7 +252,7 @@ def _refuse_constant(name: str) -> Any:
     )
 
 
-def load_json(text: str, *, file: str, limits: Limits) -> Any:
+def load_json(text: str, *, file: str, limits: Limits, raw: bytes | None = None) -> Any:
     """Parse JSON strictly: no NaN/Infinity, no duplicate member names, bounded nesting.
 
     Parameters
@@ -263,13 +263,16 @@ def load_json(text: str, *, file: str, limits: Limits) -> Any:
         Display name for messages.
     limits
         ``max_json_depth`` bounds the nesting.
+    raw
+        The undecoded bytes, if at hand: the depth scan then skips re-encoding ``text``
+        (brackets, quotes and backslashes are the same bytes in UTF-8 and Windows-1251).
 
     Returns
     -------
     object
         The parsed document.
     """
-    depth = json_depth(text)
+    depth = json_depth(raw if raw is not None else text)
     if depth > limits.max_json_depth:
         raise UnsafeInputError(
             f"{file}: JSON nested {depth} levels deep, over the limit max_json_depth="
@@ -290,6 +293,8 @@ def load_json(text: str, *, file: str, limits: Limits) -> Any:
         ) from None
     except RecursionError:
         raise UnsafeInputError(f"{file}: JSON nested too deeply") from None
+    except ValueError as exc:  # e.g. an integer with more digits than Python converts
+        raise UploadError(f"{file}: unreadable JSON ({str(exc)[:120]})") from None
 
 
 # --------------------------------------------------------------------------- XML

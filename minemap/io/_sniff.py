@@ -67,6 +67,10 @@ def sniff_format(data: bytes, *, file: str) -> str:
             f"{file}: this is a bare Shapefile .shp; upload a .zip holding the .shp, .shx, "
             ".dbf and .prj files together"
         )
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise UnsupportedFormatError(
+            f"{file}: the file is UTF-16/UTF-32 encoded text; save it as UTF-8 and upload again"
+        )
     for magic, what in _UNSUPPORTED_MAGIC.items():
         if data.startswith(magic):
             raise UnsupportedFormatError(f"{file}: this is {what}, not {_SUPPORTED}")

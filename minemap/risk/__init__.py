@@ -27,7 +27,12 @@ from minemap.risk.grid import h3_summary
 from minemap.risk.pipeline import PrioritisationResult, prioritise, rank_tasks
 from minemap.risk.priority import priority_components, priority_score
 from minemap.risk.sensitivity import kendall_tau_b, rank_sensitivity
-from minemap.risk.surface import CASUALTY_BUFFER_M, casualty_buffers, hazard_surface
+from minemap.risk.surface import (
+    CASUALTY_BUFFER_M,
+    casualty_buffers,
+    hazard_surface,
+    update_surface,
+)
 from minemap.risk.tasks import attribute_points, make_tasks
 from minemap.risk.weights import Weights, default_weights, load_weights
 
@@ -62,4 +67,5 @@ __all__ = [
     "rank_sensitivity",
     "rank_tasks",
     "strike_footprints",
+    "update_surface",
 ]

@@ -207,3 +207,55 @@ def group_indices(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     counts = np.bincount(labels) if len(labels) else np.empty(0, dtype=np.intp)
     offsets = np.concatenate([[0], np.cumsum(counts)])
     return order, offsets
+
+
+def _pairwise(op: Callable[..., np.ndarray], a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``op(a, b)`` vectorised; on a GEOS topology error retry pair by pair, snapping the
+    failing pair to a 1 cm grid (a recorded approximation, not a silent drop)."""
+    try:
+        return op(a, b)
+    except shapely.errors.GEOSException:
+        out = []
+        for x, y in zip(a, b, strict=True):
+            try:
+                out.append(op(x, y))
+            except shapely.errors.GEOSException:
+                out.append(op(shapely.make_valid(x), shapely.make_valid(y), grid_size=0.01))
+        return np.asarray(out, dtype=object if not out or hasattr(out[0], "geom_type") else None)
+
+
+def intersection(a: np.ndarray, b: np.ndarray, *, n_threads: int = N_THREADS) -> np.ndarray:
+    """Pairwise ``a[i] ∩ b[i]`` over threads, robust to rare topology errors."""
+    if len(a) == 0:
+        return np.empty(0, dtype=object)
+    return _concat(
+        parallel_chunks(
+            lambda x, y: _pairwise(shapely.intersection, x, y),
+            a,
+            b,
+            n_threads=n_threads,
+            min_chunk=500,
+        )
+    )
+
+
+def intersection_area(a: np.ndarray, b: np.ndarray, *, n_threads: int = N_THREADS) -> np.ndarray:
+    """Pairwise ``area(a[i] ∩ b[i])`` over threads, robust to rare topology errors."""
+    if len(a) == 0:
+        return np.empty(0)
+
+    def op(x, y, **kw):
+        return shapely.area(shapely.intersection(x, y, **kw))
+
+    return np.asarray(
+        _concat(
+            parallel_chunks(
+                lambda x, y: np.asarray(_pairwise(op, x, y), dtype="float64"),
+                a,
+                b,
+                n_threads=n_threads,
+                min_chunk=500,
+            )
+        ),
+        dtype="float64",
+    )

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 
+import numpy as np
 import pandas as pd
 
 from minemap._errors import ConfigError
@@ -343,22 +344,21 @@ def match_munitions(
     cat = catalogue or load_catalogue()
     series = texts if isinstance(texts, pd.Series) else pd.Series(list(texts), dtype=object)
     values = series.astype(object).where(series.notna(), None)
-    cache: dict[object, MunitionEntry | None] = {}
-    keys: list[str | None] = []
-    for value in values:
-        if value not in cache:
-            cache[value] = cat.match(value)
-        entry = cache[value]
-        keys.append(None if entry is None else entry.key)
+    # match each distinct text once, then broadcast by code (fast on 100k+ rows)
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    entries = [cat.match(u) for u in uniques] + [None]  # code -1 (missing) → None
+    pick = np.where(codes < 0, len(entries) - 1, codes)
+    keys_u = np.array([None if e is None else e.key for e in entries], dtype=object)
+    keys = keys_u[pick]
 
     def col(attr: str, dtype: str) -> pd.Series:
-        data = [None if k is None else getattr(cat[k], attr) for k in keys]
-        return pd.Series(data, index=series.index, dtype=dtype)
+        per = np.array([None if e is None else getattr(e, attr) for e in entries], dtype=object)
+        return pd.Series(per[pick], index=series.index, dtype=dtype)
 
     return pd.DataFrame(
         {
             "munition_key": pd.Series(keys, index=series.index, dtype=object),
-            "matched": pd.Series([k is not None for k in keys], index=series.index, dtype=bool),
+            "matched": pd.Series(pd.notna(keys), index=series.index, dtype=bool),
             "name": col("name", "object"),
             "cluster": col("cluster", "boolean"),
             "submunitions": col("submunitions", "Int64"),

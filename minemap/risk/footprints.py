@@ -98,14 +98,19 @@ def strike_footprints(
         flag.fillna(False).to_numpy(dtype=bool), DEFAULT_CLUSTER_KEY, DEFAULT_KEY
     )
     keys = np.where(matched, matches["munition_key"].to_numpy(dtype=object), unmatched_key)
-    entries = [cat[k] for k in keys]
-    default_cluster = np.array([e.cluster for e in entries], dtype=bool)
+    ukeys, inverse = np.unique(keys.astype(str), return_inverse=True)
+    uentries = [cat[k] for k in ukeys]
+
+    def attr(name: str) -> np.ndarray:
+        return np.array([getattr(e, name) for e in uentries], dtype="float64")[inverse]
+
+    default_cluster = attr("cluster").astype(bool)
     is_cluster = flag.fillna(pd.Series(default_cluster, index=index)).to_numpy(dtype=bool)
 
-    radius = np.array([e.footprint_radius_m for e in entries], dtype="float64")
-    cat_sub = np.array([e.submunitions for e in entries], dtype="float64")
-    dud_low = np.array([e.dud_rate_low for e in entries], dtype="float64")
-    dud_high = np.array([e.dud_rate_high for e in entries], dtype="float64")
+    radius = attr("footprint_radius_m")
+    cat_sub = attr("submunitions")
+    dud_low = attr("dud_rate_low")
+    dud_high = attr("dud_rate_high")
     own_sub = _column(strikes, "submunitions", "Float64").to_numpy(dtype="float64", na_value=np.nan)
     sub = np.where(np.isnan(own_sub), np.where(is_cluster, cat_sub, 0.0), own_sub)
     uxo = _column(strikes, "uxo_reported", "Float64").to_numpy(dtype="float64", na_value=np.nan)

@@ -5,22 +5,24 @@ Cutting rule
 All cutting happens in the equal-area metric CRS (:func:`minemap.risk._spatial.equal_area_crs_for`:
 EPSG:3035 in Europe, a local Lambert azimuthal equal-area CRS elsewhere).
 
-1. **Farmland first.** Within each component, the part over each farmland parcel is its own
-   task (``kind = "parcel"``, one parcel per task, carrying ``parcel_id``, ``land_use``, ``crop``,
-   ``value_per_ha`` and ``farmland_area_m2``). Candidate parcels come from an STRtree query;
-   intersections are computed only for candidate pairs. Pieces smaller than
-   ``min_piece_area_m2`` (slivers along shared edges) stay in the remainder. Where parcels
-   overlap each other (dirty cadastre), the overlap goes to the parcel whose ``parcel_id`` sorts
-   first, so tasks never overlap.
-2. **The rest in bounded pieces.** The remainder of each component (off farmland) is cut by a
-   grid aligned to the remainder's own bounding box: ``nx = ceil(width / max_task_size_m)``
-   columns and ``ny = ceil(height / max_task_size_m)`` rows of equal size, so every cell is at
-   most ``max_task_size_m`` on a side and a remainder that fits in one cell is never cut.
-   The cut is done by recursive halving (``intersection`` with half-boxes), which costs
-   O(vertices × log cells) instead of clipping the whole component once per cell. Every
-   non-empty cell is one task (``kind = "grid"``; it may be a MultiPolygon of several
-   fragments inside the cell). Fragments below ``min_piece_area_m2`` are dropped (their total is
-   in ``.attrs["dropped_sliver_area_m2"]``).
+1. **Bounded cells.** Each component is cut by a grid aligned to the component's own bounding
+   box: ``nx = ceil(width / max_task_size_m)`` columns and ``ny = ceil(height /
+   max_task_size_m)`` rows of equal size, so every cell is at most ``max_task_size_m`` on a side
+   and a component that fits in one cell is never cut. The cut is done by recursive halving
+   (``intersection`` with half-boxes), which costs O(vertices × log cells) instead of clipping
+   the whole component once per cell.
+2. **Farmland carved out of the cells.** The part of a cell over each farmland parcel becomes
+   a parcel piece (candidate parcels from an STRtree query; an overlay only where the cell does
+   not simply cover the parcel). Pieces smaller than ``min_piece_area_m2`` (slivers along
+   shared edges) stay in the cell. Where parcels overlap each other (dirty cadastre), the
+   overlap goes to the parcel whose ``parcel_id`` sorts first, so tasks never overlap. The
+   pieces of one parcel within one component (a parcel crossing a cell line) are united into
+   **one task per parcel and component** (``kind = "parcel"``, carrying ``parcel_id``,
+   ``land_use``, ``crop``, ``value_per_ha`` and ``farmland_area_m2``); a parcel task can thus
+   be larger than a cell — a parcel is a natural unit of work.
+3. **The rest of each cell** (off farmland) is one task (``kind = "grid"``; it may be a
+   MultiPolygon of several fragments inside the cell). Fragments below ``min_piece_area_m2``
+   are dropped (their total is in ``.attrs["dropped_sliver_area_m2"]``).
 
 Task ids (stable across runs for the same inputs): ``"<component_id>/p/<parcel_id>"`` for a
 parcel task, ``"<component_id>/g/<column>_<row>"`` for a grid cell. Rows are sorted by
@@ -30,7 +32,10 @@ Evidence per task
 -----------------
 * ``n_cha`` / ``n_sha``: hazard polygons overlapping the task with positive area;
   ``evidence_class``: ``"CHA"`` if any CHA, else ``"SHA"``, else ``"strike"`` (a strike
-  footprint overlaps), else ``"casualty"``.
+  footprint overlaps), else ``"casualty"`` (a casualty buffer overlaps or an incident is
+  attributed); ``"none"`` cannot arise from evidence that built the surface but is kept as an
+  explicit value rather than a guess if ``make_tasks`` is given a surface and evidence that do
+  not match.
 * ``n_strikes`` / ``n_cluster_strikes``: strikes whose footprint overlaps the task.
 * ``expected_items_low/high``: each footprint's expected items apportioned by area share,
   ``items × area(footprint ∩ task) / area(footprint)``. The share of a footprint that lies in
@@ -53,6 +58,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
@@ -69,6 +75,8 @@ from minemap.settings import STORAGE_CRS
 __all__ = ["attribute_points", "make_tasks"]
 
 EVIDENCE_ORDER = ("CHA", "SHA", "strike", "casualty")
+
+_EMPTY = shapely.Polygon()  # immutable: shared instead of rebuilt (Polygon() parses WKT)
 
 _FARM_COLUMNS = ("land_use", "crop", "value_per_ha")
 
@@ -115,9 +123,9 @@ def _halve(
 def _split(geom, cut, lo, hi, box_of) -> tuple[shapely.Geometry, shapely.Geometry]:
     """Split ``geom`` at coordinate ``cut`` along one axis (``lo``/``hi``: its extent)."""
     if hi <= cut:
-        return geom, shapely.Polygon()
+        return geom, _EMPTY
     if lo >= cut:
-        return shapely.Polygon(), geom
+        return _EMPTY, geom
     return (
         _clip(geom, shapely.box(*box_of(lo - 1.0, cut))),
         _clip(geom, shapely.box(*box_of(cut, hi + 1.0))),
@@ -132,7 +140,7 @@ def _clip(geom: shapely.Geometry, box: shapely.Geometry) -> shapely.Geometry:
     if out.geom_type not in ("Polygon", "MultiPolygon"):
         parts = shapely.get_parts(out)
         parts = parts[np.isin(shapely.get_type_id(parts), (3, 6))]
-        out = shapely.union_all(parts) if len(parts) else shapely.Polygon()
+        out = shapely.union_all(parts) if len(parts) else _EMPTY
     return out
 
 
@@ -156,103 +164,224 @@ def grid_cut(geom: shapely.Geometry, max_size_m: float) -> list[tuple[int, int, 
     return pieces
 
 
-def _farm_pieces(
-    surface_4326: np.ndarray,
-    surface_m: np.ndarray,
-    farmland: gpd.GeoDataFrame,
-    crs: CRS,
-    min_piece_area_m2: float,
-    n_threads: int,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(component position, farmland row position, metric piece) per parcel task."""
-    fgeoms = np.asarray(farmland.geometry.array, dtype=object)
-    tree = shapely.STRtree(fgeoms)  # lon/lat: only candidates are projected
-    comp, parcel = _spatial.query_pairs(
-        tree, surface_4326, predicate="intersects", n_threads=n_threads
-    )
-    if len(comp) == 0:
-        empty = np.empty(0, dtype=np.intp)
-        return empty, empty, np.empty(0, dtype=object)
-    uniq, inverse = np.unique(parcel, return_inverse=True)
-    pm = _valid(_spatial.project(fgeoms[uniq], STORAGE_CRS, crs))
-    pieces = np.concatenate(
-        _spatial.parallel_chunks(
-            lambda a, b: shapely.intersection(a, b), surface_m[comp], pm[inverse], min_chunk=500
-        )
-    )
-    kinds = shapely.get_type_id(pieces)
-    odd = ~np.isin(kinds, (3, 6))
+def _polygonal_array(geoms: np.ndarray) -> np.ndarray:
+    """Keep only the polygonal part of each overlay result (drop lines/points)."""
+    odd = ~np.isin(shapely.get_type_id(geoms), (3, 6))
     if odd.any():
-        pieces[odd] = [
+        geoms = geoms.copy()
+        geoms[odd] = [
             shapely.union_all(p[np.isin(shapely.get_type_id(p), (3, 6))])
             if len(p := shapely.get_parts(g))
-            else shapely.Polygon()
-            for g in pieces[odd]
+            else _EMPTY
+            for g in geoms[odd]
         ]
-    keep = shapely.area(pieces) >= min_piece_area_m2
-    comp, parcel, pieces = comp[keep], parcel[keep], pieces[keep]
-    # overlapping parcels: the parcel whose id sorts first keeps the overlap
-    ids = (
-        farmland["parcel_id"].astype(str).to_numpy()
-        if "parcel_id" in farmland.columns
-        else (np.array([f"#{i}" for i in farmland.index]))
-    )
-    order = np.lexsort((ids[parcel], comp))
-    comp, parcel, pieces = comp[order], parcel[order], pieces[order]
-    if len(pieces) > 1:
-        ptree = shapely.STRtree(pieces)
-        a, b = ptree.query(pieces, predicate="overlaps")
-        a2, b2 = ptree.query(pieces, predicate="contains")
-        a3, b3 = ptree.query(pieces, predicate="within")
-        a = np.concatenate([a, a2, a3])
-        b = np.concatenate([b, b2, b3])
-        sel = (a > b) & (comp[a] == comp[b])  # a later piece loses to earlier pieces b
-        if sel.any():
-            a, b = a[sel], b[sel]
-            for target in np.unique(a):
-                earlier = pieces[b[a == target]]
-                pieces[target] = _difference(pieces[target], _union(earlier))
-            keep = shapely.area(pieces) >= min_piece_area_m2
-            comp, parcel, pieces = comp[keep], parcel[keep], pieces[keep]
-    return comp, parcel, pieces
+    return geoms
 
 
-def _grid_pieces(
-    remainders: np.ndarray, max_size_m: float, n_threads: int
-) -> list[list[tuple[int, int, shapely.Geometry]]]:
-    weights = shapely.get_num_coordinates(remainders).astype("float64") + 1.0
-    results: list[list[tuple[int, int, shapely.Geometry]]] = [[] for _ in range(len(remainders))]
-
-    def work(positions: np.ndarray) -> None:
-        for p in positions:
-            results[p] = grid_cut(remainders[p], max_size_m)
-
+def _run_balanced(work, weights: np.ndarray, n_threads: int) -> None:
     from minemap.risk.surface import _balanced_split
 
-    runs = _balanced_split(weights, n_threads if len(remainders) > 16 else 1)
+    runs = _balanced_split(weights.astype("float64"), n_threads if len(weights) > 16 else 1)
     if len(runs) == 1:
         work(runs[0])
     else:
         with ThreadPoolExecutor(max_workers=len(runs)) as pool:
             list(pool.map(work, runs))
+
+
+def _grid_pieces(
+    geoms: np.ndarray, max_size_m: float, n_threads: int
+) -> list[list[tuple[int, int, shapely.Geometry]]]:
+    results: list[list[tuple[int, int, shapely.Geometry]]] = [[] for _ in range(len(geoms))]
+    bounds = shapely.bounds(geoms)
+    empty = shapely.is_empty(geoms) | shapely.is_missing(geoms)
+    fits = (
+        ~empty
+        & (bounds[:, 2] - bounds[:, 0] <= max_size_m)
+        & (bounds[:, 3] - bounds[:, 1] <= max_size_m)
+    )
+    for p in np.flatnonzero(fits):  # one cell: nothing to cut (most components)
+        results[p] = [(0, 0, geoms[p])]
+    todo = np.flatnonzero(~fits & ~empty)
+
+    def work(positions: np.ndarray) -> None:
+        for p in todo[positions]:
+            results[p] = grid_cut(geoms[p], max_size_m)
+
+    if len(todo):
+        _run_balanced(work, shapely.get_num_coordinates(geoms[todo]) + 1.0, n_threads)
     return results
 
 
+@dataclass
+class _Split:
+    """Task pieces in the metric CRS before attributes are attached."""
+
+    geom: np.ndarray  # metric geometries
+    comp: np.ndarray  # component position
+    parcel: np.ndarray  # farmland row position, -1 for grid pieces
+    cell_i: np.ndarray  # grid column (-1 for parcel tasks)
+    cell_j: np.ndarray
+    dropped_m2: float
+
+
+def _split_surface(
+    sm: np.ndarray,
+    s4326: np.ndarray,
+    farmland: gpd.GeoDataFrame | None,
+    parcel_rank: np.ndarray | None,
+    crs: CRS,
+    max_size_m: float,
+    min_area: float,
+    n_threads: int,
+) -> _Split:
+    """Grid-cut every component, then carve the farmland parcels out of the (small) cells."""
+    cells = _grid_pieces(sm, max_size_m, n_threads)
+    sizes = [len(c) for c in cells]
+    cell_comp = np.repeat(np.arange(len(cells)), sizes).astype(np.intp)
+    cell_i = np.fromiter((t[0] for c in cells for t in c), dtype=np.intp, count=sum(sizes))
+    cell_j = np.fromiter((t[1] for c in cells for t in c), dtype=np.intp, count=sum(sizes))
+    cell_geom = np.empty(sum(sizes), dtype=object)
+    cell_geom[:] = [t[2] for c in cells for t in c]
+    cell_geom = _valid(cell_geom)
+
+    p_geom = np.empty(0, dtype=object)
+    p_comp = p_row = np.empty(0, dtype=np.intp)
+    dropped = 0.0
+    if farmland is not None and len(farmland) and len(cell_geom):
+        fgeoms = np.asarray(farmland.geometry.array, dtype=object)
+        ftree = shapely.STRtree(fgeoms)  # lon/lat: only candidate parcels are projected
+        _, cand = _spatial.query_pairs(ftree, s4326, predicate="intersects", n_threads=n_threads)
+        cand = np.unique(cand)
+    else:
+        cand = np.empty(0, dtype=np.intp)
+    if len(cand):
+        pm = _valid(_spatial.project(fgeoms[cand], STORAGE_CRS, crs))
+        ptree = shapely.STRtree(pm)
+        ci, pj = _spatial.query_pairs(ptree, cell_geom, predicate="intersects", n_threads=n_threads)
+        ci_in, pj_in = _spatial.query_pairs(
+            ptree, cell_geom, predicate="covers", n_threads=n_threads
+        )
+        n_p = len(pm)
+        inside = np.isin(ci * n_p + pj, ci_in * n_p + pj_in)
+        pieces = np.empty(len(ci), dtype=object)
+        pieces[inside] = pm[pj[inside]]  # parcel wholly inside the cell: no overlay needed
+        cut = np.flatnonzero(~inside)
+        if len(cut):
+            pieces[cut] = _polygonal_array(
+                _spatial.intersection(cell_geom[ci[cut]], pm[pj[cut]], n_threads=n_threads)
+            )
+        area = shapely.area(pieces)
+        keep = area >= min_area  # slivers stay in the grid remainder
+        ci, pj, pieces, area = ci[keep], pj[keep], pieces[keep], area[keep]
+        rank = parcel_rank[cand][pj]
+        order = np.lexsort((rank, ci))
+        ci, pj, pieces, area = ci[order], pj[order], pieces[order], area[order]
+
+        cell_area = shapely.area(cell_geom)
+        cells_with, starts = np.unique(ci, return_index=True)
+        ends = np.append(starts[1:], len(ci))
+
+        def work(positions: np.ndarray) -> None:
+            for p in positions:
+                s, e = starts[p], ends[p]
+                total = float(area[s:e].sum())
+                if abs(total - cell_area[cells_with[p]]) <= 1e-7 * total:
+                    # the pieces fill the cell exactly: no remainder and no overlap (overlap
+                    # would need an equally large gap to cancel out) — skip the overlays
+                    cell_geom[cells_with[p]] = _EMPTY
+                    continue
+                group = pieces[s:e]
+                union = _union(group)
+                if e - s > 1 and shapely.area(union) < total - max(1e-6 * total, 0.01):
+                    # overlapping parcels (dirty cadastre): the parcel whose id sorts first
+                    # keeps the overlap, later ones lose it — tasks never overlap
+                    taken = group[0]
+                    for k in range(s + 1, e):
+                        original = pieces[k]
+                        pieces[k] = _difference(original, taken)
+                        taken = _union(np.array([taken, original], dtype=object))
+                cell_geom[cells_with[p]] = _difference(cell_geom[cells_with[p]], union)
+
+        _run_balanced(work, (ends - starts).astype("float64"), n_threads)
+        area = shapely.area(pieces)
+        keep = area >= min_area
+        dropped += float(area[~keep].sum())
+        ci, pj, pieces = ci[keep], pj[keep], pieces[keep]
+
+        # one task per parcel and component: merge a parcel's pieces from neighbouring cells
+        comp = cell_comp[ci]
+        order = np.lexsort((pj, comp))
+        comp, pj, pieces = comp[order], pj[order], pieces[order]
+        key = comp.astype(np.int64) * n_p + pj
+        first = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+        last = np.r_[first[1:], len(key)]
+        merged = pieces[first].copy()
+        for g in np.flatnonzero(last - first > 1):
+            merged[g] = _union(pieces[first[g] : last[g]])
+        p_geom, p_comp, p_row = merged, comp[first], cand[pj[first]]
+
+    g_area = shapely.area(cell_geom) if len(cell_geom) else np.empty(0)
+    g_keep = g_area >= min_area
+    dropped += float(g_area[~g_keep].sum()) if len(g_area) else 0.0
+    n_f = len(p_geom)
+    return _Split(
+        geom=np.concatenate([p_geom, cell_geom[g_keep]]),
+        comp=np.concatenate([p_comp, cell_comp[g_keep]]).astype(np.intp),
+        parcel=np.concatenate([p_row, np.full(int(g_keep.sum()), -1)]).astype(np.intp),
+        cell_i=np.concatenate([np.full(n_f, -1), cell_i[g_keep]]).astype(np.intp),
+        cell_j=np.concatenate([np.full(n_f, -1), cell_j[g_keep]]).astype(np.intp),
+        dropped_m2=dropped,
+    )
+
+
 def _pair_areas(
-    tasks_tree: shapely.STRtree, task_geoms: np.ndarray, geoms: np.ndarray, n_threads: int
+    tasks_tree: shapely.STRtree,
+    task_geoms: np.ndarray,
+    geoms: np.ndarray,
+    n_threads: int,
+    circles: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(evidence position, task position, intersection area) for pairs with positive area."""
+    """(evidence position, task position, intersection area) for pairs with positive area.
+
+    Overlays are computed only for candidate pairs from the STRtree, and not even for those
+    where one side covers the other (prepared ``covers`` predicates, evaluated by STRtree
+    queries): a task covering the evidence overlaps it by the evidence's area, evidence covering
+    a task by the task's area. For circles (``circles`` rows of centre x, y, radius) the test
+    uses the circle shrunk / enlarged by 1e-7 of its radius, so that a boundary shared up to
+    floating-point noise (a footprint on the edge of the united surface) still counts as
+    covered; the area error is below 1e-6 relative.
+    """
     ev, task = _spatial.query_pairs(tasks_tree, geoms, predicate="intersects", n_threads=n_threads)
     if len(ev) == 0:
         return ev, task, np.empty(0)
-    areas = np.concatenate(
-        _spatial.parallel_chunks(
-            lambda a, b: shapely.area(shapely.intersection(a, b)),
-            geoms[ev],
-            task_geoms[task],
-            min_chunk=1000,
-        )
+    n_t = len(task_geoms)
+    inner, outer = geoms, None
+    if circles is not None and np.isfinite(circles[:, 2]).any():
+        is_c = np.isfinite(circles[:, 2])
+        inner, outer = geoms.copy(), geoms.copy()
+        c = circles[is_c]
+        inner[is_c] = _spatial.circles(c[:, 0], c[:, 1], c[:, 2] * (1.0 - 1e-7))
+        outer[is_c] = _spatial.circles(c[:, 0], c[:, 1], c[:, 2] * (1.0 + 1e-7))
+    pair_key = ev.astype(np.int64) * n_t + task
+    # task covers evidence → overlap = evidence area
+    t_in, e_in = _spatial.query_pairs(
+        shapely.STRtree(inner), task_geoms, predicate="covers", n_threads=n_threads
     )
+    ev_inside = np.isin(pair_key, e_in.astype(np.int64) * n_t + t_in)
+    # evidence covers task → overlap = task area
+    e_out, t_out = _spatial.query_pairs(
+        tasks_tree, outer if outer is not None else geoms, predicate="covers", n_threads=n_threads
+    )
+    task_inside = np.isin(pair_key, e_out.astype(np.int64) * n_t + t_out) & ~ev_inside
+    areas = np.empty(len(ev))
+    areas[ev_inside] = shapely.area(geoms[ev[ev_inside]])
+    areas[task_inside] = shapely.area(task_geoms[task[task_inside]])
+    cut = np.flatnonzero(~ev_inside & ~task_inside)
+    if len(cut):
+        areas[cut] = _spatial.intersection_area(
+            geoms[ev[cut]], task_geoms[task[cut]], n_threads=n_threads
+        )
     keep = areas > 1e-6
     return ev[keep], task[keep], areas[keep]
 
@@ -327,63 +456,33 @@ def make_tasks(
     sm = _valid(_spatial.project(s4326, STORAGE_CRS, crs))
     comp_ids = surface["component_id"].astype(str).to_numpy()
 
-    # 1. parcel pieces
-    if farmland is not None and len(farmland) and len(surface):
-        f_comp, f_row, f_piece = _farm_pieces(
-            s4326, sm, farmland, crs, min_piece_area_m2, n_threads
-        )
+    if farmland is not None and "parcel_id" in farmland.columns:
+        all_ids = farmland["parcel_id"].astype(str).to_numpy(dtype=object)
+    elif farmland is not None:
+        all_ids = np.array([f"#{i}" for i in farmland.index], dtype=object)
     else:
-        f_comp = f_row = np.empty(0, dtype=np.intp)
-        f_piece = np.empty(0, dtype=object)
+        all_ids = np.empty(0, dtype=object)
+    rank = np.empty(len(all_ids), dtype=np.intp)
+    rank[np.argsort(all_ids, kind="stable")] = np.arange(len(all_ids))
 
-    # 2. remainder of each component, grid cut
-    remainders = sm.copy()
-    if len(f_comp):
-        order = np.argsort(f_comp, kind="stable")
-        comps, starts = np.unique(f_comp[order], return_index=True)
-        ends = np.append(starts[1:], len(order))
-        for c, s, e in zip(comps, starts, ends, strict=True):
-            remainders[c] = _difference(sm[c], _union(f_piece[order[s:e]]))
-        remainders[comps] = _valid(remainders[comps])  # zero-width spikes would widen the grid
-    grid = _grid_pieces(remainders, max_task_size_m, n_threads)
-
-    g_comp, g_i, g_j, g_piece = [], [], [], []
-    for c, pieces in enumerate(grid):
-        for i, j, piece in pieces:
-            g_comp.append(c)
-            g_i.append(i)
-            g_j.append(j)
-            g_piece.append(piece)
-    g_piece_arr = np.array(g_piece, dtype=object) if g_piece else np.empty(0, dtype=object)
-    g_area = shapely.area(g_piece_arr) if len(g_piece_arr) else np.empty(0)
-    g_keep = g_area >= min_piece_area_m2
-    dropped = float(g_area[~g_keep].sum()) if len(g_area) else 0.0
-
-    g_comp_arr = np.asarray(g_comp, dtype=np.intp)[g_keep]
-    n_f, n_g = len(f_comp), int(g_keep.sum())
+    split = _split_surface(
+        sm, s4326, farmland, rank, crs, max_task_size_m, min_piece_area_m2, n_threads
+    )
     # overlay output is valid, but slivers along edges shared by different sources can leave
     # zero-width spikes after cutting: make such pieces valid (keeping the polygonal part)
-    task_m = _valid(np.concatenate([f_piece, g_piece_arr[g_keep]]))
-    task_comp = np.concatenate([f_comp, g_comp_arr]).astype(np.intp)
-    if farmland is not None and "parcel_id" in farmland.columns:
-        parcel_ids = farmland["parcel_id"].astype(str).to_numpy()[f_row]
-    else:
-        parcel_ids = np.array(
-            [f"#{i}" for i in (farmland.index[f_row] if n_f else [])], dtype=object
-        )
-    gi = np.asarray(g_i)[g_keep] if n_g else np.empty(0, dtype=int)
-    gj = np.asarray(g_j)[g_keep] if n_g else np.empty(0, dtype=int)
-    task_ids = np.concatenate(
+    task_m = _valid(split.geom)
+    task_comp = split.comp
+    is_parcel = split.parcel >= 0
+    n_f, n_g = int(is_parcel.sum()), int((~is_parcel).sum())
+    f_row = split.parcel[is_parcel]
+    parcel_ids = all_ids[f_row] if n_f else np.empty(0, dtype=object)
+    dropped = split.dropped_m2
+    task_ids = np.array(
         [
-            np.array(
-                [f"{comp_ids[c]}/p/{p}" for c, p in zip(f_comp, parcel_ids, strict=True)],
-                dtype=object,
-            ),
-            np.array(
-                [f"{comp_ids[c]}/g/{i}_{j}" for c, i, j in zip(g_comp_arr, gi, gj, strict=True)],
-                dtype=object,
-            ),
-        ]
+            f"{comp_ids[c]}/p/{all_ids[r]}" if r >= 0 else f"{comp_ids[c]}/g/{i}_{j}"
+            for c, r, i, j in zip(task_comp, split.parcel, split.cell_i, split.cell_j, strict=True)
+        ],
+        dtype=object,
     )
     kind = np.array(["parcel"] * n_f + ["grid"] * n_g, dtype=object)
     area = shapely.area(task_m) if len(task_m) else np.empty(0)
@@ -448,10 +547,10 @@ def make_tasks(
     if footprints is not None and len(footprints) and n_t:
         from minemap.risk.surface import _footprints_metric
 
-        fm = _footprints_metric(footprints, crs)
+        fm, fcirc = _footprints_metric(footprints, crs, with_circles=True)
         ok = ~shapely.is_missing(fm)
         fpos = np.flatnonzero(ok)
-        ev, task, inter = _pair_areas(tree, task_m, fm[ok], n_threads)
+        ev, task, inter = _pair_areas(tree, task_m, fm[ok], n_threads, circles=fcirc[ok])
         ev = fpos[ev]
         farea = shapely.area(fm)
         share = np.where(farea[ev] > 0, inter / np.where(farea[ev] > 0, farea[ev], 1.0), 0.0)
@@ -495,7 +594,8 @@ def make_tasks(
             xy[present, 0], xy[present, 1], buf["buffer_radius_m"].to_numpy()[present]
         )
         cpos = np.flatnonzero(present)
-        ev, task, inter = _pair_areas(tree, task_m, circ[present], n_threads)
+        crad = np.column_stack([xy, buf["buffer_radius_m"].to_numpy()])
+        ev, task, inter = _pair_areas(tree, task_m, circ[present], n_threads, circles=crad[present])
         ev = cpos[ev]
         cas_overlap[task] = True
         # largest-overlap fallback for points that are not inside any task

@@ -11,7 +11,11 @@ implements :class:`Store` with the same guarantees:
   appended) atomically;
 - the audit log is append-only;
 - concurrent imports from several processes lose nothing;
-- :meth:`Store.data_version` increases on every change.
+- :meth:`Store.data_version` increases on every change to the data (layers, batches,
+  audit); sign-in bookkeeping (sessions, login attempts) does not change it;
+- accounts (issue 6): users are never deleted (only disabled), every user change is
+  audited in the same transaction, passwords are stored only as the hash they are
+  given, session tokens only as the hash they are given.
 """
 
 from __future__ import annotations
@@ -29,9 +33,19 @@ import pandas as pd
 from minemap._errors import StoreError
 from minemap._report import Report
 
-__all__ = ["BatchRecord", "BatchStatus", "DuplicateImportError", "Store"]
+__all__ = [
+    "BatchRecord",
+    "BatchStatus",
+    "DuplicateImportError",
+    "LoginAttempt",
+    "LoginOutcome",
+    "SessionRecord",
+    "Store",
+    "UserRecord",
+]
 
 BatchStatus = Literal["active", "undone"]
+LoginOutcome = Literal["ok", "bad", "refused"]
 
 
 class DuplicateImportError(StoreError):
@@ -107,6 +121,83 @@ class BatchRecord:
             out[key] = None if value is None else value.isoformat()
         out["extra_columns"] = [list(pair) for pair in self.extra_columns]
         return out
+
+
+@dataclass(frozen=True, slots=True)
+class UserRecord:
+    """One local account as the store keeps it (:mod:`minemap.auth.accounts` owns the rules).
+
+    Attributes
+    ----------
+    name : str
+        Unique, normalised account name (lower case).
+    role : str
+        One of :data:`minemap.auth.roles.ROLES`.
+    password_hash : str
+        The argon2id hash string (``$argon2id$v=19$...``); never the password.
+    disabled : bool
+        Disabled accounts cannot sign in; accounts are never deleted.
+    created_at, changed_at : datetime
+        UTC, timezone-aware.
+    created_by : str or None
+        Who added the account.
+    """
+
+    name: str
+    role: str
+    password_hash: str
+    disabled: bool
+    created_at: datetime
+    changed_at: datetime
+    created_by: str | None = None
+
+    def __repr__(self) -> str:  # keep the hash out of logs and tracebacks
+        return (
+            f"UserRecord(name={self.name!r}, role={self.role!r}, disabled={self.disabled}, "
+            f"created_at={self.created_at.isoformat()})"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRecord:
+    """One signed-in session; the store holds only the token's hash.
+
+    Attributes
+    ----------
+    token_hash : str
+        SHA-256 (hex) of the random session token; the token itself is never stored.
+    name : str
+        The account the session belongs to.
+    created_at, last_seen_at, expires_at : datetime
+        UTC. ``expires_at`` is the absolute end; idle expiry is measured from
+        ``last_seen_at`` by :mod:`minemap.auth.accounts`.
+    """
+
+    token_hash: str
+    name: str
+    created_at: datetime
+    last_seen_at: datetime
+    expires_at: datetime
+
+    def __repr__(self) -> str:
+        return f"SessionRecord(name={self.name!r}, expires_at={self.expires_at.isoformat()})"
+
+
+@dataclass(frozen=True, slots=True)
+class LoginAttempt:
+    """One sign-in attempt, kept for rate limiting.
+
+    ``name`` is the rate-limit key the caller chose (``minemap.auth`` files attempts
+    under a SHA-256 of the typed name, so a password typed as a name is never stored).
+
+    ``outcome``: ``"ok"`` (signed in), ``"bad"`` (wrong name or password),
+    ``"refused"`` (locked, disabled or rate-limited; the password was not checked or
+    was right but the account may not sign in).
+    """
+
+    name: str
+    at: datetime
+    outcome: LoginOutcome
 
 
 class Store(ABC):
@@ -211,6 +302,89 @@ class Store(ABC):
     @abstractmethod
     def data_version(self) -> int:
         """A counter that increases on every committed change (a cache key)."""
+
+    # -- accounts (issue 6) ------------------------------------------------------------
+    # Plain record keeping only: every rule (password policy, hashing, lock-out,
+    # expiry) lives in ``minemap.auth``, so a new backend implements storage, not policy.
+    # Times are passed in (``at=``) so the rules can run on an injected clock.
+
+    @abstractmethod
+    def add_user(self, user: UserRecord, *, by: str | None = None) -> None:
+        """Insert a new account and its ``user_added`` audit entry in one transaction.
+
+        The audit detail holds ``name`` and ``role`` (never the hash).
+
+        Raises
+        ------
+        StoreError
+            An account with this name exists already (enabled or disabled).
+        """
+
+    @abstractmethod
+    def get_user(self, name: str) -> UserRecord | None:
+        """The account called ``name`` (exact, already normalised), or None."""
+
+    @abstractmethod
+    def list_users(self) -> list[UserRecord]:
+        """Every account, enabled and disabled, sorted by name."""
+
+    @abstractmethod
+    def update_user(
+        self,
+        name: str,
+        *,
+        at: datetime,
+        by: str | None = None,
+        role: str | None = None,
+        password_hash: str | None = None,
+        disabled: bool | None = None,
+    ) -> UserRecord:
+        """Change an account (only the arguments given) and audit it, in one transaction.
+
+        The audit entry (``user_changed``) lists the changed fields and the new role
+        or disabled flag; for a password change only ``"password"`` is named. Disabling
+        also ends (deletes) the account's sessions in the same transaction.
+
+        Raises
+        ------
+        StoreError
+            No account has this name.
+        """
+
+    @abstractmethod
+    def record_login_attempt(self, name: str, *, at: datetime, outcome: LoginOutcome) -> None:
+        """Remember one sign-in attempt (does not change :meth:`data_version`)."""
+
+    @abstractmethod
+    def login_attempts(self, *, since: datetime, name: str | None = None) -> list[LoginAttempt]:
+        """Attempts at or after ``since`` (for ``name`` only if given), oldest first."""
+
+    @abstractmethod
+    def add_session(self, session: SessionRecord) -> None:
+        """Store a new session (does not change :meth:`data_version`)."""
+
+    @abstractmethod
+    def get_session(self, token_hash: str) -> SessionRecord | None:
+        """The session with this token hash, or None."""
+
+    @abstractmethod
+    def touch_session(self, token_hash: str, *, at: datetime) -> None:
+        """Set a session's ``last_seen_at`` (idle expiry); no-op if it is gone."""
+
+    @abstractmethod
+    def delete_sessions(
+        self,
+        *,
+        token_hash: str | None = None,
+        name: str | None = None,
+        expired_before: datetime | None = None,
+    ) -> int:
+        """Delete the sessions matching any given criterion; returns how many.
+
+        ``token_hash``: that one session (sign-out); ``name``: every session of the
+        account; ``expired_before``: sessions whose absolute expiry is before it.
+        With no criterion nothing is deleted.
+        """
 
     @abstractmethod
     def close(self) -> None:

@@ -9,7 +9,10 @@ Layout (see ``docs/store.md``):
   schema's fields, ``batch_id`` and ``extra_json``;
 - ``minemap_batches`` (one row per import; only *active → undone* may change),
   ``minemap_audit`` (append-only, hash-chained, guarded by triggers) and
-  ``minemap_meta`` (schema version, data version).
+  ``minemap_meta`` (schema version, data version);
+- accounts (issue 6, not registered in ``gpkg_contents``, so GIS tools don't list
+  them): ``minemap_users`` (never deleted), ``minemap_sessions`` (token hashes) and
+  ``minemap_login_attempts`` (for rate limiting).
 
 Every write runs in one ``BEGIN IMMEDIATE`` transaction on one ``sqlite3``
 connection, in WAL mode with ``synchronous=FULL``: a crash or ``kill -9`` at any
@@ -26,11 +29,11 @@ import re
 import sqlite3
 import threading
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -41,9 +44,20 @@ from minemap import __version__
 from minemap._errors import StoreError
 from minemap._report import Report
 from minemap.layers import LAYER_NAMES, LayerSchema, get_schema
-from minemap.store._base import BatchRecord, DuplicateImportError, Store
-from minemap.store._frames import canonical_frame, prepare_rows
+from minemap.store._base import (
+    BatchRecord,
+    DuplicateImportError,
+    LoginAttempt,
+    LoginOutcome,
+    SessionRecord,
+    Store,
+    UserRecord,
+)
+from minemap.store._frames import PreparedRows, canonical_frame, prepare_rows
 from minemap.store._gpkgwkb import decode_geometries, encode_geometries, register_functions
+
+if TYPE_CHECKING:
+    from minemap.store.copy import AuditEntry
 
 __all__ = ["SCHEMA_VERSION", "GeoPackageStore"]
 
@@ -51,7 +65,7 @@ SCHEMA_VERSION = 1
 """Version of the minemap tables' layout (``minemap_meta.schema_version``)."""
 
 GPKG_APPLICATION_ID = 0x47504B47  # "GPKG"
-GPKG_USER_VERSION = 10400  # GeoPackage 1.4.0
+GPKG_USER_VERSION = 10300  # GeoPackage 1.3.0: read without warnings by GDAL 3.6 (QGIS 3.28 LTR era)
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 _IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
 _CHUNK_ROWS = 5_000
@@ -137,6 +151,36 @@ CREATE TRIGGER minemap_audit_no_delete BEFORE DELETE ON minemap_audit
 BEGIN SELECT RAISE(ABORT, 'minemap_audit is append-only: entries cannot be deleted'); END;
 """
 
+# Accounts (issue 6). Added to existing stores on open (new tables only, so older
+# minemap versions still read the store: the schema version stays 1).
+_AUTH_TABLES_SQL = """
+CREATE TABLE minemap_users (
+  name TEXT PRIMARY KEY NOT NULL,
+  role TEXT NOT NULL,
+  password_hash TEXT NOT NULL,
+  disabled INTEGER NOT NULL DEFAULT 0 CHECK (disabled IN (0, 1)),
+  created_at TEXT NOT NULL,
+  created_by TEXT,
+  changed_at TEXT NOT NULL);
+CREATE TRIGGER minemap_users_no_delete BEFORE DELETE ON minemap_users
+BEGIN SELECT RAISE(ABORT, 'minemap_users: accounts are disabled, never deleted'); END;
+CREATE TABLE minemap_sessions (
+  token_hash TEXT PRIMARY KEY NOT NULL,
+  name TEXT NOT NULL REFERENCES minemap_users (name),
+  created_at TEXT NOT NULL,
+  last_seen_at TEXT NOT NULL,
+  expires_at TEXT NOT NULL);
+CREATE INDEX minemap_sessions_name ON minemap_sessions (name);
+CREATE TABLE minemap_login_attempts (
+  id INTEGER PRIMARY KEY NOT NULL,
+  name TEXT NOT NULL,
+  at TEXT NOT NULL,
+  outcome TEXT NOT NULL CHECK (outcome IN ('ok', 'bad', 'refused')));
+CREATE INDEX minemap_login_attempts_name_at ON minemap_login_attempts (name, at);
+CREATE INDEX minemap_login_attempts_at ON minemap_login_attempts (at);
+"""
+_AUTH_TABLES = ("minemap_users", "minemap_sessions", "minemap_login_attempts")
+
 _RTREE_TRIGGERS = [
     'CREATE TRIGGER "rtree_{t}_geom_insert" AFTER INSERT ON "{t}" '
     'WHEN (new."geom" NOT NULL AND NOT ST_IsEmpty(NEW."geom")) BEGIN '
@@ -176,6 +220,13 @@ def _parse_time(text: str | None) -> datetime | None:
     if text is None:
         return None
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+def _format_time(moment: datetime) -> str:
+    """A timezone-aware datetime as the store's UTC text (sorts as it compares)."""
+    if moment.tzinfo is None:
+        raise StoreError("account times must be timezone-aware (UTC)")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def geometry_type_name(schema: LayerSchema) -> str:
@@ -243,6 +294,7 @@ class GeoPackageStore(Store):
             con.execute("PRAGMA journal_mode = WAL")
             con.execute("PRAGMA synchronous = FULL")
             self._upgrade_layers()
+            self._upgrade_auth()
         except sqlite3.DatabaseError as exc:
             self.close()
             raise StoreError(
@@ -382,6 +434,16 @@ class GeoPackageStore(Store):
                         )
             self._bump_version(con)
 
+    def _upgrade_auth(self) -> None:
+        """Create the account tables in stores made before they existed."""
+        if all(self._has_table(t) for t in _AUTH_TABLES):
+            return
+        with self._write() as con:
+            if all(self._has_table(t) for t in _AUTH_TABLES):  # another process did it
+                return
+            for statement in _split_sql(_AUTH_TABLES_SQL):
+                con.execute(statement)
+
     @staticmethod
     def _create_layer(con: sqlite3.Connection, schema: LayerSchema) -> None:
         t = schema.name
@@ -517,6 +579,102 @@ class GeoPackageStore(Store):
         "batch_id, file_name, sha256, layer, user, created_at, feature_count, repair_count, "
         "warning_count, status, undone_at, undone_by, report_json, extra_columns_json"
     )
+
+    def _restore_copy(
+        self,
+        *,
+        batches: Sequence[BatchRecord],
+        rows: Mapping[str, PreparedRows],
+        audit: Sequence[AuditEntry],
+        detail: Mapping[str, Any],
+        users: Sequence[UserRecord] = (),
+        progress: Callable[[int, int], None] | None = None,
+    ) -> None:
+        """Receive a whole store (see :func:`minemap.store.copy.copy_store`), atomically.
+
+        The store must be empty: no batches, no accounts, and only its own
+        ``store_created`` audit entry, which the copied log replaces (the guard trigger
+        is dropped and re-created around that one statement, inside the transaction).
+        Then accounts, batches, rows and audit entries are written verbatim and a
+        ``store_copied`` entry is appended.
+        """
+        total = sum(len(r) for r in rows.values())
+        guard = next(s for s in _split_sql(_MINEMAP_TABLES_SQL) if "minemap_audit_no_delete" in s)
+        with self._write() as con:
+            n_batches = con.execute("SELECT count(*) FROM minemap_batches").fetchone()[0]
+            actions = [a for (a,) in con.execute("SELECT action FROM minemap_audit ORDER BY id")]
+            n_users = con.execute("SELECT count(*) FROM minemap_users").fetchone()[0]
+            if n_batches or n_users or actions != ["store_created"]:
+                raise StoreError(
+                    f"the store {self.path} is not empty ({n_batches} batches, {n_users} "
+                    f"accounts, {len(actions)} audit entries); copy into a new store"
+                )
+            con.executemany(
+                f"INSERT INTO minemap_users ({self._USER_COLUMNS}) "  # noqa: S608
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (u.name, u.role, u.password_hash, int(u.disabled),
+                     _format_time(u.created_at), _format_time(u.changed_at), u.created_by)
+                    for u in users
+                ],
+            )  # fmt: skip
+            con.execute("DROP TRIGGER minemap_audit_no_delete")
+            con.execute("DELETE FROM minemap_audit")
+            con.execute(guard)
+            con.executemany(
+                "INSERT INTO minemap_audit (id, at, user, action, detail, prev_hash, hash) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(e.id, e.at, e.user, e.action, e.detail, e.prev_hash, e.hash) for e in audit],
+            )
+            done = 0
+            for batch in batches:
+                con.execute(
+                    f"INSERT INTO minemap_batches ({self._BATCH_COLUMNS}) "  # noqa: S608
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        batch.batch_id,
+                        batch.file_name,
+                        batch.sha256,
+                        batch.layer,
+                        batch.user,
+                        batch.created_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+                        batch.feature_count,
+                        batch.repair_count,
+                        batch.warning_count,
+                        batch.status,
+                        None
+                        if batch.undone_at is None
+                        else batch.undone_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+                        batch.undone_by,
+                        json.dumps(batch.report, ensure_ascii=False, default=str),
+                        json.dumps([list(p) for p in batch.extra_columns]),
+                    ),
+                )
+                prepared = rows.get(batch.batch_id)
+                if prepared is None or not len(prepared):
+                    continue
+                schema = get_schema(batch.layer)
+                names = ["fid", *schema.field_names, "batch_id", "extra_json", "geom"]
+                start = self._next_fid(con, batch.layer)
+                con.executemany(
+                    f"INSERT INTO {_q(batch.layer)} ({', '.join(_q(n) for n in names)}) "  # noqa: S608
+                    f"VALUES ({', '.join('?' * len(names))})",
+                    zip(
+                        range(start, start + len(prepared)),
+                        *[prepared.columns[n] for n in schema.field_names],
+                        [batch.batch_id] * len(prepared),
+                        prepared.extra_json,
+                        encode_geometries(prepared.geometries),
+                        strict=True,
+                    ),
+                )
+                done += len(prepared)
+                if progress is not None:
+                    progress(done, total)
+            for layer in LAYER_NAMES:
+                self._update_contents(con, layer)
+            self._append_audit(con, "store_copied", None, detail)
+            self._bump_version(con)
 
     # -- the interface ---------------------------------------------------------------
     def ingest(
@@ -983,6 +1141,217 @@ class GeoPackageStore(Store):
                 f"{stale} stale entries)"
             )
         return problems
+
+    # -- accounts (issue 6): records only; the rules live in minemap.auth -------------
+    _USER_COLUMNS = "name, role, password_hash, disabled, created_at, changed_at, created_by"
+
+    @staticmethod
+    def _user_from_row(row: tuple) -> UserRecord:
+        name, role, password_hash, disabled, created_at, changed_at, created_by = row
+        return UserRecord(
+            name=name,
+            role=role,
+            password_hash=password_hash,
+            disabled=bool(disabled),
+            created_at=_parse_time(created_at),
+            changed_at=_parse_time(changed_at),
+            created_by=created_by,
+        )
+
+    def add_user(self, user: UserRecord, *, by: str | None = None) -> None:
+        """Insert a new account and audit it (``user_added``) in one transaction.
+
+        Raises
+        ------
+        StoreError
+            An account with this name exists already.
+        """
+        with self._write() as con:
+            taken = con.execute(
+                "SELECT 1 FROM minemap_users WHERE name = ?", (user.name,)
+            ).fetchone()
+            if taken is not None:
+                raise StoreError(
+                    f"an account {user.name!r} exists already in {self.path}; "
+                    "`minemap users list` shows the accounts"
+                )
+            con.execute(
+                f"INSERT INTO minemap_users ({self._USER_COLUMNS}) "  # noqa: S608
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    user.name,
+                    user.role,
+                    user.password_hash,
+                    int(user.disabled),
+                    _format_time(user.created_at),
+                    _format_time(user.changed_at),
+                    by if by is not None else user.created_by,
+                ),
+            )
+            self._append_audit(con, "user_added", by, {"name": user.name, "role": user.role})
+            self._bump_version(con)
+
+    def get_user(self, name: str) -> UserRecord | None:
+        """The account called ``name``, or None."""
+        with self._lock:
+            row = self._db.execute(
+                f"SELECT {self._USER_COLUMNS} FROM minemap_users WHERE name = ?",  # noqa: S608
+                (name,),
+            ).fetchone()
+        return None if row is None else self._user_from_row(row)
+
+    def list_users(self) -> list[UserRecord]:
+        """Every account, enabled and disabled, sorted by name."""
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT {self._USER_COLUMNS} FROM minemap_users ORDER BY name"  # noqa: S608
+            ).fetchall()
+        return [self._user_from_row(r) for r in rows]
+
+    def update_user(
+        self,
+        name: str,
+        *,
+        at: datetime,
+        by: str | None = None,
+        role: str | None = None,
+        password_hash: str | None = None,
+        disabled: bool | None = None,
+    ) -> UserRecord:
+        """Change an account and audit it (``user_changed``) in one transaction.
+
+        Disabling ends the account's sessions in the same transaction.
+
+        Raises
+        ------
+        StoreError
+            No account has this name.
+        """
+        changes: dict[str, Any] = {}
+        if role is not None:
+            changes["role"] = role
+        if password_hash is not None:
+            changes["password_hash"] = password_hash
+        if disabled is not None:
+            changes["disabled"] = int(disabled)
+        with self._write() as con:
+            exists = con.execute("SELECT 1 FROM minemap_users WHERE name = ?", (name,)).fetchone()
+            if exists is None:
+                raise StoreError(
+                    f"no account {name!r} in {self.path}; `minemap users list` shows the accounts"
+                )
+            if changes:
+                assignments = ", ".join(f"{_q(k)} = ?" for k in changes)
+                con.execute(
+                    f"UPDATE minemap_users SET {assignments}, changed_at = ? WHERE name = ?",  # noqa: S608
+                    (*changes.values(), _format_time(at), name),
+                )
+                detail: dict[str, Any] = {
+                    "name": name,
+                    "changed": sorted("password" if k == "password_hash" else k for k in changes),
+                }
+                if role is not None:
+                    detail["role"] = role
+                if disabled is not None:
+                    detail["disabled"] = bool(disabled)
+                if disabled:
+                    detail["sessions_ended"] = con.execute(
+                        "DELETE FROM minemap_sessions WHERE name = ?", (name,)
+                    ).rowcount
+                self._append_audit(con, "user_changed", by, detail)
+                self._bump_version(con)
+        user = self.get_user(name)
+        assert user is not None
+        return user
+
+    def record_login_attempt(self, name: str, *, at: datetime, outcome: LoginOutcome) -> None:
+        """Remember one sign-in attempt (``data_version`` unchanged)."""
+        if outcome not in ("ok", "bad", "refused"):
+            raise StoreError(f"unknown sign-in outcome {outcome!r}")
+        with self._write() as con:
+            con.execute(
+                "INSERT INTO minemap_login_attempts (name, at, outcome) VALUES (?, ?, ?)",
+                (name, _format_time(at), outcome),
+            )
+
+    def login_attempts(self, *, since: datetime, name: str | None = None) -> list[LoginAttempt]:
+        """Attempts at or after ``since`` (only ``name``'s if given), oldest first."""
+        query = "SELECT name, at, outcome FROM minemap_login_attempts WHERE at >= ?"
+        params: tuple[Any, ...] = (_format_time(since),)
+        if name is not None:
+            query += " AND name = ?"
+            params += (name,)
+        with self._lock:
+            rows = self._db.execute(query + " ORDER BY at, id", params).fetchall()
+        return [LoginAttempt(name=n, at=_parse_time(a), outcome=o) for n, a, o in rows]
+
+    def add_session(self, session: SessionRecord) -> None:
+        """Store a new session (``data_version`` unchanged)."""
+        with self._write() as con:
+            con.execute(
+                "INSERT INTO minemap_sessions (token_hash, name, created_at, last_seen_at, "
+                "expires_at) VALUES (?, ?, ?, ?, ?)",
+                (
+                    session.token_hash,
+                    session.name,
+                    _format_time(session.created_at),
+                    _format_time(session.last_seen_at),
+                    _format_time(session.expires_at),
+                ),
+            )
+
+    def get_session(self, token_hash: str) -> SessionRecord | None:
+        """The session with this token hash, or None."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT token_hash, name, created_at, last_seen_at, expires_at "
+                "FROM minemap_sessions WHERE token_hash = ?",
+                (token_hash,),
+            ).fetchone()
+        if row is None:
+            return None
+        token_hash, name, created_at, last_seen_at, expires_at = row
+        return SessionRecord(
+            token_hash=token_hash,
+            name=name,
+            created_at=_parse_time(created_at),
+            last_seen_at=_parse_time(last_seen_at),
+            expires_at=_parse_time(expires_at),
+        )
+
+    def touch_session(self, token_hash: str, *, at: datetime) -> None:
+        """Set a session's ``last_seen_at``; no-op if it is gone."""
+        with self._write() as con:
+            con.execute(
+                "UPDATE minemap_sessions SET last_seen_at = ? WHERE token_hash = ?",
+                (_format_time(at), token_hash),
+            )
+
+    def delete_sessions(
+        self,
+        *,
+        token_hash: str | None = None,
+        name: str | None = None,
+        expired_before: datetime | None = None,
+    ) -> int:
+        """Delete the sessions matching any given criterion; returns how many."""
+        where, params = [], []
+        if token_hash is not None:
+            where.append("token_hash = ?")
+            params.append(token_hash)
+        if name is not None:
+            where.append("name = ?")
+            params.append(name)
+        if expired_before is not None:
+            where.append("expires_at < ?")
+            params.append(_format_time(expired_before))
+        if not where:
+            return 0
+        with self._write() as con:
+            return con.execute(
+                f"DELETE FROM minemap_sessions WHERE {' OR '.join(where)}",  # noqa: S608
+                params,
+            ).rowcount
 
     def close(self) -> None:
         """Close the connection (SQLite checkpoints the WAL into the .gpkg)."""

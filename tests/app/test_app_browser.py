@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
@@ -19,6 +21,8 @@ def open_page(offline, url: str):
 
 def map_frame(page):
     page.wait_for_selector(MAP_FRAME, timeout=30_000)
+    # After a rerun the previous map's iframe lingers until the new one replaced it.
+    page.wait_for_function(f'document.querySelectorAll("{MAP_FRAME}").length === 1', timeout=30_000)
     frame = page.frame_locator(MAP_FRAME)
     frame.locator("path.leaflet-interactive").first.wait_for(timeout=30_000)
     return frame
@@ -30,7 +34,7 @@ def english(page, heading: str = "Clearance map") -> None:
 
 
 def test_map_draws_its_layers_offline(app_server, offline_page, screenshot):
-    page = open_page(offline_page, f"{app_server.url}/map")
+    page = open_page(offline_page, f"{app_server.url}/")
     frame = map_frame(page)
     paths = frame.locator("path.leaflet-interactive")
     # 26 bundled oblast outlines, plus the stored polygons when the store is seeded.
@@ -49,14 +53,16 @@ def test_hostile_feature_text_is_shown_escaped_and_never_runs(app_server, offlin
             "needs the data backends (minemap.io/validate/store) to seed the store; "
             f"not merged on this branch yet {app_server.seed_problems}"
         )
-    page = open_page(offline_page, f"{app_server.url}/map")
+    page = open_page(offline_page, f"{app_server.url}/")
     english(page)
     frame = map_frame(page)
     # Open the popups of every hazard polygon: one carries the <img onerror> id.
+    # Tasks are drawn over hazards, so the click is dispatched on the hazard path itself.
     polygons = frame.locator("path.leaflet-interactive[stroke='#f28e2b']")
+    assert polygons.count() >= 2
     shown = []
     for i in range(polygons.count()):
-        polygons.nth(i).click(force=True)
+        polygons.nth(i).dispatch_event("click")
         popup = frame.locator(".leaflet-popup-content")
         popup.wait_for(timeout=10_000)
         shown.append(popup.inner_text())
@@ -82,3 +88,132 @@ def test_every_page_opens_without_error(app_server, offline_page, screenshot, pa
     assert page.locator("[data-testid='stException']").count() == 0
     assert offline_page.errors == []
     screenshot(page, path)
+
+
+def test_changing_a_weight_re_ranks_in_the_browser(app_server, offline_page, screenshot):
+    if not app_server.seeded:
+        pytest.skip(f"needs the data backends to seed the store {app_server.seed_problems}")
+    from minemap_app import cache
+
+    if not cache.backends().risk:
+        pytest.skip("needs the risk engine (minemap.risk.pipeline), not merged on this branch yet")
+    page = open_page(offline_page, f"{app_server.url}/priorities")
+    english(page, "Priorities")
+    top = page.locator("[data-testid='stCaptionContainer']", has_text="Top of the ranking")
+    top.wait_for(timeout=60_000)
+    before = top.inner_text()
+    sliders = "[data-testid='stSidebar'] [data-testid='stSlider'] input[type='range']"
+    for i in range(3):  # casualty risk, expected items, evidence strength → 0
+        thumb = page.locator(sliders).nth(i)
+        thumb.focus()
+        thumb.press("Home")
+        page.wait_for_function(
+            f"document.querySelectorAll(\"{sliders}\")[{i}].value === '0'", timeout=30_000
+        )
+    page.wait_for_function(
+        "(before) => [...document.querySelectorAll(\"[data-testid='stCaptionContainer']\")]"
+        ".some(e => e.innerText.startsWith('Top of the ranking') && e.innerText !== before)",
+        arg=before,
+        timeout=60_000,
+    )
+    assert top.inner_text() != before
+    assert page.locator("[data-testid='stException']").count() == 0
+    screenshot(page, "priorities_reweighted")
+
+
+def _hazard_file(features: list[tuple[dict, list[list[float]]]]) -> bytes:
+    return json.dumps(
+        {
+            "type": "FeatureCollection",
+            "features": [
+                {
+                    "type": "Feature",
+                    "properties": props,
+                    "geometry": {"type": "Polygon", "coordinates": [ring]},
+                }
+                for props, ring in features
+            ],
+        }
+    ).encode()
+
+
+def _ring(lon: float, lat: float, size: float = 0.02) -> list[list[float]]:
+    return [[lon, lat], [lon + size, lat], [lon + size, lat + size], [lon, lat + size], [lon, lat]]
+
+
+def _upload(page, name: str, data: bytes) -> None:
+    page.locator("input[type='file']").set_input_files(
+        {"name": name, "mimeType": "application/geo+json", "buffer": data}
+    )
+
+
+def _confirmed_paths(app_server, offline_page) -> int:
+    page = open_page(offline_page, f"{app_server.url}/")
+    frame = map_frame(page)
+    return frame.locator("path.leaflet-interactive[stroke='#c0392b']").count()
+
+
+def test_bad_upload_names_every_problem_and_imports_nothing(app_server, offline_page, screenshot):
+    if not app_server.seeded:
+        pytest.skip(f"needs the data backends to seed the store {app_server.seed_problems}")
+    page = open_page(offline_page, f"{app_server.url}/upload")
+    english(page, "Upload survey data")
+    bad = _hazard_file(
+        [
+            (
+                {
+                    "hazard_id": "BAD-1",
+                    "date": "not a date",
+                    "hazard_type": "maybe",
+                    "contamination": "AP",
+                },
+                _ring(36.6, 49.9),
+            ),
+            (
+                {
+                    "hazard_id": "BAD-2",
+                    "date": "2024-01-01",
+                    "hazard_type": "SHA",
+                    "contamination": "AP",
+                },
+                _ring(10.0, 10.0),
+            ),
+        ]
+    )
+    _upload(page, "bad.geojson", bad)
+    page.wait_for_selector("text=problems must be fixed before import", timeout=60_000)
+    problems = page.locator("[data-testid='stTable']").first.inner_text()
+    for expected in ("BAD-1", "date", "hazard_type", "BAD-2", "outside the area of operations"):
+        assert expected in problems
+    assert page.get_by_role("button", name="Import all checked files").is_disabled()
+    screenshot(page, "upload_rejected")
+
+
+def test_good_upload_is_imported_and_appears_on_the_map(app_server, offline_page, screenshot):
+    if not app_server.seeded:
+        pytest.skip(f"needs the data backends to seed the store {app_server.seed_problems}")
+    before = _confirmed_paths(app_server, offline_page)
+    page = open_page(offline_page, f"{app_server.url}/upload")
+    english(page, "Upload survey data")
+    good = _hazard_file(
+        [
+            (
+                {
+                    "hazard_id": "UP-1",
+                    "date": "2024-05-05",
+                    "hazard_type": "CHA",
+                    "contamination": "AT",
+                    "evidence": "<script>window.__xss=3</script>",
+                },
+                _ring(36.7, 49.95),
+            )
+        ]
+    )
+    _upload(page, "field <img src=x onerror=window.__xss=4>.geojson", good)
+    page.wait_for_selector("text=features ready to import", timeout=60_000)
+    assert page.get_by_text("field <img src=x onerror=window.__xss=4>.geojson: 1").count() == 1
+    page.get_by_role("button", name="Import all checked files").click()
+    page.wait_for_selector("text=Imported 1 files", timeout=60_000)
+    assert page.evaluate("() => typeof window.__xss") == "undefined"
+    screenshot(page, "upload_imported")
+    assert _confirmed_paths(app_server, offline_page) == before + 1

@@ -158,3 +158,57 @@ def test_gpkg_with_virtual_table_refused(tmp_path, points):
         )
     with pytest.raises(UnsafeInputError, match="virtual table 'leak'"):
         read_upload(path)
+
+
+def test_cp1251_dbf_without_cpg_decoded_with_record(tmp_path):
+    names = ["Поле біля села", "Ліс"]
+    gdf = gpd.GeoDataFrame(
+        {"name": names}, geometry=[shapely.Point(30, 50), shapely.Point(31, 51)], crs=4326
+    )
+    src = tmp_path / "src"
+    src.mkdir()
+    gdf.to_file(src / "a.shp", encoding="cp1251")
+    assert (src / "a.dbf").read_bytes()[29] == 0  # no language driver id in the header
+    archive = tmp_path / "a.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for ext in (".shp", ".shx", ".dbf", ".prj"):  # no .cpg
+            zf.write(src / f"a{ext}", f"a{ext}")
+    result = read_upload(archive)
+    assert result.frame["name"].tolist() == names
+    assert any("Windows-1251" in r.problem for r in result.report.repairs)
+    # GDAL alone would have read ISO-8859-1 mojibake
+    assert gpd.read_file(f"/vsizip/{archive}/a.shp")["name"].tolist() != names
+
+
+def test_utf8_dbf_without_cpg(tmp_path):
+    names = ["Київ", "Львів"]
+    gdf = gpd.GeoDataFrame(
+        {"name": names}, geometry=[shapely.Point(30, 50), shapely.Point(31, 51)], crs=4326
+    )
+    src = tmp_path / "src"
+    src.mkdir()
+    gdf.to_file(src / "a.shp", encoding="UTF-8")
+    archive = tmp_path / "a.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for ext in (".shp", ".shx", ".dbf", ".prj"):
+            zf.write(src / f"a{ext}", f"a{ext}")
+    assert read_upload(archive).frame["name"].tolist() == names
+
+
+def test_other_members_of_a_shapefile_zip_are_named_in_a_warning(tmp_path, points):
+    archive = zip_shapefile(tmp_path, points)
+    with zipfile.ZipFile(archive, "a") as zf:
+        zf.writestr("export/other.gpkg", b"SQLite format 3\x00")
+        zf.writestr("export/hazards.shp.xml", b"<metadata/>")
+    result = read_upload(archive)
+    (warning,) = result.report.warnings
+    assert "export/other.gpkg" in warning.problem
+    assert "xml" not in warning.problem
+
+
+def test_shapefile_with_unusable_prj_refused(tmp_path, points):
+    archive = zip_shapefile(tmp_path, points.to_crs("EPSG:32636"), skip=(".prj",))
+    with zipfile.ZipFile(archive, "a") as zf:
+        zf.writestr("export/hazards.prj", 'LOCAL_CS["arbitrary",UNIT["metre",1]]')
+    with pytest.raises(UploadError, match="cannot be transformed"):
+        read_upload(archive)

@@ -335,3 +335,44 @@ def test_over_long_text_is_a_feature_error_without_the_value(write_json):
     assert error.field == "note"
     assert "max_text_length=20" in error.problem
     assert "xxx" not in str(error)
+
+
+def test_json_types_kept_exactly(write_json):
+    big = 2**63 + 11
+    path = write_json(
+        collection(
+            feature(None, count=1, osm=big, ok=True, ratio=1, name="a"),
+            feature(None, count=None, osm=None, ok=None, ratio=2.5, name=None),
+        )
+    )
+    frame = read_upload(path).frame
+    assert str(frame["count"].dtype) == "Int64"
+    assert frame["count"].iloc[0] == 1
+    assert frame["count"].isna().iloc[1]
+    assert frame["osm"].iloc[0] == big  # beyond int64: kept exact as a Python int
+    assert str(frame["ok"].dtype) == "boolean"
+    assert frame["ratio"].tolist() == [1.0, 2.5]
+
+
+def test_multipolygon_with_empty_part_is_feature_error(write_json):
+    # shapely 2.2's from_ragged_array crashes the process on a polygon part without rings
+    mp = {"type": "MultiPolygon", "coordinates": [[square()], []]}
+    ml = {"type": "MultiLineString", "coordinates": [[[30, 50], [31, 50]], []]}
+    result = read_upload(write_json(collection(feature(mp), feature(ml))))
+    assert result.frame.geometry.isna().all()
+    assert [e.feature for e in result.report.errors] == ["feature 1", "feature 2"]
+    assert "no rings" in result.report.errors[0].problem
+
+
+def test_huge_integer_coordinate_is_feature_error(write_json):
+    text = '{"type": "Feature", "properties": {}, "geometry": {"type": "Point", '
+    text += '"coordinates": [30, 1' + "0" * 400 + "]}}"
+    result = read_upload(write_json(text))
+    assert result.frame.geometry.iloc[0] is None
+    assert "out of range" in result.report.errors[0].problem
+
+
+def test_absurdly_long_number_refused(write_json):
+    text = '{"type": "Feature", "properties": {"n": 1' + "0" * 5000 + '}, "geometry": null}'
+    with pytest.raises(UploadError, match="unreadable JSON"):
+        read_upload(write_json(text))

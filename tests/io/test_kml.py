@@ -112,3 +112,12 @@ def test_other_xml_is_not_kml(tmp_path):
     path.write_text('<gpx version="1.1"></gpx>', encoding="utf-8")
     with pytest.raises(UploadError, match="<gpx> is not KML"):
         read_upload(path)
+
+
+def test_deeply_nested_folders_refused_cleanly(tmp_path):
+    depth = 5000
+    body = "<Folder>" * depth + "<Placemark/>" + "</Folder>" * depth
+    path = tmp_path / "deep.kml"
+    path.write_text(f'<kml xmlns="http://www.opengis.net/kml/2.2">{body}</kml>', encoding="utf-8")
+    with pytest.raises(UnsafeInputError, match="nested too deeply"):
+        read_upload(path)

@@ -104,3 +104,33 @@ def test_inspect_zip_lists_regular_members(tmp_path):
         ("dir/a.shp", 3, ".shp", "a"),
         ("dir/a.dbf", 2, ".dbf", "a"),
     ]
+
+
+def test_private_temp_dirs_removed_after_success_and_refusal(tmp_path, monkeypatch):
+    import tempfile
+
+    import geopandas as gpd
+    import shapely
+
+    private = tmp_path / "private-tmp"
+    private.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(private))
+    src = tmp_path / "src"
+    src.mkdir()
+    gpd.GeoDataFrame(geometry=[shapely.Point(30, 50)], crs=4326).to_file(src / "a b.shp")
+    good = tmp_path / "good.zip"
+    with zipfile.ZipFile(good, "w") as zf:
+        for part in src.iterdir():
+            zf.write(part, f"folder with spaces/{part.name}")
+    seen: list[list[str]] = []
+
+    def snapshot(done: int, total: int) -> None:
+        seen.extend(sorted(q.name for q in d.iterdir()) for d in private.iterdir())
+
+    assert len(read_upload(good, progress=snapshot).frame) == 1
+    # while reading, the members lived under fixed names in a private directory
+    assert ["layer.cpg", "layer.dbf", "layer.prj", "layer.shp", "layer.shx"] in seen
+    bomb = make_zip(tmp_path / "bomb.zip", {**SHP_SET, "a.dbf": b"\x00" * (20 * 1024 * 1024)})
+    with pytest.raises(UnsafeInputError):
+        read_upload(bomb)
+    assert list(private.iterdir()) == []

@@ -14,7 +14,13 @@ from geopandas.testing import assert_geodataframe_equal
 
 from minemap._errors import CRSError
 from minemap.geometry import area_m2, geodesic_area_m2
-from minemap.risk import casualty_buffers, hazard_surface
+from minemap.risk import (
+    attribute_points,
+    casualty_buffers,
+    hazard_surface,
+    make_tasks,
+    update_surface,
+)
 from tests.risk._fixtures import (
     bih_casualties,
     bih_hazards,
@@ -180,3 +186,38 @@ def test_bih_area_identity_against_independent_overlay():
     )
     assert area_m2(overlap).sum() < 1e-4 * surface["area_m2"].sum()
     assert len(surface) > 100  # components, not a national blob
+    # the tasks cover exactly the same area, and no incident is lost
+    tasks = make_tasks(surface, hazards=hz, casualties=cas)
+    assert tasks["area_m2"].sum() == pytest.approx(expected, rel=0.005)
+    outside = tasks.attrs["casualties_outside"]
+    assert tasks["n_casualty_incidents"].sum() + len(outside) == len(cas)
+    where = attribute_points(tasks, cas)
+    inside = where.dropna().value_counts()
+    counted = tasks.set_index("task_id").loc[inside.index, "n_casualty_incidents"]
+    assert (counted.to_numpy() >= inside.to_numpy()).all()  # points inside a task count there
+    assert not set(outside) & set(cas.loc[where.notna(), "incident_id"])
+
+
+def test_update_surface_equals_full_recomputation():
+    hz_all = _hazards(
+        [(0, 0, 1000, 1000), (1500, 0, 1000, 1000), (10_000, 0, 800, 800),
+         (20_000, 0, 500, 500), (30_000, 0, 500, 500)]
+    )  # fmt: skip
+    rel_old = _released([(10_000, 0, 200, 800)])
+    old_hz = hz_all.iloc[[0, 1, 2, 3]]
+    previous = hazard_surface(hazards=old_hz, released=rel_old)
+    # the day's changes: a hazard bridging H0 and H1, a new far hazard H4, H3 undone,
+    # and a release cutting H2 further
+    bridge = _hazards([(900, 200, 700, 300)]).assign(hazard_id="HB")
+    new_hz = pd.concat([hz_all.iloc[[0, 1, 2, 4]], bridge], ignore_index=True)
+    new_rel_row = _released([(10_500, 0, 300, 300)]).assign(survey_id="R9")
+    rel_new = pd.concat([rel_old, new_rel_row], ignore_index=True)
+    changed = pd.concat(
+        [bridge.geometry, hz_all.geometry.iloc[[4, 3]], new_rel_row.geometry], ignore_index=True
+    )
+    updated = update_surface(previous, changed=changed, hazards=new_hz, released=rel_new)
+    full = hazard_surface(hazards=new_hz, released=rel_new)
+    assert_geodataframe_equal(updated, full, check_like=False)
+    assert len(full) == 3  # H0+HB+H1 merged, H2 (cut), H4; H3 gone
+    replaced = previous[~previous["component_id"].isin(full["component_id"])]
+    assert len(replaced) == 3  # the old H0, H1 and H3 components were merged or removed

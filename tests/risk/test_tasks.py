@@ -241,7 +241,6 @@ def test_deterministic_run_twice():
     a = make_tasks(hazard_surface(hazards=hz, released=rel), **args)
     b = make_tasks(hazard_surface(hazards=hz, released=rel), **args)
     assert_geodataframe_equal(a, b)
-    assert a["task_id"].is_sorted if hasattr(a["task_id"], "is_sorted") else True
     assert list(a["task_id"]) == sorted(a["task_id"])
 
 
@@ -311,3 +310,40 @@ def test_poltava_parcels_split_against_independent_overlay():
     assert tasks["area_m2"].sum() == pytest.approx(float(area_m2(hz).iloc[0]), rel=0.005)
     assert _overlap_area(tasks) < 1e-5 * tasks["area_m2"].sum()
     assert (tasks["evidence_class"] == "CHA").all()
+
+
+def test_partially_overlapping_parcels_never_give_overlapping_tasks():
+    hz = _hazards([(0, 0, 1500, 1500)])
+    # P1 overlaps P0 by 100 m × 400 m; P2 overlaps both
+    farm = _farmland(
+        [(100, 100, 600, 400), (600, 100, 600, 400), (300, 300, 600, 600)],
+        ids=["P0", "P1", "P2"],
+    )
+    surface = hazard_surface(hazards=hz)
+    tasks = make_tasks(surface, farmland=farm, hazards=hz)
+    assert _overlap_area(tasks) < 1.0
+    assert tasks["area_m2"].sum() == pytest.approx(surface["area_m2"].sum(), rel=1e-6)
+    union = shapely.union_all(np.asarray(farm.geometry.array))
+    farm_union = float(area_m2(gpd.GeoSeries([union], crs="EPSG:4326")).iloc[0])
+    assert tasks["farmland_area_m2"].sum() == pytest.approx(farm_union, rel=1e-3)
+    parcels = tasks[tasks["kind"] == "parcel"].set_index("parcel_id")
+    assert parcels.loc["P0", "area_m2"] == pytest.approx(600 * 400, rel=5e-3)  # sorts first
+
+
+def test_outside_europe_uses_a_local_equal_area_crs():
+    # Antioquia, Colombia: outside EPSG:3035's area of use
+    lon, lat = -75.5, 6.2
+    hz = canonical(
+        "hazards",
+        [metric_box(lon, lat, 0, 0, 10, 10).buffer(0.01)],
+        hazard_id=["CO1"],
+        date=pd.Timestamp("2020-01-01"),
+        hazard_type="SHA",
+        contamination="AP",
+    )
+    surface = hazard_surface(hazards=hz)
+    tasks = make_tasks(surface, hazards=hz)
+    assert "laea" in tasks.attrs["area_crs"].lower() or "lambert" in tasks.attrs["area_crs"].lower()
+    geodesic = geodesic_area_m2(hz).iloc[0]
+    assert tasks["area_m2"].sum() == pytest.approx(geodesic, rel=0.005)
+    assert surface["area_m2"].sum() == pytest.approx(geodesic, rel=0.005)

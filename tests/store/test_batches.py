@@ -15,7 +15,7 @@ from minemap._errors import StoreError
 from minemap._report import Problem
 from minemap.store import DuplicateImportError, GeoPackageStore, open_store
 from tests.store.frames import make_frame
-from tests.store.helpers import accepted_report, snapshot
+from tests.store.helpers import accepted_report, is_postgis, raw_sql, snapshot
 
 SHA = "5" * 64
 
@@ -26,9 +26,9 @@ def _ingest(store, layer="hazards", n=8, sha=SHA, name="north.geojson", user="ol
     return store.ingest(frame, layer=layer, report=report, file_name=name, sha256=sha, user=user)
 
 
-def test_batch_record_holds_the_import(store_path):
+def test_batch_record_holds_the_import(store_location):
     before = datetime.now(UTC)
-    with open_store(store_path) as store:
+    with open_store(store_location) as store:
         batch_id = _ingest(store)
         batch = store.get_batch(batch_id)
         assert store.list_batches() == [batch]
@@ -55,8 +55,8 @@ def test_batch_record_holds_the_import(store_path):
     assert batch.to_dict()["created_at"].endswith("+00:00")
 
 
-def test_ingest_and_undo_are_audited_and_bump_the_data_version(store_path):
-    with open_store(store_path) as store:
+def test_ingest_and_undo_are_audited_and_bump_the_data_version(store_location):
+    with open_store(store_location) as store:
         v0 = store.data_version()
         batch_id = _ingest(store)
         v1 = store.data_version()
@@ -76,10 +76,10 @@ def test_ingest_and_undo_are_audited_and_bump_the_data_version(store_path):
     assert undone.undone_at >= undone.created_at
 
 
-def test_same_bytes_are_refused_until_undone(store_path):
-    with open_store(store_path) as store:
+def test_same_bytes_are_refused_until_undone(store_location):
+    with open_store(store_location) as store:
         first = _ingest(store, n=5)
-        before = snapshot(store_path)
+        before = snapshot(store_location)
         with pytest.raises(DuplicateImportError) as info:
             _ingest(store, n=5, name="north (copy).geojson")
         message = str(info.value)
@@ -87,7 +87,7 @@ def test_same_bytes_are_refused_until_undone(store_path):
         assert f"already imported on {created}" in message
         assert f"as batch {first}" in message
         assert info.value.batch.batch_id == first
-        assert snapshot(store_path) == before
+        assert snapshot(store_location) == before
         # the same bytes for another layer are another import
         _ingest(store, layer="cleared", n=3)
         store.undo_batch(first)
@@ -97,8 +97,8 @@ def test_same_bytes_are_refused_until_undone(store_path):
         assert store.integrity_check() == []
 
 
-def test_undo_removes_only_that_batch(store_path):
-    with open_store(store_path) as store:
+def test_undo_removes_only_that_batch(store_location):
+    with open_store(store_location) as store:
         keep = _ingest(store, n=6, sha="k", start=0)
         drop = _ingest(store, n=9, sha="d", start=100)
         assert store.counts()["hazards"] == 15
@@ -113,64 +113,112 @@ def test_undo_removes_only_that_batch(store_path):
             store.undo_batch("nope")
         with pytest.raises(StoreError, match="no batch"):
             store.get_batch("nope")
-    # GDAL's view agrees (undone rows and their index entries are gone)
-    assert len(pyogrio.read_dataframe(store_path, layer="hazards", bbox=(20, 40, 45, 55))) == 6
+    # the database's own spatial view agrees (undone rows and their index entries are gone)
+    assert _bbox_count(store_location, "hazards", (20, 40, 45, 55)) == 6
 
 
-def test_audit_and_batches_cannot_be_changed_behind_the_store(store_path):
-    with open_store(store_path) as store:
+def _bbox_count(location, layer, bbox) -> int:
+    """Features of ``layer`` intersecting ``bbox``, counted by GDAL or by PostGIS."""
+    if not is_postgis(location):
+        return len(pyogrio.read_dataframe(location, layer=layer, bbox=bbox))
+    import psycopg
+
+    with psycopg.connect(location) as con:
+        return con.execute(
+            f"SELECT count(*) FROM {layer} WHERE geom && ST_MakeEnvelope(%s, %s, %s, %s, 4326)",
+            bbox,
+        ).fetchone()[0]
+
+
+def _refused_error(location):
+    """The driver's exception class for a statement a store trigger refuses."""
+    if is_postgis(location):
+        import psycopg
+
+        return psycopg.errors.IntegrityConstraintViolation
+    return sqlite3.IntegrityError
+
+
+def test_audit_and_batches_cannot_be_changed_behind_the_store(store_location):
+    with open_store(store_location) as store:
         batch_id = _ingest(store)
         store.record_audit("download", user="ivan", detail={"what": "report.pdf"})
-    con = sqlite3.connect(store_path)
-    for sql in (
-        "UPDATE minemap_audit SET user = 'someone else'",
-        "DELETE FROM minemap_audit WHERE action = 'ingest'",
-    ):
-        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
-            con.execute(sql)
-    with pytest.raises(sqlite3.IntegrityError, match="permanent"):
-        con.execute("DELETE FROM minemap_batches")
-    with pytest.raises(sqlite3.IntegrityError, match="active to undone"):
-        con.execute("UPDATE minemap_batches SET file_name = 'other.geojson'")
-    con.close()
-    with open_store(store_path) as store:
+    user = "user_name" if is_postgis(store_location) else "user"
+    refused = _refused_error(store_location)
+    statements = [
+        (f"UPDATE minemap_audit SET {user} = 'someone else'", "append-only"),
+        ("DELETE FROM minemap_audit WHERE action = 'ingest'", "append-only"),
+        ("DELETE FROM minemap_batches", "permanent"),
+        ("UPDATE minemap_batches SET file_name = 'other.geojson'", "active to undone"),
+        (
+            "UPDATE minemap_batches SET status = 'undone', file_name = 'x'",
+            "active to undone",
+        ),
+    ]
+    if is_postgis(store_location):
+        statements += [
+            ("TRUNCATE minemap_audit CASCADE", "append-only"),
+            ("TRUNCATE minemap_batches CASCADE", "permanent"),
+        ]
+    for sql, message in statements:
+        with pytest.raises(refused, match=message):
+            raw_sql(store_location, sql)
+    with open_store(store_location) as store:
         assert list(store.audit_log()["action"]) == ["store_created", "ingest", "download"]
         assert store.get_batch(batch_id).file_name == "north.geojson"
+        assert store.counts()["hazards"] == 8
         assert store.integrity_check() == []
 
 
-def test_integrity_check_detects_audit_tampering(store_path):
-    with open_store(store_path) as store:
+def test_integrity_check_detects_audit_tampering(store_location):
+    with open_store(store_location) as store:
         _ingest(store)
-    con = sqlite3.connect(store_path)
-    # someone with the file can drop the guard; the hash chain still tells
-    con.execute("DROP TRIGGER minemap_audit_no_update")
-    con.execute("UPDATE minemap_audit SET user = 'mallory' WHERE action = 'ingest'")
-    con.commit()
-    con.close()
-    with open_store(store_path) as store:
+    # someone with write access can disable or drop the guard; the hash chain still tells
+    if is_postgis(store_location):
+        raw_sql(
+            store_location,
+            "ALTER TABLE minemap_audit DISABLE TRIGGER minemap_audit_no_update",
+            "UPDATE minemap_audit SET user_name = 'mallory' WHERE action = 'ingest'",
+        )
+    else:
+        raw_sql(
+            store_location,
+            "DROP TRIGGER minemap_audit_no_update",
+            "UPDATE minemap_audit SET user = 'mallory' WHERE action = 'ingest'",
+        )
+    with open_store(store_location) as store:
         problems = store.integrity_check()
     assert any("audit log entry 2" in p for p in problems)
+    if is_postgis(store_location):
+        assert any("minemap_audit_no_update on minemap_audit is disabled" in p for p in problems)
 
 
-def test_integrity_check_detects_rows_outside_batches(store_path):
-    with open_store(store_path) as store:
+def test_integrity_check_detects_rows_outside_batches(store_location):
+    with open_store(store_location) as store:
         batch_id = _ingest(store, n=4)
-    con = sqlite3.connect(store_path)
-    con.execute("DROP TRIGGER rtree_hazards_geom_delete")  # GDAL functions not needed
-    con.execute("DELETE FROM hazards WHERE fid = (SELECT min(fid) FROM hazards)")
-    con.commit()
-    con.close()
-    with open_store(store_path) as store:
+    if is_postgis(store_location):
+        raw_sql(
+            store_location,
+            "DELETE FROM hazards WHERE fid = (SELECT min(fid) FROM hazards)",
+            "DROP INDEX hazards_geom",
+        )
+    else:
+        raw_sql(
+            store_location,
+            "DROP TRIGGER rtree_hazards_geom_delete",  # GDAL functions not needed
+            "DELETE FROM hazards WHERE fid = (SELECT min(fid) FROM hazards)",
+        )
+    with open_store(store_location) as store:
         problems = store.integrity_check()
     assert any(f"batch {batch_id} (active) should have 4 rows" in p for p in problems)
-    assert any("spatial index of hazards" in p for p in problems)
+    index_problem = "spatial (GiST) index" if is_postgis(store_location) else "spatial index of"
+    assert any(index_problem in p and "hazards" in p for p in problems)
 
 
-def test_rejected_report_or_unfit_frame_stores_nothing(store_path):
-    with open_store(store_path) as store:
+def test_rejected_report_or_unfit_frame_stores_nothing(store_location):
+    with open_store(store_location) as store:
         _ingest(store, n=3)
-        before = snapshot(store_path)
+        before = snapshot(store_location)
         report = accepted_report("bad.geojson", "hazards")
         report.errors.append(Problem("feature 1", "date", "in the future", "fix the date"))
         with pytest.raises(StoreError, match="1 error"):
@@ -215,7 +263,7 @@ def test_rejected_report_or_unfit_frame_stores_nothing(store_path):
                 file_name="t",
                 sha256="t",
             )
-    assert snapshot(store_path) == before
+    assert snapshot(store_location) == before
 
 
 def test_open_refuses_files_that_are_not_minemap_stores(tmp_path, monkeypatch):
@@ -240,7 +288,7 @@ def test_open_refuses_files_that_are_not_minemap_stores(tmp_path, monkeypatch):
     with pytest.raises(StoreError, match="does not exist"):
         open_store(tmp_path / "nowhere" / "store.gpkg")
     with pytest.raises(StoreError, match="not available"):
-        open_store("postgresql://localhost/minemap")
+        open_store("mysql://localhost/minemap")
 
 
 def test_store_location_comes_from_settings(tmp_path, monkeypatch):
