@@ -313,7 +313,19 @@ class _Capture:
 
 
 def _rank_one(weights: Weights, *, tasks: gpd.GeoDataFrame, options: dict) -> PrioritisationResult:
-    return rank_tasks(tasks, weights=weights, **options)
+    """``rank_tasks`` without the geometry in the result: the geometries are the input's,
+    so the caller re-attaches them by ``task_id`` instead of receiving every polygon back."""
+    res = rank_tasks(tasks, weights=weights, **options)
+    res.tasks = pd.DataFrame(res.tasks.drop(columns=res.tasks.geometry.name))
+    return res
+
+
+def _with_geometry(res: PrioritisationResult, tasks: gpd.GeoDataFrame) -> PrioritisationResult:
+    ids = pd.Index(tasks["task_id"].astype(str))
+    where = ids.get_indexer(res.tasks["task_id"].astype(str))
+    geoms = np.asarray(tasks.geometry.array, dtype=object)[where]
+    res.tasks = gpd.GeoDataFrame(res.tasks, geometry=geoms, crs=tasks.crs)
+    return res
 
 
 def rank_many(
@@ -342,7 +354,8 @@ def rank_many(
         In the order of ``weight_sets``.
     """
     eng = engine if engine is not None else LocalEngine()
-    return eng.map(_rank_one, list(weight_sets), tasks=tasks, options=options)
+    results = eng.map(_rank_one, list(weight_sets), tasks=tasks, options=options)
+    return [_with_geometry(res, tasks) for res in results]
 
 
 def prioritise_many(
