@@ -390,3 +390,16 @@ def test_cli_refuses_scheduler_without_dask_engine(small_store):
     assert "--scheduler" in res.stderr
     assert "--engine dask" in res.stderr
     assert "Traceback" not in res.stderr
+
+
+def test_cli_engine_dask_starts_its_own_local_cluster(small_store, tmp_path):
+    # worker processes are spawned from `python -m minemap`: the run must neither hang nor
+    # re-run the command in the workers, and must leave no noise on stderr
+    out = tmp_path / "own.parquet"
+    res = _cli("--store", str(small_store), "--as-of", AS_OF, "--engine", "dask", "--out", str(out))
+    assert res.returncode == 0, res.stderr
+    assert "Traceback" not in res.stderr
+    record = json.loads((tmp_path / "own.run.json").read_text(encoding="utf-8"))
+    assert record["engine"]["scheduler"] == "LocalCluster"
+    assert record["engine"]["n_workers"] >= 1
+    assert len(gpd.read_parquet(out)) == record["n_tasks"]
