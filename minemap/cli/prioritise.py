@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 from typing import Annotated
@@ -132,8 +133,23 @@ def prioritise_command(
         Path | None,
         typer.Option("--frontline", help="Front line (lines) or occupied area (polygons) file."),
     ] = None,
+    engine: Annotated[
+        str,
+        typer.Option(
+            "--engine",
+            help="Where the geometry runs: local (this process) or dask (a cluster).",
+        ),
+    ] = "local",
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            "--scheduler",
+            help="With --engine dask: scheduler address (default: start a local cluster).",
+        ),
+    ] = None,
 ) -> None:
     """Rank clearance tasks: score, reasons, effort and cost, with a run record."""
+    from minemap.risk.engines import ENGINES, get_engine
     from minemap.risk.pipeline import prioritise
     from minemap.risk.weights import default_weights, load_weights
     from minemap.store import open_store
@@ -142,6 +158,12 @@ def prioritise_command(
         raise typer.BadParameter(
             f"{out.name}: output must end in {', '.join(OUT_FORMATS)}", param_hint="--out"
         )
+    if engine not in ENGINES:
+        raise typer.BadParameter(
+            f"{engine!r}: choose one of {', '.join(ENGINES)}", param_hint="--engine"
+        )
+    if scheduler is not None and engine != "dask":
+        raise typer.BadParameter("--scheduler needs --engine dask", param_hint="--scheduler")
     if as_of is not None:
         try:
             as_of = pd.Timestamp(as_of).date().isoformat()
@@ -155,13 +177,17 @@ def prioritise_command(
         layers = {name: st.read_layer(name) for name in _RISK_LAYERS if counts.get(name, 0) > 0}
         if not any(name in layers for name in ("hazards", "strikes", "casualties")):
             raise _fail("the store holds no hazards, strikes or casualties: nothing to rank")
-        with Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            TaskProgressColumn(),
-            console=_err,
-            transient=True,
-        ) as bar:
+        runner = None if engine == "local" else get_engine(engine, scheduler=scheduler)
+        with (
+            Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                TaskProgressColumn(),
+                console=_err,
+                transient=True,
+            ) as bar,
+            runner if runner is not None else contextlib.nullcontext(),
+        ):
             job = bar.add_task("prioritising", total=1.0)
             result = prioritise(
                 layers,
@@ -171,6 +197,7 @@ def prioritise_command(
                 top=top,
                 sensitivity=sensitivity,
                 progress=lambda stage, f: bar.update(job, completed=f, description=stage),
+                engine=runner,
             )
         if out is not None:
             write_tasks(result.tasks, out)

@@ -349,6 +349,7 @@ def prioritise(
     progress: Progress | None = None,
     land_values: LandValues | None = None,
     effort: EffortParams = DEFAULT_EFFORT,
+    engine: Any = None,
 ) -> PrioritisationResult:
     """Rank clearance tasks from the canonical layers.
 
@@ -371,6 +372,10 @@ def prioritise(
     progress : callable(stage, fraction), optional
     land_values : LandValues, optional
     effort : EffortParams
+    engine : Engine, optional
+        Runs the geometry (hazard surface and tasks) elsewhere, e.g. on a Dask cluster
+        (:func:`minemap.risk.engines.get_engine`); the result is the same. Default: here,
+        in this process. Scoring and ranking always run here (normalisation is global).
 
     Returns
     -------
@@ -396,21 +401,32 @@ def prioritise(
     strikes = used.get("strikes")
     footprints = strike_footprints(strikes) if strikes is not None and len(strikes) else None
     step("hazard surface", 0.05)
-    surface = hazard_surface(
-        hazards=used.get("hazards"),
-        footprints=footprints,
-        casualties=used.get("casualties"),
-        released=used.get("cleared"),
-    )
-    step("tasks", 0.2)
-    tasks = make_tasks(
-        surface,
-        farmland=used.get("farmland"),
-        hazards=used.get("hazards"),
-        footprints=footprints,
-        casualties=used.get("casualties"),
-        as_of=as_of_ts,
-    )
+    if engine is None:
+        surface = hazard_surface(
+            hazards=used.get("hazards"),
+            footprints=footprints,
+            casualties=used.get("casualties"),
+            released=used.get("cleared"),
+        )
+        step("tasks", 0.2)
+        tasks = make_tasks(
+            surface,
+            farmland=used.get("farmland"),
+            hazards=used.get("hazards"),
+            footprints=footprints,
+            casualties=used.get("casualties"),
+            as_of=as_of_ts,
+        )
+    else:
+        tasks = engine.build_tasks(
+            hazards=used.get("hazards"),
+            footprints=footprints,
+            casualties=used.get("casualties"),
+            released=used.get("cleared"),
+            farmland=used.get("farmland"),
+            as_of=as_of_ts,
+            progress=lambda f: step("hazard surface and tasks", 0.05 + 0.25 * f),
+        )
 
     lost = _unattributed(tasks, used.get("casualties"), footprints, attribute_points)
     unattributed = pd.DataFrame(lost, columns=["layer", "record_id", "reason"])
@@ -436,5 +452,7 @@ def prioritise(
         for name in sorted(layers)
     }
     result.run_record["n_unattributed"] = len(unattributed)
+    if engine is not None:
+        result.run_record["engine"] = engine.describe()
     result.unattributed = unattributed
     return result
