@@ -10,17 +10,15 @@ from typing import Annotated
 import geopandas as gpd
 import pandas as pd
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
 from rich.table import Table
 
 from minemap._errors import MinemapError
 from minemap.cli._app import app
+from minemap.cli._common import StoreOption, console, err_console, fail
 
 __all__ = ["prioritise_command", "run_record_path", "write_tasks"]
 
-_out = Console(highlight=False, soft_wrap=True)
-_err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 OUT_FORMATS = (".gpkg", ".geojson", ".parquet", ".csv")
 _SHORT = {
@@ -31,11 +29,6 @@ _SHORT = {
     "cost_per_ha": "cost",
 }
 _RISK_LAYERS = ("hazards", "strikes", "casualties", "cleared", "farmland")
-
-
-def _fail(message: str, code: int = 1) -> typer.Exit:
-    _err.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
-    return typer.Exit(code)
 
 
 def run_record_path(out: Path) -> Path:
@@ -103,15 +96,12 @@ def _print_table(tasks: gpd.GeoDataFrame, n: int) -> None:
             f"{rec['clearance_area_m2_low'] / 1e4:.1f}–{rec['clearance_area_m2_high'] / 1e4:.1f}",
             f"{rec['cost_uah_low'] / 1e3:.0f}–{rec['cost_uah_high'] / 1e3:.0f}",
         )
-    _out.print(table)
+    console.print(table)
 
 
 @app.command("prioritise")
 def prioritise_command(
-    store: Annotated[
-        str | None,
-        typer.Option("--store", help="Store file (default: $MINEMAP_STORE, else ./minemap.gpkg)."),
-    ] = None,
+    store: StoreOption = None,
     weights: Annotated[
         Path | None, typer.Option("--weights", help="Weights TOML file (default: shipped set).")
     ] = None,
@@ -176,14 +166,14 @@ def prioritise_command(
         counts = st.counts()
         layers = {name: st.read_layer(name) for name in _RISK_LAYERS if counts.get(name, 0) > 0}
         if not any(name in layers for name in ("hazards", "strikes", "casualties")):
-            raise _fail("the store holds no hazards, strikes or casualties: nothing to rank")
+            raise fail("the store holds no hazards, strikes or casualties: nothing to rank")
         runner = None if engine == "local" else get_engine(engine, scheduler=scheduler)
         with (
             Progress(
                 TextColumn("{task.description}"),
                 BarColumn(),
                 TaskProgressColumn(),
-                console=_err,
+                console=err_console,
                 transient=True,
             ) as bar,
             runner if runner is not None else contextlib.nullcontext(),
@@ -207,21 +197,21 @@ def prioritise_command(
                 encoding="utf-8",
             )
     except MinemapError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     except (OSError, ValueError) as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     _print_table(result.tasks, top)
     rec = result.run_record
-    _out.print(
+    console.print(
         f"weights {rec['weights']['name']} v{rec['weights']['version']} "
         f"(sha256 {rec['weights']['sha256'][:12]}), as of {rec['as_of']}, "
         f"{rec['n_unattributed']} record(s) outside every task"
     )
     if result.sensitivity is not None:
         flagged = int(result.tasks["flag_single_weight"].sum())
-        _out.print(
+        console.print(
             f"sensitivity: min Kendall tau {result.sensitivity['kendall_tau'].min():.3f}; "
             f"{flagged} task(s) change top-{top} membership when one weight moves ±20 %"
         )
     if out is not None:
-        _out.print(f"wrote {out} and {run_record_path(out).name}")
+        console.print(f"wrote {out} and {run_record_path(out).name}")
