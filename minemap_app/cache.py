@@ -29,10 +29,10 @@ import pandas as pd
 import streamlit as st
 
 from minemap import auth, reports, webmap
-from minemap.geometry import area_m2
 from minemap.ingest import ingest_file
 from minemap.io import write_layer
 from minemap.layers import LAYER_NAMES
+from minemap.quality import released_overlaps as _released_overlaps
 from minemap.risk.pipeline import prioritise
 from minemap.risk.weights import COMPONENTS
 from minemap.risk.weights import default_weights as _default_weights
@@ -443,28 +443,8 @@ def rollback(path: str, batch_id: str, *, role: str | None, user: str | None) ->
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def released_overlaps(path: str, version: int, role: str | None) -> pd.DataFrame:
-    """Pairs of released polygons that overlap, with the overlap area in m² (largest first)."""
-    frame = layer(path, version, "cleared", role)
-    columns = ["a", "b", "overlap_m2"]
-    if len(frame) < 2:
-        return pd.DataFrame(columns=columns)
-    frame = frame.reset_index(drop=True)
-    ids = frame["survey_id"].astype(str)
-    left, right = frame.sindex.query(frame.geometry, predicate="intersects")
-    pairs = [(i, j) for i, j in zip(left, right, strict=True) if i < j]
-    if not pairs:
-        return pd.DataFrame(columns=columns)
-    first = frame.geometry.iloc[[i for i, _ in pairs]].reset_index(drop=True)
-    second = frame.geometry.iloc[[j for _, j in pairs]].reset_index(drop=True)
-    shared = gpd.GeoSeries(first.intersection(second, align=False), crs=frame.crs)
-    out = pd.DataFrame(
-        {
-            "a": [ids[i] for i, _ in pairs],
-            "b": [ids[j] for _, j in pairs],
-            "overlap_m2": area_m2(shared).to_numpy(),
-        }
-    )
-    return out[out["overlap_m2"] > 1.0].sort_values("overlap_m2", ascending=False)
+    """Pairs of released polygons that overlap (:func:`minemap.quality.released_overlaps`)."""
+    return _released_overlaps(layer(path, version, "cleared", role))
 
 
 # --- reports -------------------------------------------------------------------------------
