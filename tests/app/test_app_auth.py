@@ -392,3 +392,67 @@ def test_the_scan_finds_the_exact_point_on_a_planners_map(world):
     at = signed_in("planner")
     at.sidebar.multiselect(key="map_layers__uk").set_value(["casualties"]).run()
     assert f"{EXACT_LON}" in payload(at)
+
+
+# --- actions that are audited ---------------------------------------------------------------
+
+
+def _audit_actions(store: Path) -> list[tuple[str, str | None, dict]]:
+    from minemap.store import open_store
+
+    with open_store(store) as opened:
+        log = opened.audit_log()
+    return list(zip(log["action"], log["user"], log["detail"], strict=True))
+
+
+def test_admin_adds_and_disables_an_account_through_the_page(world):
+    at = signed_in("admin")
+    at.switch_page("views/admin.py").run()
+    at.text_input(key="admin_new_name").input("e2e-newcomer")
+    at.selectbox(key="admin_new_role").set_value("field")
+    at.text_input(key="admin_new_password").input("a long enough password")
+    next(b for b in at.button if b.label == i18n.t("admin.add_submit", "uk")).click().run()
+    assert not at.exception, at.exception
+    assert i18n.t("admin.added", "uk", name="e2e\\-newcomer") in [s.value for s in at.success]
+    at.selectbox(key="admin_target").set_value("e2e-newcomer")
+    at.button(key="admin_apply").click().run()  # default change: disable
+    assert not at.exception, at.exception
+    added = [d for a, u, d in _audit_actions(world) if a == "user_added" and u == ACCOUNTS["admin"]]
+    assert {"name": "e2e-newcomer", "role": "field"}.items() <= added[-1].items()
+    changed = [d for a, _, d in _audit_actions(world) if a == "user_changed"]
+    assert changed[-1]["name"] == "e2e-newcomer"
+    assert changed[-1]["disabled"] is True
+
+
+def test_a_weak_password_is_refused_with_the_reason(world):
+    at = signed_in("admin")
+    at.switch_page("views/admin.py").run()
+    at.text_input(key="admin_new_name").input("e2e-weak")
+    at.text_input(key="admin_new_password").input("short")
+    next(b for b in at.button if b.label == i18n.t("admin.add_submit", "uk")).click().run()
+    assert not at.exception
+    assert any("12" in e for e in errors(at)), errors(at)
+
+
+def test_a_weight_change_is_audited_with_old_and_new_weights(world):
+    at = signed_in("planner")
+    at.switch_page("views/priorities.py").run()
+    at.sidebar.slider(key="w_casualty_risk").set_value(0.0).run()
+    assert not at.exception
+    entries = [
+        d
+        for a, u, d in _audit_actions(world)
+        if a == "weights_changed" and u == ACCOUNTS["planner"]
+    ]
+    assert entries
+    assert entries[-1]["new"]["casualty_risk"] == 0.0
+    assert entries[-1]["old"]["casualty_risk"] > 0.0
+
+
+def test_a_fresh_store_without_accounts_says_how_to_make_the_first(tmp_path, monkeypatch):
+    monkeypatch.setenv("MINEMAP_STORE", str(tmp_path / "empty.gpkg"))
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.run()
+    assert not at.exception
+    assert i18n.t("signin.no_accounts", "uk") in [w.value for w in at.warning]
+    assert not (tmp_path / "empty.gpkg").exists()  # serving creates no store, no credentials

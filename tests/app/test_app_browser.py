@@ -253,5 +253,11 @@ def test_funder_has_no_upload_page_and_downloads_a_report(app_server, offline_pa
     data = info.value.path().read_bytes()
     assert len(data) > 100
     assert b"Olena Plantedname" not in data
+    from minemap.store import open_store
+
+    with open_store(app_server.store) as store:
+        log = store.audit_log()
+    downloads = log[(log["action"] == "report_download") & (log["user"] == ACCOUNTS["funder"])]
+    assert len(downloads) == 1  # the button's click is written to the audit log
     assert page.locator("[data-testid='stException']").count() == 0
     screenshot(page, "reports_funder")
