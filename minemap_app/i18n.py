@@ -347,6 +347,7 @@ _EN: dict[str, str] = {
     "bt.col.lift": "Top {k} %: × random",
     "bt.failed": "The back-test could not run: {problem}",
     "bt.verdict_lang": "The verdicts are written in English by the back-test engine.",
+    "bt.nothing": "No later {outcome} inside the ranked area in this period: nothing to judge by.",
 }
 
 _UK: dict[str, str] = {
@@ -685,6 +686,9 @@ _UK: dict[str, str] = {
     "bt.col.lift": "Верхні {k} %: × випадковий",
     "bt.failed": "Ретроперевірку не вдалося виконати: {problem}",
     "bt.verdict_lang": "Висновки пише англійською рушій ретроперевірки.",
+    "bt.nothing": (
+        "У цьому періоді немає пізніших {outcome} у площі рейтингу: немає з чим порівняти."
+    ),
 }
 
 TEXTS: dict[str, dict[str, str]] = {"en": _EN, "uk": _UK}

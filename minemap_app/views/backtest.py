@@ -136,6 +136,10 @@ for outcome in ("findings", "harm"):
     if not rows:
         continue
     st.subheader(ui.tr("bt.curve", outcome=ui.tr(f"bt.outcome.{outcome}")))
+    judged = [s for s in scores if s["outcome"] == outcome and s["n_items_with_outcome"] > 0]
+    if not judged:  # nothing happened in the period to judge the ranking by
+        st.caption(ui.tr("bt.nothing", outcome=ui.tr(f"bt.outcome.{outcome}")))
+        continue
     frame = pd.DataFrame(rows)
     chart = (
         alt.Chart(frame)

@@ -261,3 +261,16 @@ def test_funder_has_no_upload_page_and_downloads_a_report(app_server, offline_pa
     assert len(downloads) == 1  # the button's click is written to the audit log
     assert page.locator("[data-testid='stException']").count() == 0
     screenshot(page, "reports_funder")
+
+
+def test_planner_runs_a_back_test_and_sees_the_gain_curve(app_server, offline_page, screenshot):
+    page = open_page(offline_page, f"{app_server.url}/backtest")
+    english(page, "Back-test")
+    page.get_by_role("button", name="Run the back-test").click()
+    page.wait_for_selector("text=Comparison (95 % intervals from the bootstrap)", timeout=60_000)
+    charts = page.locator("[data-testid='stVegaLiteChart']")
+    charts.first.wait_for(timeout=30_000)
+    assert charts.count() >= 1
+    assert page.locator("[data-testid='stException']").count() == 0
+    assert offline_page.blocked == []
+    screenshot(page, "backtest")
