@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 from playwright.sync_api import expect
@@ -255,10 +256,17 @@ def test_funder_has_no_upload_page_and_downloads_a_report(app_server, offline_pa
     assert b"Olena Plantedname" not in data
     from minemap.store import open_store
 
-    with open_store(app_server.store) as store:
-        log = store.audit_log()
-    downloads = log[(log["action"] == "report_download") & (log["user"] == ACCOUNTS["funder"])]
-    assert len(downloads) == 1  # the button's click is written to the audit log
+    # The click's on_click callback runs on the server in the rerun the click triggers,
+    # which may land just after the browser saved the file: wait for it.
+    deadline = time.monotonic() + 30
+    while True:
+        with open_store(app_server.store) as store:
+            log = store.audit_log()
+        mine = (log["action"] == "report_download") & (log["user"] == ACCOUNTS["funder"])
+        if mine.any() or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert mine.sum() == 1  # the button's click is written to the audit log
     assert page.locator("[data-testid='stException']").count() == 0
     screenshot(page, "reports_funder")
 
