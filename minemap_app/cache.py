@@ -1,21 +1,25 @@
-"""Every data access of the web app, cached on simple keys.
+"""Every data access of the web app, cached on simple keys, always on someone's behalf.
 
 Pages never touch the store, the risk engine or the ingest pipeline directly: they call
-these wrappers. Cache keys are plain values — the store path, its ``data_version()``, a
-layer name, filter values, a tuple of weights — never GeoDataFrames (which hash slowly or
-not at all). ``st.cache_data`` hands each caller its own copy, so pages may mutate results.
+these wrappers. Cache keys are plain values — the store path, its ``data_version()``, the
+reader's **role**, a layer name, filter values, a tuple of weights — never GeoDataFrames
+(which hash slowly or not at all). ``st.cache_data`` hands each caller its own copy, so
+pages may mutate results.
 
-Backends that are not installed in this build (the modules land on ``main`` one by one)
-are reported by :func:`backends` so that pages can *say* what is missing instead of
-showing invented results.
+Layer data is read only through :func:`minemap.auth.read_layer_for` with the session's
+role in the cache key, so a funder's run can never be served a planner's frame; every
+wrapper that does something on a person's behalf checks the permission itself
+(:func:`minemap.auth.require`) as well as the page — hiding a page is not enforcement.
+Every core module is imported directly: an ImportError fails loudly.
 """
 
 from __future__ import annotations
 
-import functools
-import importlib
+import csv
+import io
+import json
 import os
-from dataclasses import dataclass
+import tempfile
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -24,65 +28,51 @@ import geopandas as gpd
 import pandas as pd
 import streamlit as st
 
-from minemap import webmap
+from minemap import auth, reports, webmap
+from minemap.ingest import ingest_file
+from minemap.io import write_layer
 from minemap.layers import LAYER_NAMES
+from minemap.quality import released_overlaps as _released_overlaps
+from minemap.risk.pipeline import prioritise
+from minemap.risk.weights import COMPONENTS
+from minemap.risk.weights import default_weights as _default_weights
 from minemap.settings import resolve_store_path
+from minemap.store import open_store
 
 __all__ = [
-    "Backends",
+    "account",
+    "accounts",
+    "add_account",
     "admin_boundaries",
-    "audit_entries",
-    "backends",
+    "audit_csv",
+    "audit_log",
+    "backtest",
     "batches",
+    "change_account",
     "check_upload",
     "commit_upload",
     "data_version",
     "default_weights",
     "filtered_layer",
+    "has_accounts",
     "layer",
     "layer_summary",
     "oblast_names",
     "prioritisation",
     "prioritised_tasks",
+    "record",
     "record_rejection",
+    "rejections",
     "released_overlaps",
     "report_file",
+    "report_period",
+    "rollback",
+    "sign_in",
+    "sign_out",
     "store_path",
     "tasks_file",
     "undo_batch",
 ]
-
-
-@dataclass(frozen=True, slots=True)
-class Backends:
-    """Which core modules this build has."""
-
-    store: bool
-    export: bool
-    risk: bool
-    ingest: bool
-    reports: bool
-
-
-@functools.cache
-def _has(module: str) -> bool:
-    # Import for real: a module can exist while a module it needs is not merged yet.
-    try:
-        importlib.import_module(module)
-    except ImportError:
-        return False
-    return True
-
-
-def backends() -> Backends:
-    """Which of store / risk / ingest / reports are importable."""
-    return Backends(
-        store=_has("minemap.store"),
-        export=_has("minemap.io"),
-        risk=_has("minemap.risk.pipeline"),
-        ingest=_has("minemap.ingest"),
-        reports=_has("minemap.reports"),
-    )
 
 
 def store_path() -> str:
@@ -99,38 +89,90 @@ def _exists(path: str) -> bool:
 
 
 def _open(path: str, *, create: bool = False) -> Any:
-    from minemap.store import open_store
-
     return open_store(path, create=create)
 
 
 def data_version(path: str) -> int:
     """The store's change counter (0 when no store file exists yet). Not cached: cheap."""
-    if not backends().store or not _exists(path):
+    if not _exists(path):
         return 0
     with _open(path) as store:
         return int(store.data_version())
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
-def layer(path: str, version: int, name: str) -> gpd.GeoDataFrame:
-    """One canonical layer (personal fields never included: no page needs them).
+# --- accounts and sessions (never cached: they must be current on every run) ---------
 
-    ``version`` is only a cache key: a new ``data_version()`` reads afresh.
+
+def has_accounts(path: str) -> bool:
+    """Whether the store has any account (a fresh ``minemap serve`` store has none)."""
+    if not _exists(path):
+        return False
+    with _open(path) as store:
+        return bool(auth.list_accounts(store))
+
+
+def sign_in(path: str, name: str, password: str) -> auth.Session:
+    """Check a name and password (rate-limited, audited); raises :class:`AuthError`."""
+    if not _exists(path):
+        raise auth.AuthError("no accounts yet: run `minemap users add NAME --role admin`")
+    with _open(path) as store:
+        return auth.sign_in(store, name, password)
+
+
+def account(path: str, token: str | None) -> auth.Account | None:
+    """The account of a session token, with its role *now*; ``None`` when it is over."""
+    if not token or not _exists(path):
+        return None
+    with _open(path) as store:
+        return auth.session_user(store, token)
+
+
+def sign_out(path: str, token: str | None) -> None:
+    """End the session (audited)."""
+    if token and _exists(path):
+        with _open(path) as store:
+            auth.sign_out(store, token)
+
+
+def oidc_sign_in(path: str, claims: dict[str, Any], role_map: Any) -> Any:
+    """Map a single-sign-on identity to a role (audited); raises :class:`AuthError`."""
+    with _open(path, create=True) as store:
+        return auth.oidc_sign_in(store, claims, role_map)
+
+
+def record(path: str, action: str, *, user: str | None, detail: dict[str, Any]) -> None:
+    """Append one entry to the store's audit log (what the app did on someone's behalf)."""
+    with _open(path, create=True) as store:
+        store.record_audit(action, user=user, detail=detail)
+
+
+# --- layer data, always as a role may see it -------------------------------------------
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def layer(path: str, version: int, name: str, role: str | None) -> gpd.GeoDataFrame:
+    """One layer as ``role`` may read it (:func:`minemap.auth.read_layer_for`).
+
+    ``version`` is only a cache key: a new ``data_version()`` reads afresh. ``role`` is
+    part of the key, so no role is ever served another role's frame.
     """
     del version
-    if not backends().store or not _exists(path):
+    if auth.layer_access(role, name) == "none":
+        auth.require(role, "view_map")  # the clear "sign in first" / role message
+    if not _exists(path):
         return _empty(name)
     with _open(path) as store:
-        return store.read_layer(name, include_personal=False)
+        return auth.read_layer_for(store, name, role=role)
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
-def layer_summary(path: str, version: int) -> dict[str, tuple[int, date | None, date | None]]:
+@st.cache_data(show_spinner=False, max_entries=16)
+def layer_summary(
+    path: str, version: int, role: str | None
+) -> dict[str, tuple[int, date | None, date | None]]:
     """Per layer: (feature count, first date, last date) — small, so reruns copy no frames."""
     out: dict[str, tuple[int, date | None, date | None]] = {}
     for name in LAYER_NAMES:
-        frame = layer(path, version, name)
+        frame = layer(path, version, name, role)
         dates = (
             pd.to_datetime(frame["date"], errors="coerce").dropna()
             if "date" in frame
@@ -175,18 +217,19 @@ def filtered_layer(
     path: str,
     version: int,
     name: str,
+    role: str | None,
     *,
     date_from: date | None,
     date_to: date | None,
     oblast: str | None,
 ) -> gpd.GeoDataFrame:
-    """A layer filtered to a period and an oblast.
+    """A layer (as ``role`` may read it) filtered to a period and an oblast.
 
     Events (casualties, strikes) must fall inside the period; everything else must have
     been recorded by its end (the situation at ``date_to``). Features intersecting the
-    oblast's outline are kept.
+    oblast's outline are kept. Aggregate layers have no dates: only the oblast applies.
     """
-    frame = layer(path, version, name)
+    frame = layer(path, version, name, role)
     return _filter(frame, name, date_from=date_from, date_to=date_to, oblast=oblast)
 
 
@@ -214,18 +257,17 @@ def _filter(
     return frame
 
 
+# --- priorities --------------------------------------------------------------------------
+
+
 def default_weights() -> dict[str, float]:
     """The risk engine's default weight per component, in display order."""
-    from minemap.risk.weights import COMPONENTS, default_weights
-
-    base = default_weights()
+    base = _default_weights()
     return {name: float(base.weights[name]) for name in COMPONENTS}
 
 
 def _weights(weights: tuple[tuple[str, float], ...] | None) -> Any:
-    from minemap.risk.weights import default_weights
-
-    base = default_weights()
+    base = _default_weights()
     if not weights or dict(weights) == base.weights:
         return base
     values = {name: float(value) for name, value in weights}
@@ -238,18 +280,19 @@ def _weights(weights: tuple[tuple[str, float], ...] | None) -> Any:
 def prioritisation(
     path: str,
     version: int,
+    role: str | None,
     weights: tuple[tuple[str, float], ...] | None,
     *,
     as_of: date | None = None,
     sensitivity: bool = False,
 ) -> Any:
-    """``minemap.risk.pipeline.prioritise`` on the store's layers (a ``PrioritisationResult``).
+    """``minemap.risk.pipeline.prioritise`` on the layers ``role`` may read.
 
-    ``as_of`` is the plan's date: the engine ignores records dated after it.
+    Needs ``view_tasks`` (exact hazard geometry). ``as_of`` is the plan's date: the
+    engine ignores records dated after it.
     """
-    from minemap.risk.pipeline import prioritise
-
-    layers = {name: layer(path, version, name) for name in LAYER_NAMES}
+    auth.require(role, "view_tasks")
+    layers = {name: layer(path, version, name, role) for name in LAYER_NAMES}
     layers = {name: frame for name, frame in layers.items() if not frame.empty}
     return prioritise(layers, weights=_weights(weights), as_of=as_of, sensitivity=sensitivity)
 
@@ -257,13 +300,14 @@ def prioritisation(
 def prioritised_tasks(
     path: str,
     version: int,
+    role: str | None,
     weights: tuple[tuple[str, float], ...] | None,
     *,
     date_to: date | None = None,
     oblast: str | None = None,
 ) -> gpd.GeoDataFrame:
     """Ranked tasks for the map: as of ``date_to``, within ``oblast`` if given."""
-    tasks = prioritisation(path, version, weights, as_of=date_to).tasks
+    tasks = prioritisation(path, version, role, weights, as_of=date_to).tasks
     area = _oblast_geometry(oblast)
     if area is not None and not tasks.empty:
         tasks = tasks[tasks.geometry.intersects(area)]
@@ -272,19 +316,22 @@ def prioritised_tasks(
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def tasks_file(
-    path: str, version: int, weights: tuple[tuple[str, float], ...] | None, fmt: str
+    path: str,
+    version: int,
+    role: str | None,
+    weights: tuple[tuple[str, float], ...] | None,
+    fmt: str,
 ) -> bytes:
-    """The ranked tasks as a GeoPackage, GeoJSON or CSV file (via ``minemap.io.write_layer``)."""
-    import tempfile
-
-    from minemap.io import write_layer
-
-    tasks = prioritisation(path, version, weights).tasks
+    """The ranked tasks as a GeoPackage, GeoJSON or CSV file (``download_layers``)."""
+    auth.require(role, "download_layers")
+    tasks = prioritisation(path, version, role, weights).tasks
     with tempfile.TemporaryDirectory(prefix="minemap-export-") as folder:
         target = Path(folder) / f"minemap_tasks.{fmt}"
         write_layer(tasks, target)
         return target.read_bytes()
 
+
+# --- uploads and batches -------------------------------------------------------------------
 
 _SAFE_SUFFIX = frozenset(
     {".geojson", ".json", ".gpkg", ".zip", ".shp", ".kml", ".kmz", ".csv", ".txt"}
@@ -298,26 +345,32 @@ def _upload_suffix(name: str) -> str:
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def check_upload(path: str, version: int, layer_name: str, file_name: str, data: bytes) -> Any:
+def check_upload(
+    path: str, version: int, role: str | None, layer_name: str, file_name: str, data: bytes
+) -> Any:
     """Dry-run ``minemap.ingest.ingest_file`` on uploaded bytes: the full report, no write."""
     del version  # only a cache key: a duplicate check depends on the store's content
+    auth.require(role, "upload")
     return _ingest_bytes(path, layer_name, file_name, data, dry_run=True, user=None)
 
 
 def commit_upload(
-    path: str, layer_name: str, file_name: str, data: bytes, *, user: str | None
+    path: str,
+    layer_name: str,
+    file_name: str,
+    data: bytes,
+    *,
+    role: str | None,
+    user: str | None,
 ) -> Any:
-    """Import one uploaded file for real (all of it or nothing), as ``user``."""
+    """Import one uploaded file for real (all of it or nothing), as ``user`` (audited)."""
+    auth.require(role, "upload")
     return _ingest_bytes(path, layer_name, file_name, data, dry_run=False, user=user)
 
 
 def _ingest_bytes(
     path: str, layer_name: str, file_name: str, data: bytes, *, dry_run: bool, user: str | None
 ) -> Any:
-    import tempfile
-
-    from minemap.ingest import ingest_file
-
     with tempfile.TemporaryDirectory(prefix="minemap-upload-") as folder:
         target = Path(folder) / f"upload{_upload_suffix(file_name)}"
         target.write_bytes(data)
@@ -326,79 +379,82 @@ def _ingest_bytes(
         )
 
 
-def batches(path: str, version: int) -> list[Any]:
-    """Every import batch, newest first (not cached: batch records are small)."""
+def batches(path: str, version: int, role: str | None, user: str | None) -> list[Any]:
+    """The batches ``role`` may see (all, or ``user``'s own), newest first. Not cached."""
     del version
-    if not backends().store or not _exists(path):
+    if not _exists(path):
+        auth.require(role, "view_own_batches")
         return []
     with _open(path) as store:
-        return sorted(store.list_batches(), key=lambda b: b.created_at, reverse=True)
+        found = auth.batches_for(store, role=role, user=user)
+    return sorted(found, key=lambda b: b.created_at, reverse=True)
 
 
 def record_rejection(path: str, result: Any, *, user: str | None) -> None:
-    """Write a rejected upload to the store's audit log (where the store keeps one)."""
-    with _open(path, create=True) as store:
-        if not hasattr(store, "record_audit"):
-            return
-        store.record_audit(
-            "rejected",
-            user=user,
-            detail={
-                "file": result.file,
-                "layer": result.layer,
-                "errors": len(result.report.errors),
-                # Problem texts never carry personal data (minemap._report rule).
-                "problems": [str(p) for p in result.report.errors[:20]],
-            },
-        )
+    """Write a rejected upload to the store's audit log (``rejected``)."""
+    record(
+        path,
+        "rejected",
+        user=user,
+        detail={
+            "file": result.file,
+            "layer": result.layer,
+            "errors": len(result.report.errors),
+            # Problem texts never carry personal data (minemap._report rule).
+            "problems": [str(p) for p in result.report.errors[:20]],
+        },
+    )
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
-def audit_entries(path: str, version: int, action: str) -> pd.DataFrame:
-    """Audit-log entries with ``action`` (newest first); empty where the store has no log."""
+@st.cache_data(show_spinner=False, max_entries=16)
+def rejections(path: str, version: int, role: str | None, user: str | None) -> pd.DataFrame:
+    """Rejected uploads (newest first): every one for planners, one's own for field teams."""
     del version
+    auth.require(role, "view_own_batches")
     empty = pd.DataFrame(columns=["at", "user", "action", "detail"])
-    if not backends().store or not _exists(path):
+    if not _exists(path):
         return empty
     with _open(path) as store:
-        if not hasattr(store, "audit_log"):
-            return empty
         log = store.audit_log()
-    return log[log["action"] == action].sort_values("at", ascending=False)
+    log = log[log["action"] == "rejected"]
+    if not auth.can(role, "view_batches"):
+        log = log[log["user"] == user]
+    return log.sort_values("at", ascending=False)
+
+
+def undo_batch(path: str, batch_id: str, *, role: str | None, user: str | None) -> Any:
+    """Undo one batch (all its rows leave the store; audited); clears the data caches."""
+    auth.require(role, "undo_batch")
+    with _open(path) as store:
+        record_ = store.undo_batch(batch_id, user=user)
+    st.cache_data.clear()
+    return record_
+
+
+def rollback(path: str, batch_id: str, *, role: str | None, user: str | None) -> Any:
+    """Take back a batch this very import just made (all-or-nothing across files)."""
+    auth.require(role, "upload")
+    with _open(path) as store:
+        return store.undo_batch(batch_id, user=user)
+
+
+# --- data quality ----------------------------------------------------------------------------
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def released_overlaps(path: str, version: int) -> pd.DataFrame:
-    """Pairs of released polygons that overlap, with the overlap area in m² (largest first)."""
-    from minemap.geometry import area_m2
+def released_overlaps(path: str, version: int, role: str | None) -> pd.DataFrame:
+    """Pairs of released polygons that overlap (:func:`minemap.quality.released_overlaps`)."""
+    return _released_overlaps(layer(path, version, "cleared", role))
 
-    frame = layer(path, version, "cleared")
-    columns = ["a", "b", "overlap_m2"]
-    if len(frame) < 2:
-        return pd.DataFrame(columns=columns)
-    frame = frame.reset_index(drop=True)
-    ids = frame["survey_id"].astype(str)
-    left, right = frame.sindex.query(frame.geometry, predicate="intersects")
-    pairs = [(i, j) for i, j in zip(left, right, strict=True) if i < j]
-    if not pairs:
-        return pd.DataFrame(columns=columns)
-    first = frame.geometry.iloc[[i for i, _ in pairs]].reset_index(drop=True)
-    second = frame.geometry.iloc[[j for _, j in pairs]].reset_index(drop=True)
-    shared = gpd.GeoSeries(first.intersection(second, align=False), crs=frame.crs)
-    out = pd.DataFrame(
-        {
-            "a": [ids[i] for i, _ in pairs],
-            "b": [ids[j] for _, j in pairs],
-            "overlap_m2": area_m2(shared).to_numpy(),
-        }
-    )
-    return out[out["overlap_m2"] > 1.0].sort_values("overlap_m2", ascending=False)
+
+# --- reports -------------------------------------------------------------------------------
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def report_file(
     path: str,
     version: int,
+    role: str | None,
     weights: tuple[tuple[str, float], ...] | None,
     *,
     start: date | None,
@@ -407,36 +463,157 @@ def report_file(
     lang: str,
     fmt: str,
 ) -> bytes:
-    """The funder report (``minemap.reports``) as PDF/XLSX/CSV bytes.
+    """The funder report (``minemap.reports``) as PDF/XLSX/CSV bytes (``download_reports``).
 
-    Built from the funder-safe view the generator makes itself (no personal fields are
-    read in the first place); tasks come from the risk engine when it is installed.
+    Built from :func:`minemap.auth.report_inputs_for` (exact, non-personal frames) inside
+    this one function: only the rendered bytes leave it, never the frames.
     """
-    from minemap import reports
-
-    layers = {name: layer(path, version, name) for name in LAYER_NAMES}
-    tasks = None
-    weights_version = None
-    if backends().risk:
-        result = prioritisation(path, version, weights, as_of=end)
-        tasks = pd.DataFrame(result.tasks.drop(columns="geometry"))
-        weights_version = f"{result.weights.name} {result.weights.version}"
+    auth.require(role, "download_reports")
+    if not _exists(path):
+        raise ValueError("the data store is empty: nothing to report yet")
+    with _open(path) as store:
+        layers = auth.report_inputs_for(store, role=role)
+        history = store.list_batches()
+    present = {name: frame for name, frame in layers.items() if not frame.empty}
+    result = prioritise(present, weights=_weights(weights), as_of=end) if present else None
     report = reports.build_report(
         layers,
         start=start,
         end=end,
         area=area,
         boundaries=admin_boundaries() if area else None,
-        tasks=tasks,
-        batches=batches(path, version),
-        weights_version=weights_version,
+        tasks=None if result is None else pd.DataFrame(result.tasks.drop(columns="geometry")),
+        batches=history,
+        weights_version=None
+        if result is None
+        else f"{result.weights.name} {result.weights.version}",
     )
     return reports.render(report, fmt, lang=lang)
 
 
-def undo_batch(path: str, batch_id: str, *, user: str | None) -> Any:
-    """Undo one batch (all its rows leave the store); clears the data caches."""
+@st.cache_data(show_spinner=False, max_entries=16)
+def report_period(path: str, version: int, role: str | None) -> tuple[date, date] | None:
+    """First and last record date of the report's inputs (``view_reports``); only dates
+    leave this function, never the frames."""
+    del version
+    auth.require(role, "view_reports")
+    if not _exists(path):
+        return None
     with _open(path) as store:
-        record = store.undo_batch(batch_id, user=user)
-    st.cache_data.clear()
-    return record
+        layers = auth.report_inputs_for(store, role=role)
+    dates = [
+        d
+        for name in ("cleared", "hazards", "casualties")
+        for d in pd.to_datetime(layers[name]["date"], errors="coerce").dropna()
+    ]
+    if not dates:
+        return None
+    return min(dates).date(), max(dates).date()
+
+
+# --- back-testing ------------------------------------------------------------------------
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def backtest(
+    path: str,
+    version: int,
+    role: str | None,
+    *,
+    as_of: date,
+    until: date | None,
+    weights: tuple[tuple[str, str | None], ...],
+    n_boot: int,
+) -> dict[str, Any]:
+    """``minemap.backtest.evaluate.backtest`` on the layers ``role`` may read.
+
+    ``weights`` holds ``(label, TOML text)`` pairs; ``None`` text is the shipped default.
+    Returns plain values only (scores, curves, verdicts, warnings — no frames).
+    """
+    from minemap.backtest.evaluate import backtest as run
+    from minemap.risk.weights import parse_weights
+
+    auth.require(role, "change_weights")
+    sets = [None if text is None else parse_weights(text, source=label) for label, text in weights]
+    layers = {name: layer(path, version, name, role) for name in LAYER_NAMES}
+    layers = {name: frame for name, frame in layers.items() if not frame.empty}
+    result = run(layers, as_of=as_of, until=until, weights=sets or [None], n_boot=n_boot)
+    return {
+        "scores": [score.to_dict() for score in result.scores],
+        "verdicts": result.verdicts(),
+        "warnings": list(result.warnings),
+    }
+
+
+# --- admin -------------------------------------------------------------------------------------
+
+
+def accounts(path: str, role: str | None) -> list[auth.Account]:
+    """Every account (``manage_users``). Not cached: small and must be current."""
+    auth.require(role, "manage_users")
+    with _open(path) as store:
+        return auth.list_accounts(store)
+
+
+def add_account(
+    path: str, name: str, *, new_role: str, password: str, role: str | None, by: str | None
+) -> auth.Account:
+    """Add a local account (``manage_users``; audited by the core)."""
+    auth.require(role, "manage_users")
+    with _open(path) as store:
+        return auth.add_user(store, name, role=new_role, password=password, by=by)
+
+
+def change_account(
+    path: str, name: str, change: str, *, value: str | None = None, role: str | None, by: str | None
+) -> auth.Account:
+    """Disable, enable, change the role of, or set a new password for an account."""
+    auth.require(role, "manage_users")
+    with _open(path) as store:
+        if change == "disable":
+            return auth.disable_user(store, name, by=by)
+        if change == "enable":
+            return auth.enable_user(store, name, by=by)
+        if change == "role":
+            return auth.set_role(store, name, str(value), by=by)
+        if change == "password":
+            return auth.set_password(store, name, str(value), by=by)
+    raise ValueError(f"unknown account change {change!r}")
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def audit_log(path: str, version: int, role: str | None) -> pd.DataFrame:
+    """The audit log, newest first (``view_audit``)."""
+    del version
+    auth.require(role, "view_audit")
+    with _open(path) as store:
+        log = auth.audit_log_for(store, role=role)
+    return log.sort_values("id", ascending=False) if "id" in log else log
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_cell(value: Any) -> str:
+    # File names come from uploads: a cell starting with "=" must not run in a spreadsheet.
+    if isinstance(value, dict | list):
+        text = json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+    elif value is None or pd.isna(value):
+        text = ""
+    else:
+        text = value.isoformat() if hasattr(value, "isoformat") else str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def audit_csv(path: str, version: int, role: str | None) -> bytes:
+    """The audit log as CSV bytes (``export_audit``), formula-safe cells."""
+    auth.require(role, "export_audit")
+    log = audit_log(path, version, role)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["id", "at", "user", "action", "detail"])
+    for row in log.sort_values("id").itertuples(index=False):
+        writer.writerow(
+            [_csv_cell(getattr(row, c, None)) for c in ("id", "at", "user", "action", "detail")]
+        )
+    return buffer.getvalue().encode("utf-8")

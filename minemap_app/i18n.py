@@ -248,6 +248,106 @@ _EN: dict[str, str] = {
     "col.overlap_m2": "Overlap, m²",
     "col.a": "Polygon A",
     "col.b": "Polygon B",
+    # sign-in, roles, admin (issue 6)
+    "nav.signin": "Sign in",
+    "nav.admin": "Accounts & audit",
+    "nav.backtest": "Back-test",
+    "signin.title": "Sign in to minemap",
+    "signin.caption": (
+        "minemap holds the positions of live hazards and the names of the people they hurt: "
+        "sign in with the account your administrator gave you."
+    ),
+    "signin.name": "Account name",
+    "signin.password": "Password",
+    "signin.submit": "Sign in",
+    "signin.sso": "Sign in with single sign-on",
+    "signin.no_accounts": (
+        "This data store has no accounts yet. The operator creates the first one on the "
+        "server: `minemap users add NAME --role admin`."
+    ),
+    "auth.signed_in_as": "Signed in as **{user}** ({role})",
+    "auth.sign_out": "Sign out",
+    "auth.denied": "Not allowed: {problem}",
+    "auth.session_over": "Your session has ended. Please sign in again.",
+    "auth.no_download": "Your role may not download layer data.",
+    "role.planner": "planner",
+    "role.field": "field team",
+    "role.funder": "funder",
+    "role.admin": "administrator",
+    "role.None": "not signed in",
+    "prio.weights_locked": "Only planners change the weights; you see the team's ranking.",
+    "reports.no_download": (
+        "Your role sees data as funders do but may not download reports; ask a planner or "
+        "a funder account."
+    ),
+    "map.aggregate_note": (
+        "Casualties, strike sites and hazard areas are shown for your role as counts per "
+        "area (H3 cells of about 250 km²), never as exact positions."
+    ),
+    "map.cells": "cells",
+    "map.agg.casualties": "{label}: incidents {incidents}, killed and injured {people}",
+    "map.agg.features": "{label}: {n}",
+    "admin.title": "Accounts and audit log",
+    "admin.caption": (
+        "Add and disable accounts, change roles and passwords; every change is written to "
+        "the append-only audit log, which you can read and export here."
+    ),
+    "admin.accounts": "Accounts",
+    "admin.col.name": "Account",
+    "admin.col.role": "Role",
+    "admin.col.state": "State",
+    "admin.col.by": "Created by",
+    "admin.col.action": "Action",
+    "admin.col.detail": "Detail",
+    "admin.enabled": "active",
+    "admin.disabled": "disabled",
+    "admin.add": "Add an account",
+    "admin.add_submit": "Add account",
+    "admin.new_password": "New password (at least 12 characters)",
+    "admin.added": "Account {name} added.",
+    "admin.change": "Change an account",
+    "admin.what": "Change",
+    "admin.do.disable": "disable",
+    "admin.do.enable": "enable",
+    "admin.do.role": "change role",
+    "admin.do.password": "set a new password",
+    "admin.apply": "Apply",
+    "admin.changed": "Account {name} changed.",
+    "admin.audit": "Audit log (newest first)",
+    "admin.audit_csv": "Export the audit log (CSV)",
+    "bt.title": "Back-test",
+    "bt.caption": (
+        "How well would the ranking have pointed at what clearance later found and where "
+        "people were later hurt? The ranking is rebuilt as of a past date from earlier "
+        "records only and scored against what happened afterwards."
+    ),
+    "bt.as_of": "Rank as of",
+    "bt.until": "Score what happened until",
+    "bt.weights": "Weight sets to compare (at most {n})",
+    "bt.default_weights": "shipped default",
+    "bt.upload_weights": "Add weight files (TOML)",
+    "bt.too_many": "At most {n} weight sets are compared; the first {n} are used.",
+    "bt.bad_weights": "The weight file {file} cannot be used: {problem}",
+    "bt.run": "Run the back-test",
+    "bt.no_data": "No dated records to back-test with yet.",
+    "bt.bad_period": "The end of the scoring period must be after the ranking date.",
+    "bt.curve": "Gain curve: share of later {outcome} in the top share of ranked area",
+    "bt.outcome.findings": "findings",
+    "bt.outcome.harm": "casualty incidents",
+    "bt.x": "Share of ranked hazard area",
+    "bt.y": "Share of the outcome",
+    "bt.random": "random order",
+    "bt.area_only": "area only",
+    "bt.table": "Comparison (95 % intervals from the bootstrap)",
+    "bt.verdicts": "In plain words",
+    "bt.col.ranking": "Weight set",
+    "bt.col.outcome": "Outcome",
+    "bt.col.auc": "ROC AUC",
+    "bt.col.gain": "Top {k} %: share",
+    "bt.col.lift": "Top {k} %: × random",
+    "bt.failed": "The back-test could not run: {problem}",
+    "bt.verdict_lang": "The verdicts are written in English by the back-test engine.",
+    "bt.nothing": "No later {outcome} inside the ranked area in this period: nothing to judge by.",
 }
 
 _UK: dict[str, str] = {
@@ -487,6 +587,108 @@ _UK: dict[str, str] = {
     "col.overlap_m2": "Перекриття, м²",
     "col.a": "Полігон A",
     "col.b": "Полігон B",
+    # вхід, ролі, адміністрування (issue 6)
+    "nav.signin": "Вхід",
+    "nav.admin": "Облікові записи й журнал",
+    "nav.backtest": "Ретроперевірка",
+    "signin.title": "Вхід до minemap",
+    "signin.caption": (
+        "minemap зберігає розташування небезпек і імена постраждалих: увійдіть з обліковим "
+        "записом, який вам видав адміністратор."
+    ),
+    "signin.name": "Ім'я облікового запису",
+    "signin.password": "Пароль",
+    "signin.submit": "Увійти",
+    "signin.sso": "Увійти через єдиний вхід (SSO)",
+    "signin.no_accounts": (
+        "У цьому сховищі ще немає облікових записів. Оператор створює перший на сервері: "
+        "`minemap users add NAME --role admin`."
+    ),
+    "auth.signed_in_as": "Ви увійшли як **{user}** ({role})",
+    "auth.sign_out": "Вийти",
+    "auth.denied": "Заборонено: {problem}",
+    "auth.session_over": "Ваш сеанс завершився. Увійдіть знову.",
+    "auth.no_download": "Ваша роль не може завантажувати дані шарів.",
+    "role.planner": "планувальник",
+    "role.field": "польова команда",
+    "role.funder": "донор",
+    "role.admin": "адміністратор",
+    "role.None": "не ввійшли",
+    "prio.weights_locked": "Ваги змінюють лише планувальники; ви бачите рейтинг команди.",
+    "reports.no_download": (
+        "Ваша роль бачить дані як донор, але не може завантажувати звіти; зверніться до "
+        "планувальника або донора."
+    ),
+    "map.aggregate_note": (
+        "Для вашої ролі постраждалі, місця ударів і небезпечні території показані як "
+        "кількість на ділянку (комірки H3 близько 250 км²), ніколи як точні місця."
+    ),
+    "map.cells": "комірок",
+    "map.agg.casualties": "{label}: випадків {incidents}, загиблих і поранених {people}",
+    "map.agg.features": "{label}: {n}",
+    "admin.title": "Облікові записи та журнал аудиту",
+    "admin.caption": (
+        "Додавайте й вимикайте облікові записи, змінюйте ролі й паролі; кожна зміна "
+        "записується до незмінного журналу аудиту, який тут можна переглянути й вивантажити."
+    ),
+    "admin.accounts": "Облікові записи",
+    "admin.col.name": "Обліковий запис",
+    "admin.col.role": "Роль",
+    "admin.col.state": "Стан",
+    "admin.col.by": "Створив",
+    "admin.col.action": "Дія",
+    "admin.col.detail": "Подробиці",
+    "admin.enabled": "активний",
+    "admin.disabled": "вимкнений",
+    "admin.add": "Додати обліковий запис",
+    "admin.add_submit": "Додати",
+    "admin.new_password": "Новий пароль (щонайменше 12 символів)",
+    "admin.added": "Обліковий запис {name} додано.",
+    "admin.change": "Змінити обліковий запис",
+    "admin.what": "Зміна",
+    "admin.do.disable": "вимкнути",
+    "admin.do.enable": "увімкнути",
+    "admin.do.role": "змінити роль",
+    "admin.do.password": "задати новий пароль",
+    "admin.apply": "Застосувати",
+    "admin.changed": "Обліковий запис {name} змінено.",
+    "admin.audit": "Журнал аудиту (спершу нові)",
+    "admin.audit_csv": "Вивантажити журнал аудиту (CSV)",
+    "bt.title": "Ретроперевірка",
+    "bt.caption": (
+        "Наскільки добре рейтинг вказав би на те, що розмінування знайшло згодом, і де "
+        "згодом постраждали люди? Рейтинг відтворюється на минулу дату лише з попередніх "
+        "записів і порівнюється з тим, що сталося потім."
+    ),
+    "bt.as_of": "Рейтинг на дату",
+    "bt.until": "Оцінювати події до",
+    "bt.weights": "Набори ваг для порівняння (не більше {n})",
+    "bt.default_weights": "стандартні ваги",
+    "bt.upload_weights": "Додати файли ваг (TOML)",
+    "bt.too_many": "Порівнюється не більше {n} наборів ваг; використано перші {n}.",
+    "bt.bad_weights": "Файл ваг {file} не можна використати: {problem}",
+    "bt.run": "Запустити ретроперевірку",
+    "bt.no_data": "Ще немає датованих записів для ретроперевірки.",
+    "bt.bad_period": "Кінець періоду оцінювання має бути після дати рейтингу.",
+    "bt.curve": "Крива виграшу: частка пізніших {outcome} у верхній частці площі рейтингу",
+    "bt.outcome.findings": "знахідок",
+    "bt.outcome.harm": "випадків з постраждалими",
+    "bt.x": "Частка площі рейтингу",
+    "bt.y": "Частка результату",
+    "bt.random": "випадковий порядок",
+    "bt.area_only": "лише площа",
+    "bt.table": "Порівняння (95 % інтервали бутстрепу)",
+    "bt.verdicts": "Простими словами",
+    "bt.col.ranking": "Набір ваг",
+    "bt.col.outcome": "Результат",
+    "bt.col.auc": "ROC AUC",
+    "bt.col.gain": "Верхні {k} %: частка",
+    "bt.col.lift": "Верхні {k} %: × випадковий",
+    "bt.failed": "Ретроперевірку не вдалося виконати: {problem}",
+    "bt.verdict_lang": "Висновки пише англійською рушій ретроперевірки.",
+    "bt.nothing": (
+        "У цьому періоді немає пізніших {outcome} у площі рейтингу: немає з чим порівняти."
+    ),
 }
 
 TEXTS: dict[str, dict[str, str]] = {"en": _EN, "uk": _UK}

@@ -19,20 +19,20 @@ def render() -> None:
 
     lang = ui.lang()
     path = cache.store_path()
+    role = ui.current_role()
+    if not ui.can("download_reports"):  # admins see data as funders do, but get no reports
+        st.info(ui.tr("reports.no_download"))
+        return
     try:
         version = cache.data_version(path)
-        dated = [
-            cache.layer(path, version, name)["date"].dropna()
-            for name in ("cleared", "hazards", "casualties")
-        ]
+        period = cache.report_period(path, version, role)
     except Exception as exc:
         ui.show_error("error.store", exc)
         return
-    dates = [d for series in dated for d in series]
-    if not dates:
+    if period is None:
         st.info(ui.tr("map.empty"))
         return
-    first, last = min(dates).date(), max(dates).date()
+    first, last = period
     start, end = first, last
     picked = st.date_input(
         ui.tr("reports.period"),
@@ -70,9 +70,11 @@ def render() -> None:
     )
     if st.button(ui.tr("reports.generate"), type="primary", key="report_generate"):
         try:
+            ui.require("download_reports")
             data = cache.report_file(
                 path,
                 version,
+                role,
                 st.session_state.get("weights"),
                 start=start,
                 end=end,
@@ -98,4 +100,6 @@ def render() -> None:
             file_name=f"minemap_report.{ready_fmt}",
             mime=mime,
             key="report_download",
+            on_click=ui.audit_download,
+            args=("report", ready_fmt, None, "report_download"),
         )

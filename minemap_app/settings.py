@@ -8,10 +8,12 @@ from __future__ import annotations
 from typing import Final
 
 __all__ = [
+    "BACKTEST_ACTIONS",
+    "BACKTEST_BOOTSTRAP",
+    "BACKTEST_MAX_WEIGHTS",
     "BASEMAPS",
     "DEFAULT_BASEMAP",
     "DEFAULT_LANG",
-    "DEFAULT_ROLE",
     "DEFAULT_UPLOAD_LAYER",
     "DEFAULT_VISIBLE_LAYERS",
     "DETAIL_FEATURE_LIMIT",
@@ -33,12 +35,19 @@ LANGUAGES: Final = ("uk", "en")
 DEFAULT_LANG: Final = "uk"
 """Most users work in Ukrainian."""
 
-DEFAULT_ROLE: Final = "planner"
-"""Until sign-in exists (issue 6) every session acts as a planner; pages already take the
-role from :func:`minemap_app.ui.current_role`, so sign-in only has to set it."""
-
 EXACT_CASUALTY_ROLES: Final = ("planner", "field")
-"""Roles that see casualty points; others (funders) see counts per H3 cell only (issue 6)."""
+"""Roles that see casualty points. This only chooses how the map draws; what a role may
+read at all is decided by ``minemap.auth`` (funders get H3 aggregates from the core)."""
+
+BACKTEST_ACTIONS: Final = ("change_weights",)
+"""Who may run back-tests: the people who choose weights (planners). A back-test reads the
+full layers and is about choosing weights on evidence."""
+
+BACKTEST_MAX_WEIGHTS: Final = 3
+BACKTEST_BOOTSTRAP: Final = 500
+"""Bootstrap resamples of the app's back-test (the CLI's default is 1,000; 500 keeps the
+page responsive and the interval ends stable to about a percentage point)."""
+"""Weight sets compared in one back-test run on the Back-test page."""
 
 MAP_LAYERS: Final = ("tasks", "hazards", "cleared", "farmland", "strikes", "casualties")
 DEFAULT_VISIBLE_LAYERS: Final = ("tasks", "hazards", "cleared", "strikes", "casualties")

@@ -10,17 +10,22 @@ import re
 
 import streamlit as st
 
+from minemap import auth
 from minemap_app import i18n, settings
 
 __all__ = [
     "asset_base",
+    "audit_download",
+    "can",
     "current_role",
     "current_user",
+    "denied",
     "init_session",
     "lang",
     "md_escape",
     "page_header",
     "remember",
+    "require",
     "show_error",
     "tr",
     "widget_key",
@@ -32,7 +37,8 @@ _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>$:])")
 def init_session() -> None:
     """Set the session's selections to their defaults, once."""
     st.session_state.setdefault("lang", settings.DEFAULT_LANG)
-    st.session_state.setdefault("role", settings.DEFAULT_ROLE)
+    # No default role: nobody is signed in until the router resolves a session token.
+    st.session_state.setdefault("role", None)
     st.session_state.setdefault("user", None)
 
 
@@ -67,14 +73,51 @@ def remember(name: str, value: object) -> None:
     st.session_state.setdefault("_selections", {})[name] = value
 
 
-def current_role() -> str:
-    """The session's role. Sign-in (issue 6) will set it; until then the default applies."""
-    return str(st.session_state.get("role", settings.DEFAULT_ROLE))
+def current_role() -> str | None:
+    """The signed-in session's role (set by the router each run); ``None``: nobody."""
+    role = st.session_state.get("role")
+    return str(role) if role else None
 
 
 def current_user() -> str | None:
-    """The signed-in user's name (``None`` until sign-in exists)."""
+    """The signed-in account's name; ``None`` when nobody is signed in."""
     return st.session_state.get("user")
+
+
+def can(action: str) -> bool:
+    """Whether the session's role may do ``action`` (:func:`minemap.auth.can`)."""
+    return auth.can(current_role(), action)
+
+
+def require(*actions: str) -> None:
+    """Stop the page with a clear message unless the role may do one of ``actions``.
+
+    Pages call this at the top (and before each action) although the router only lists
+    the pages a role may open: hiding a page is not enforcement.
+    """
+    role = current_role()
+    if any(auth.can(role, action) for action in actions):
+        return
+    try:
+        auth.require(role, actions[0])
+    except auth.AccessDenied as exc:
+        denied(exc)
+
+
+def audit_download(what: str, fmt: str, rows: int | None = None, action: str = "download") -> None:
+    """``on_click`` of a download button: write who downloaded what to the audit log."""
+    from minemap_app import cache
+
+    detail: dict[str, object] = {"what": what, "format": fmt, "role": current_role()}
+    if rows is not None:
+        detail["rows"] = int(rows)
+    cache.record(cache.store_path(), action, user=current_user(), detail=detail)
+
+
+def denied(exc: Exception) -> None:
+    """Show a refusal (:class:`AccessDenied`) as a message and stop the page."""
+    st.error(tr("auth.denied", problem=md_escape(exc)))
+    st.stop()
 
 
 def md_escape(text: object) -> str:

@@ -8,34 +8,37 @@ import folium
 import streamlit as st
 from streamlit_folium import st_folium
 
-from minemap import webmap
-from minemap_app import cache, i18n, settings, ui
+from minemap import auth, webmap
+from minemap_app import cache, i18n, mapping, settings, ui
 
+ui.require("view_map")
 ui.page_header("map")
 lang = ui.lang()
-have = cache.backends()
 path = cache.store_path()
+role = ui.current_role()
+with_tasks = ui.can("view_tasks")  # funders and admins see no exact hazard geometry
 
-if not have.store:
-    st.info(ui.tr("backend.store_missing"))
+try:
+    version = cache.data_version(path)
+except Exception as exc:  # a damaged store must become a message, not a traceback
+    ui.show_error("error.store", exc)
     version = 0
-else:
-    try:
-        version = cache.data_version(path)
-    except Exception as exc:  # a damaged store must become a message, not a traceback
-        ui.show_error("error.store", exc)
-        version = 0
 
-data_layers = [name for name in settings.MAP_LAYERS if name != "tasks"]
-summary_by_layer = cache.layer_summary(path, version) if version else {}
+map_layers = [name for name in settings.MAP_LAYERS if with_tasks or name != "tasks"]
+data_layers = [name for name in map_layers if name != "tasks"]
+# What this role may read of each layer: "aggregate" layers are H3 cells from the core.
+aggregate = {name for name in data_layers if auth.layer_access(role, name) == "aggregate"}
+summary_by_layer = cache.layer_summary(path, version, role) if version else {}
 
 with st.sidebar:
     st.subheader(ui.tr("map.filters"))
     chosen = st.multiselect(
         ui.tr("map.layers"),
-        options=settings.MAP_LAYERS,
+        options=map_layers,
         format_func=lambda name, lang=lang: i18n.t(f"layer.{name}", lang),
-        key=ui.widget_key("map_layers", list(settings.DEFAULT_VISIBLE_LAYERS)),
+        key=ui.widget_key(
+            "map_layers", [n for n in settings.DEFAULT_VISIBLE_LAYERS if n in map_layers]
+        ),
     )
     ui.remember("map_layers", chosen)
     firsts = [first for _, first, _ in summary_by_layer.values() if first is not None]
@@ -81,25 +84,27 @@ with st.sidebar:
 
 frames = {
     name: cache.filtered_layer(
-        path, version, name, date_from=date_from, date_to=date_to, oblast=oblast
+        path, version, name, role, date_from=date_from, date_to=date_to, oblast=oblast
     )
     for name in data_layers
     if name in chosen and version
 }
 frames = {name: frame for name, frame in frames.items() if not frame.empty}
+cells = {name: frames.pop(name) for name in list(frames) if name in aggregate}
+if aggregate:
+    st.caption(ui.tr("map.aggregate_note"))
 
 tasks = None
-if "tasks" in chosen and version:
-    if not have.risk:
-        st.info(ui.tr("backend.risk_missing"))
-    else:
-        weights = st.session_state.get("weights")
-        try:
-            tasks = cache.prioritised_tasks(path, version, weights, date_to=date_to, oblast=oblast)
-        except Exception as exc:  # the engine's message, escaped; never a traceback
-            ui.show_error("error.risk", exc)
+if "tasks" in chosen and version and with_tasks:
+    weights = st.session_state.get("weights")
+    try:
+        tasks = cache.prioritised_tasks(
+            path, version, role, weights, date_to=date_to, oblast=oblast
+        )
+    except Exception as exc:  # the engine's message, escaped; never a traceback
+        ui.show_error("error.risk", exc)
 
-if have.store and not any(count for count, _, _ in summary_by_layer.values()):
+if not any(count for count, _, _ in summary_by_layer.values()):
     st.info(ui.tr("map.empty"))
 
 n_features = sum(len(f) for f in frames.values()) + (0 if tasks is None else len(tasks))
@@ -112,6 +117,9 @@ if summary and n_features:
 counts = [
     f"{ui.tr(f'layer.{name}')}: {i18n.fmt_number(len(frame), lang)}"
     for name, frame in [*frames.items(), *([("tasks", tasks)] if tasks is not None else [])]
+] + [
+    f"{ui.tr(f'layer.{name}')}: {i18n.fmt_number(len(frame), lang)} {ui.tr('map.cells')}"
+    for name, frame in cells.items()
 ]
 if counts:
     st.caption(ui.tr("map.counts", counts=" · ".join(counts)))
@@ -135,6 +143,8 @@ options = webmap.MapOptions(
     exact_casualties=ui.current_role() in settings.EXACT_CASUALTY_ROLES,
 )
 fmap = webmap.build_map(frames, tasks=tasks, admin=admin, bounds=bounds, options=options)
+if cells:
+    mapping.add_aggregate_layers(fmap, cells, lang=lang, fit=bounds is None and not frames)
 if basemap == "osm":
     folium.TileLayer("OpenStreetMap", overlay=False, control=False).add_to(fmap)
 

@@ -9,17 +9,12 @@ from streamlit_folium import st_folium
 from minemap import webmap
 from minemap_app import cache, i18n, settings, ui
 
+ui.require("view_tasks")
 ui.page_header("prio")
 lang = ui.lang()
-have = cache.backends()
 path = cache.store_path()
-
-if not have.risk:
-    st.info(ui.tr("backend.risk_missing"))
-    st.stop()
-if not have.store:
-    st.info(ui.tr("backend.store_missing"))
-    st.stop()
+role = ui.current_role()
+may_reweight = ui.can("change_weights")  # planners only; field teams see the shared ranking
 
 defaults = cache.default_weights()
 
@@ -42,19 +37,36 @@ with st.sidebar:
             step=settings.WEIGHT_STEP,
             format="%d",
             key=f"w_{name}",
+            disabled=not may_reweight,
         )
-    st.button(ui.tr("prio.reset"), on_click=_reset_weights, key="w_reset")
+    st.button(
+        ui.tr("prio.reset"), on_click=_reset_weights, key="w_reset", disabled=not may_reweight
+    )
     st.caption(ui.tr("prio.weights_note", name="minemap-default"))
+    if not may_reweight:
+        st.caption(ui.tr("prio.weights_locked"))
 
-weights = tuple((name, float(st.session_state[f"w_{name}"])) for name in defaults)
+if may_reweight:
+    weights = tuple((name, float(st.session_state[f"w_{name}"])) for name in defaults)
+else:
+    weights = tuple(defaults.items())
 if sum(value for _, value in weights) <= 0:
     st.warning(ui.tr("prio.all_zero"))
     st.stop()
-st.session_state["weights"] = weights  # the Map page colours tasks with the same weights
+if weights != tuple(saved.items()) and saved and may_reweight:
+    # Audited: who changed the weights the whole team's map is coloured by, from what to what.
+    cache.record(
+        path,
+        "weights_changed",
+        user=ui.current_user(),
+        detail={"old": dict(saved), "new": dict(weights)},
+    )
+if may_reweight:
+    st.session_state["weights"] = weights  # the Map page colours tasks with the same weights
 
 try:
     version = cache.data_version(path)
-    result = cache.prioritisation(path, version, weights)
+    result = cache.prioritisation(path, version, role, weights)
 except Exception as exc:  # the engine's message, escaped; never a traceback
     ui.show_error("error.risk", exc)
     st.stop()
@@ -130,8 +142,8 @@ with tab_table:
         st_folium(fmap, key="prio_map", height=420, use_container_width=True, returned_objects=[])
 
     st.subheader(ui.tr("prio.download"))
-    if not have.export:
-        st.info(ui.tr("backend.ingest_missing"))
+    if not ui.can("download_layers"):
+        st.caption(ui.tr("auth.no_download"))
     else:
         columns = st.columns(3)
         for column, (fmt, mime) in zip(
@@ -144,7 +156,7 @@ with tab_table:
             strict=True,
         ):
             try:
-                data = cache.tasks_file(path, version, weights, fmt)
+                data = cache.tasks_file(path, version, role, weights, fmt)
             except Exception as exc:  # export failure → message, page keeps working
                 ui.show_error("error.generic", exc)
                 continue
@@ -155,13 +167,15 @@ with tab_table:
                 mime=mime,
                 key=f"download_{fmt}",
                 width="stretch",
+                on_click=ui.audit_download,
+                args=("tasks", fmt, len(tasks)),
             )
 
 with tab_sensitivity:
     st.caption(ui.tr("prio.sensitivity_caption", pct=20))
     if st.toggle(ui.tr("prio.run_sensitivity"), key="prio_sensitivity"):
         try:
-            sens = cache.prioritisation(path, version, weights, sensitivity=True)
+            sens = cache.prioritisation(path, version, role, weights, sensitivity=True)
         except Exception as exc:
             ui.show_error("error.risk", exc)
         else:

@@ -7,19 +7,17 @@ import streamlit as st
 
 from minemap_app import cache, i18n, ui
 
+ui.require("view_own_batches")
 ui.page_header("quality")
 lang = ui.lang()
-have = cache.backends()
 path = cache.store_path()
+role = ui.current_role()
+user = ui.current_user()
 RECENT = 20
-
-if not have.store:
-    st.info(ui.tr("backend.store_missing"))
-    st.stop()
 
 try:
     version = cache.data_version(path)
-    history = cache.batches(path, version)[:RECENT]
+    history = cache.batches(path, version, role, user)[:RECENT]
 except Exception as exc:  # a damaged store → message
     ui.show_error("error.store", exc)
     st.stop()
@@ -51,7 +49,7 @@ else:
     )
 
 st.subheader(ui.tr("quality.rejections"))
-rejected = cache.audit_entries(path, version, "rejected").head(RECENT)
+rejected = cache.rejections(path, version, role, user).head(RECENT)
 if rejected.empty:
     st.caption(ui.tr("quality.no_rejections"))
 else:
@@ -93,7 +91,7 @@ else:
     )
 
 st.subheader(ui.tr("quality.overlaps"))
-overlaps = cache.released_overlaps(path, version)
+overlaps = cache.released_overlaps(path, version, role)
 if overlaps.empty:
     st.caption(ui.tr("quality.no_overlaps"))
 else:
@@ -110,12 +108,12 @@ else:
         key="quality_overlaps",
     )
 
-if have.risk:
+if ui.can("view_tasks"):
     st.subheader(ui.tr("quality.outside"))
     st.caption(ui.tr("quality.outside_caption"))
     try:
         unattributed = cache.prioritisation(
-            path, version, st.session_state.get("weights")
+            path, version, role, st.session_state.get("weights")
         ).unattributed
     except Exception as exc:
         ui.show_error("error.risk", exc)

@@ -10,15 +10,12 @@ from minemap import webmap
 from minemap.layers import LAYER_NAMES
 from minemap_app import cache, i18n, settings, ui
 
+ui.require("upload")
 ui.page_header("upload")
 lang = ui.lang()
-have = cache.backends()
 path = cache.store_path()
+role = ui.current_role()
 MAX_ROWS = 200
-
-if not (have.ingest and have.store):
-    st.info(ui.tr("backend.ingest_missing"))
-    st.stop()
 
 if flash := st.session_state.pop("upload_flash", None):
     st.success(flash)
@@ -96,6 +93,8 @@ def _show_report(result) -> None:
             file_name="minemap_validation_report.csv",
             mime="text/csv",
             key=f"report_{result.file}",
+            on_click=ui.audit_download,
+            args=("validation_report", "csv", len(rows)),
         )
 
 
@@ -104,7 +103,7 @@ if files:
     version = cache.data_version(path)
     for f in files:
         try:
-            result = cache.check_upload(path, version, layer_name, f.name, f.getvalue())
+            result = cache.check_upload(path, version, role, layer_name, f.name, f.getvalue())
         except Exception as exc:  # ingest promises not to raise; if it does, say so clearly
             ui.show_error("error.generic", exc)
             continue
@@ -155,7 +154,7 @@ if st.button(ui.tr("upload.commit"), disabled=not all_ok, type="primary", key="u
     for f, _ in results:
         try:
             done = cache.commit_upload(
-                path, layer_name, f.name, f.getvalue(), user=ui.current_user()
+                path, layer_name, f.name, f.getvalue(), role=role, user=ui.current_user()
             )
         except Exception as exc:
             failure = (f.name, str(exc))
@@ -166,7 +165,7 @@ if st.button(ui.tr("upload.commit"), disabled=not all_ok, type="primary", key="u
         committed.append(done.batch_id)
     if failure is not None:
         for batch_id in committed:  # all-or-nothing across the files of one import
-            cache.undo_batch(path, batch_id, user=ui.current_user())
+            cache.rollback(path, batch_id, role=role, user=ui.current_user())
         st.error(
             ui.tr(
                 "upload.rolled_back",
@@ -183,7 +182,7 @@ if st.button(ui.tr("upload.commit"), disabled=not all_ok, type="primary", key="u
         st.rerun()
 
 st.subheader(ui.tr("upload.history"))
-history = cache.batches(path, cache.data_version(path))
+history = cache.batches(path, cache.data_version(path), role, ui.current_user())
 if not history:
     st.caption(ui.tr("quality.no_batches"))
 else:
@@ -206,14 +205,15 @@ else:
         key="upload_history",
     )
     active = [b.batch_id for b in history if b.active]
-    if ui.current_role() != "planner":
+    if not ui.can("undo_batch"):
         st.caption(ui.tr("upload.undo_role"))
     elif active:
         columns = st.columns([3, 1], vertical_alignment="bottom")
         chosen = columns[0].selectbox(ui.tr("upload.undo_pick"), options=active, key="undo_pick")
         if columns[1].button(ui.tr("upload.undo"), key="undo_button"):
+            ui.require("undo_batch")
             try:
-                cache.undo_batch(path, chosen, user=ui.current_user())
+                cache.undo_batch(path, chosen, role=role, user=ui.current_user())
             except Exception as exc:
                 ui.show_error("error.generic", exc)
             else:

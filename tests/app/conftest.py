@@ -2,9 +2,10 @@
 
 ``app_server`` starts ``python -m minemap serve`` (→ ``python -m streamlit run``) on a free
 localhost port with a temporary store, waits for ``/_stcore/health`` and stops the server
-at the end of the session. When the data backends (io/validate/store) are present, the
-store is first filled through the real ingest pipeline with small files written here,
-including feature properties that try to run scripts.
+at the end of the session. The store is first filled through the real ingest pipeline with
+small files written here (including feature properties that try to run scripts), and one
+account per role is added through the real accounts API (``ACCOUNTS``/``PASSWORD``): every
+browser session signs in first, as a user would.
 
 Browser tests are marked ``browser``; without ``/usr/bin/chromium`` they are skipped with
 the reason, except in CI (``CI=true``) where that is a failure.
@@ -21,10 +22,11 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from streamlit.testing.v1 import AppTest
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = Path(os.environ.get("MINEMAP_CHROMIUM", "/usr/bin/chromium"))
@@ -37,6 +39,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+APP = REPO / "minemap_app" / "app.py"
 SCREENSHOTS = REPO / "artifacts" / "screenshots"
 XSS_IMG = "<img src=x onerror=window.__xss=1>"
 XSS_SCRIPT = "<script>window.__xss=2</script>"
@@ -57,13 +60,6 @@ def require_chromium() -> Path:
     if _in_ci():
         pytest.fail(message)
     pytest.skip(message)
-
-
-def data_backends_present() -> bool:
-    from minemap_app import cache
-
-    b = cache.backends()
-    return b.store and b.ingest
 
 
 def _free_port() -> int:
@@ -175,23 +171,52 @@ def seed_store(folder: Path, store: Path) -> list[str]:
     return problems
 
 
-def require_backends(*names: str) -> None:
-    """Skip (with the reason) unless the named core modules are merged into this tree."""
+PASSWORD = "e2e correct horse battery staple"
+"""The password of every test account (a real argon2id hash in the store)."""
+ACCOUNTS = {role: f"e2e-{role}" for role in ("planner", "field", "funder", "admin")}
+
+
+def seed_accounts(store: Path) -> None:
+    """One account per role, through the real accounts API (``minemap.auth.add_user``)."""
+    from minemap.auth import add_user
+    from minemap.store import open_store
+
+    with open_store(store, create=True) as opened:
+        for role, name in ACCOUNTS.items():
+            add_user(opened, name, role=role, password=PASSWORD, by="tests")
+
+
+def signed_in(role: str, *, timeout: int = 120) -> AppTest:
+    """The app, run once, for a session signed in as ``role`` through ``minemap.auth.sign_in``.
+
+    Only the session token goes into session state — exactly what the sign-in page keeps.
+    """
+    from minemap.auth import sign_in
+
+    with open_store_for_test() as opened:
+        token = sign_in(opened, ACCOUNTS[role], PASSWORD).token
+    at = AppTest.from_file(str(APP), default_timeout=timeout)
+    at.session_state["auth_token"] = token
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def open_store_for_test():
+    from minemap.store import open_store
     from minemap_app import cache
 
-    b = cache.backends()
-    missing = [n for n in names if not getattr(b, n)]
-    if missing:
-        pytest.skip(f"needs minemap backends not merged on this branch yet: {', '.join(missing)}")
+    return open_store(cache.store_path())
 
 
 @pytest.fixture
 def seeded_store(tmp_path, monkeypatch) -> Path:
-    """A store filled through ingest with the small hostile files; $MINEMAP_STORE points at it."""
-    require_backends("store", "ingest")
+    """A store filled through ingest with the small hostile files, one account per role;
+    $MINEMAP_STORE points at it."""
     store = tmp_path / "store.gpkg"
     problems = seed_store(tmp_path, store)
     assert problems == [], problems
+    seed_accounts(store)
     monkeypatch.setenv("MINEMAP_STORE", str(store))
     return store
 
@@ -200,20 +225,18 @@ def seeded_store(tmp_path, monkeypatch) -> Path:
 class Server:
     url: str
     store: Path
-    seeded: bool
-    seed_problems: list[str] = field(default_factory=list)
 
 
 @pytest.fixture(scope="session")
 def app_server(tmp_path_factory) -> Iterator[Server]:
-    """The real app server on a free port with a temporary (seeded, if possible) store."""
+    """The real app server on a free port with a seeded store and one account per role."""
     require_chromium()
     folder = tmp_path_factory.mktemp("app_server")
     store = folder / "store.gpkg"
-    seeded, problems = False, []
-    if data_backends_present():
-        problems = seed_store(folder, store)
-        seeded = not problems
+    problems = seed_store(folder, store)
+    if problems:
+        pytest.fail(f"seeding the e2e store failed: {problems}")
+    seed_accounts(store)
     port = _free_port()
     env = {**os.environ, "PYTHONPATH": str(REPO), "MINEMAP_STORE": str(store)}
     log = (folder / "server.log").open("w")
@@ -239,7 +262,7 @@ def app_server(tmp_path_factory) -> Iterator[Server]:
                 log.flush()
                 pytest.fail(f"app server did not start:\n{(folder / 'server.log').read_text()}")
             time.sleep(0.3)
-        yield Server(url=url, store=store, seeded=seeded, seed_problems=problems)
+        yield Server(url=url, store=store)
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGTERM)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 from playwright.sync_api import expect
+
+from tests.app.conftest import ACCOUNTS, PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
@@ -13,9 +16,24 @@ MAP_FRAME = "iframe[title*='folium']"
 XSS_TEXT = "<img src=x onerror=window.__xss=1>"
 
 
-def open_page(offline, url: str):
+def sign_in(page, base: str, name: str, password: str) -> None:
+    """Fill the sign-in form of a fresh session (every new browser session must sign in)."""
+    page.goto(f"{base}/")
+    page.wait_for_selector("input[type='password']", timeout=30_000)
+    page.locator("[data-testid='stTextInput'] input").first.fill(name)
+    page.locator("input[type='password']").fill(password)
+    page.get_by_role("button", name="Увійти", exact=True).click()
+
+
+def open_page(offline, url: str, role: str = "planner"):
+    """Sign in as ``role`` and open the page at ``url`` through the sidebar navigation."""
     page = offline.page
-    page.goto(url)
+    base, path = url.rsplit("/", 1)
+    sign_in(page, base, ACCOUNTS[role], PASSWORD)
+    page.wait_for_selector("[data-testid='stSidebarNavLink']", timeout=30_000)
+    if path:
+        page.locator(f"[data-testid='stSidebarNavLink'][href$='/{path}']").click()
+        page.wait_for_url(f"**/{path}", timeout=30_000)
     page.wait_for_selector("h1", timeout=30_000)
     return page
 
@@ -38,8 +56,8 @@ def test_map_draws_its_layers_offline(app_server, offline_page, screenshot):
     page = open_page(offline_page, f"{app_server.url}/")
     frame = map_frame(page)
     paths = frame.locator("path.leaflet-interactive")
-    # 26 bundled oblast outlines, plus the stored polygons when the store is seeded.
-    expected = 26 + (5 if app_server.seeded else 0)
+    # 26 bundled oblast outlines, plus the seeded store's polygons.
+    expected = 26 + 5
     assert paths.count() >= expected
     assert offline_page.blocked == [], (
         f"the app tried to reach the internet: {offline_page.blocked}"
@@ -49,11 +67,6 @@ def test_map_draws_its_layers_offline(app_server, offline_page, screenshot):
 
 
 def test_hostile_feature_text_is_shown_escaped_and_never_runs(app_server, offline_page):
-    if not app_server.seeded:
-        pytest.skip(
-            "needs the data backends (minemap.io/validate/store) to seed the store; "
-            f"not merged on this branch yet {app_server.seed_problems}"
-        )
     page = open_page(offline_page, f"{app_server.url}/")
     english(page)
     frame = map_frame(page)
@@ -92,12 +105,6 @@ def test_every_page_opens_without_error(app_server, offline_page, screenshot, pa
 
 
 def test_changing_a_weight_re_ranks_in_the_browser(app_server, offline_page, screenshot):
-    if not app_server.seeded:
-        pytest.skip(f"needs the data backends to seed the store {app_server.seed_problems}")
-    from minemap_app import cache
-
-    if not cache.backends().risk:
-        pytest.skip("needs the risk engine (minemap.risk.pipeline), not merged on this branch yet")
     page = open_page(offline_page, f"{app_server.url}/priorities")
     english(page, "Priorities")
     top = page.locator("[data-testid='stCaptionContainer']", has_text="Top of the ranking")
@@ -155,8 +162,6 @@ def _confirmed_paths(app_server, offline_page) -> int:
 
 
 def test_bad_upload_names_every_problem_and_imports_nothing(app_server, offline_page, screenshot):
-    if not app_server.seeded:
-        pytest.skip(f"needs the data backends to seed the store {app_server.seed_problems}")
     page = open_page(offline_page, f"{app_server.url}/upload")
     english(page, "Upload survey data")
     bad = _hazard_file(
@@ -191,8 +196,6 @@ def test_bad_upload_names_every_problem_and_imports_nothing(app_server, offline_
 
 
 def test_good_upload_is_imported_and_appears_on_the_map(app_server, offline_page, screenshot):
-    if not app_server.seeded:
-        pytest.skip(f"needs the data backends to seed the store {app_server.seed_problems}")
     before = _confirmed_paths(app_server, offline_page)
     page = open_page(offline_page, f"{app_server.url}/upload")
     english(page, "Upload survey data")
@@ -218,3 +221,64 @@ def test_good_upload_is_imported_and_appears_on_the_map(app_server, offline_page
     assert page.evaluate("() => typeof window.__xss") == "undefined"
     screenshot(page, "upload_imported")
     assert _confirmed_paths(app_server, offline_page) == before + 1
+
+
+def test_wrong_password_is_refused_with_a_clear_message(app_server, offline_page, screenshot):
+    page = offline_page.page
+    sign_in(page, app_server.url, ACCOUNTS["planner"], "this is not the password")
+    page.wait_for_selector("text=wrong account name or password", timeout=30_000)
+    assert page.locator("[data-testid='stSidebarNavLink']").count() == 0
+    assert page.locator("iframe[title*='folium']").count() == 0
+    screenshot(page, "signin_refused")
+
+
+def test_planner_signs_in_and_sees_the_map(app_server, offline_page):
+    page = open_page(offline_page, f"{app_server.url}/")
+    map_frame(page)
+    links = page.locator("[data-testid='stSidebarNavLink']")
+    hrefs = [links.nth(i).get_attribute("href") for i in range(links.count())]
+    assert any(h.endswith("/upload") for h in hrefs)
+
+
+def test_funder_has_no_upload_page_and_downloads_a_report(app_server, offline_page, screenshot):
+    page = open_page(offline_page, f"{app_server.url}/reports", role="funder")
+    links = page.locator("[data-testid='stSidebarNavLink']")
+    hrefs = [links.nth(i).get_attribute("href") for i in range(links.count())]
+    assert not any(h.endswith(("/upload", "/priorities", "/admin")) for h in hrefs), hrefs
+    page.get_by_text("CSV", exact=True).click()
+    page.get_by_role("button", name="Створити звіт").click()
+    button = page.get_by_role("button", name="Завантажити звіт (CSV)")
+    button.wait_for(timeout=60_000)
+    with page.expect_download(timeout=30_000) as info:
+        button.click()
+    data = info.value.path().read_bytes()
+    assert len(data) > 100
+    assert b"Olena Plantedname" not in data
+    from minemap.store import open_store
+
+    # The click's on_click callback runs on the server in the rerun the click triggers,
+    # which may land just after the browser saved the file: wait for it.
+    deadline = time.monotonic() + 30
+    while True:
+        with open_store(app_server.store) as store:
+            log = store.audit_log()
+        mine = (log["action"] == "report_download") & (log["user"] == ACCOUNTS["funder"])
+        if mine.any() or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert mine.sum() == 1  # the button's click is written to the audit log
+    assert page.locator("[data-testid='stException']").count() == 0
+    screenshot(page, "reports_funder")
+
+
+def test_planner_runs_a_back_test_and_sees_the_gain_curve(app_server, offline_page, screenshot):
+    page = open_page(offline_page, f"{app_server.url}/backtest")
+    english(page, "Back-test")
+    page.get_by_role("button", name="Run the back-test").click()
+    page.wait_for_selector("text=Comparison (95 % intervals from the bootstrap)", timeout=60_000)
+    charts = page.locator("[data-testid='stVegaLiteChart']")
+    charts.first.wait_for(timeout=30_000)
+    assert charts.count() >= 1
+    assert page.locator("[data-testid='stException']").count() == 0
+    assert offline_page.blocked == []
+    screenshot(page, "backtest")

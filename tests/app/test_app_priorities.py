@@ -8,14 +8,14 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from minemap_app import i18n
+from tests.app.conftest import signed_in
 
 APP = Path(__file__).resolve().parents[2] / "minemap_app" / "app.py"
 
 
 @pytest.fixture
 def prio(seeded_store) -> AppTest:
-    at = AppTest.from_file(str(APP), default_timeout=120)
-    at.run()
+    at = signed_in("planner")
     at.switch_page("views/priorities.py").run()
     assert not at.exception, at.exception
     return at
@@ -64,8 +64,7 @@ def test_weights_survive_a_visit_to_the_map(prio):
 
 
 def test_map_page_sends_no_personal_data(seeded_store):
-    at = AppTest.from_file(str(APP), default_timeout=120)
-    at.run()
+    at = signed_in("planner")
     assert not at.exception, at.exception
     components = [e for e in at.main if type(e).__name__ == "UnknownElement"]
     payload = " ".join(str(e.proto) for e in components)
@@ -79,8 +78,7 @@ def _counts(at: AppTest) -> str:
 
 
 def test_map_filters_change_what_is_shown(seeded_store):
-    at = AppTest.from_file(str(APP), default_timeout=120)
-    at.run()
+    at = signed_in("planner")
     at.sidebar.radio(key="lang").set_value("en").run()
     everything = _counts(at)
     assert "Hazard areas: 3" in everything

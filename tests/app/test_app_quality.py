@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from minemap.geometry import geodesic_area_m2
 from minemap_app import i18n
+from tests.app.conftest import signed_in
 
 APP = Path(__file__).resolve().parents[2] / "minemap_app" / "app.py"
 
@@ -56,8 +57,7 @@ def quality(seeded_store, tmp_path):
 
 
 def run_quality() -> AppTest:
-    at = AppTest.from_file(str(APP), default_timeout=120)
-    at.run()
+    at = signed_in("planner")
     at.switch_page("views/quality.py").run()
     assert not at.exception, at.exception
     return at

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 APP = Path(__file__).resolve().parents[2] / "minemap_app" / "app.py"
 PLANTED_NAME = "Olena Plantedname"  # as in conftest.seed_files
@@ -13,11 +12,9 @@ PLANTED_NAME = "Olena Plantedname"  # as in conftest.seed_files
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
 def test_report_is_built_and_carries_no_victim_name(seeded_store, fmt):
-    from tests.app.conftest import require_backends
+    from tests.app.conftest import signed_in
 
-    require_backends("reports")
-    at = AppTest.from_file(str(APP), default_timeout=180)
-    at.run()
+    at = signed_in("planner", timeout=180)
     at.switch_page("views/reports.py").run()
     assert not at.exception, at.exception
     at.radio(key="report_format").set_value(fmt).run()
