@@ -429,29 +429,32 @@ def circle_overlap_areas(
     out = np.zeros(n)
     if n == 0:
         return out
-    used, geom_idx = np.unique(geom_idx, return_inverse=True)  # edges of these only
-    a_all, b_all, starts = _polygon_edges(np.asarray(geoms, dtype=object)[used])
-    counts = (starts[1:] - starts[:-1])[geom_idx]
-    axs, ays = np.ascontiguousarray(a_all[:, 0]), np.ascontiguousarray(a_all[:, 1])
-    bxs, bys = np.ascontiguousarray(b_all[:, 0]), np.ascontiguousarray(b_all[:, 1])
-    cxs = np.ascontiguousarray(centres[:, 0], dtype="float64")
-    cys = np.ascontiguousarray(centres[:, 1], dtype="float64")
-    cum = np.concatenate([[0], np.cumsum(counts)])
-    # chunks of pairs with at most ~max_edges edges each
+    geoms = np.asarray(geoms, dtype=object)
+    # pairs grouped by geometry, cut into chunks of ~max_edges edges; each chunk extracts the
+    # edges of its own geometries only (memory: one chunk's edges, not all of them at once)
+    order = np.argsort(geom_idx, kind="stable")
+    g_sorted = geom_idx[order]
+    c_sorted = circle_idx[order]
+    weight = shapely.get_num_coordinates(geoms)[g_sorted]  # ≥ edges per pair
+    cum = np.concatenate([[0], np.cumsum(weight)])
     cuts = np.searchsorted(cum, np.arange(max_edges, cum[-1], max_edges))
     bounds = np.unique(np.concatenate([[0], cuts, [n]]))
+    cxs = np.ascontiguousarray(centres[:, 0], dtype="float64")
+    cys = np.ascontiguousarray(centres[:, 1], dtype="float64")
 
     def work(s: int, e: int) -> None:
-        c = counts[s:e]
-        pair = np.repeat(np.arange(s, e), c)
-        first = starts[geom_idx[s:e]]
-        edge = np.repeat(first - (cum[s:e] - cum[s]), c) + np.arange(int(c.sum()))
-        ci = circle_idx[pair]
+        used, local = np.unique(g_sorted[s:e], return_inverse=True)
+        a_all, b_all, starts = _polygon_edges(geoms[used])
+        c = (starts[1:] - starts[:-1])[local]
+        pair = np.repeat(np.arange(e - s), c)
+        edge = np.repeat(starts[local] - (np.cumsum(c) - c), c) + np.arange(int(c.sum()))
+        ci = c_sorted[s:e][pair]
         cx, cy = cxs[ci], cys[ci]
         fan = _circle_fan_areas(
-            axs[edge] - cx, ays[edge] - cy, bxs[edge] - cx, bys[edge] - cy, radius[ci], segments
-        )
-        out[s:e] = np.bincount(pair - s, weights=fan, minlength=e - s)
+            a_all[edge, 0] - cx, a_all[edge, 1] - cy, b_all[edge, 0] - cx, b_all[edge, 1] - cy,
+            radius[ci], segments,
+        )  # fmt: skip
+        out[order[s:e]] = np.bincount(pair, weights=fan, minlength=e - s)
 
     spans = list(itertools.pairwise(bounds))
     if n_threads <= 1 or len(spans) < 2:

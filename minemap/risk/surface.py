@@ -176,7 +176,12 @@ def _valid(geoms: np.ndarray) -> np.ndarray:
     accepted when it keeps the area (1e-6 relative); otherwise (e.g. a bow-tie, where
     ``buffer(0)`` would drop a lobe) ``make_valid`` is used.
     """
-    bad = ~shapely.is_valid(geoms) & ~shapely.is_missing(geoms)
+    geoms = np.asarray(geoms, dtype=object)
+    if len(geoms) == 0:
+        return geoms
+    # is_valid is a pure GEOS predicate that releases the GIL: check chunks on both threads
+    valid = np.concatenate(_spatial.parallel_chunks(shapely.is_valid, geoms, min_chunk=5000))
+    bad = ~valid & ~shapely.is_missing(geoms)
     if bad.any():
         geoms = geoms.copy()
         src = geoms[bad]

@@ -262,11 +262,19 @@ def _split_surface(
         ci_in, pj_in = _spatial.query_pairs(
             ptree, cell_geom, predicate="covers", n_threads=n_threads
         )
+        pj_out, ci_out = _spatial.query_pairs(
+            shapely.STRtree(cell_geom), pm, predicate="covers", n_threads=n_threads
+        )
         n_p = len(pm)
-        inside = np.isin(ci * n_p + pj, ci_in * n_p + pj_in)
+        pair_key = ci.astype(np.int64) * n_p + pj
+        inside = np.isin(pair_key, ci_in.astype(np.int64) * n_p + pj_in)
+        # cell wholly inside the parcel (a small component in a large field): the piece is
+        # the cell itself
+        covered = np.isin(pair_key, ci_out.astype(np.int64) * n_p + pj_out) & ~inside
         pieces = np.empty(len(ci), dtype=object)
         pieces[inside] = pm[pj[inside]]  # parcel wholly inside the cell: no overlay needed
-        cut = np.flatnonzero(~inside)
+        pieces[covered] = cell_geom[ci[covered]]
+        cut = np.flatnonzero(~inside & ~covered)
         if len(cut):
             pieces[cut] = _polygonal_array(
                 _spatial.intersection(cell_geom[ci[cut]], pm[pj[cut]], n_threads=n_threads)

@@ -49,3 +49,52 @@ def test_circle_overlap_areas_equal_geos_intersection_areas():
     np.testing.assert_allclose(
         got2, shapely.area(shapely.intersection(circles[perm], shapes)), rtol=1e-9, atol=1e-6
     )
+
+
+def test_hazard_inside_one_parcel_is_one_parcel_task_of_its_own_area():
+    # a 300 m hazard square inside a 1 km field: the cell lies wholly in the parcel (fast path,
+    # no overlay), so the task is the whole hazard, on farmland, with no grid remainder
+    import pandas as pd
+
+    from minemap.geometry import area_m2
+    from minemap.risk import hazard_surface, make_tasks
+    from tests.risk._fixtures import canonical, metric_box
+
+    lon, lat = 36.0, 49.5
+    hazards = canonical(
+        "hazards",
+        [metric_box(lon, lat, 100, 100, 300, 300), metric_box(lon, lat, 900, 0, 300, 300)],
+        hazard_id=["H0", "H1"],
+        date=pd.Timestamp("2023-03-01"),
+        hazard_type="SHA",
+        contamination="UXO",
+    )
+    farmland = canonical(
+        "farmland", [metric_box(lon, lat, 0, 0, 1000, 1000)], parcel_id=["P1"], land_use="arable"
+    )
+    surface = hazard_surface(hazards=hazards)
+    tasks = make_tasks(surface, farmland=farmland, hazards=hazards)
+    assert len(surface) == 2
+    h0_comp = surface.loc[surface.intersects(hazards.geometry.iloc[0]), "component_id"].iloc[0]
+    inner = tasks[tasks["component_id"] == h0_comp]
+    assert list(inner["kind"]) == ["parcel"]
+    expected = float(area_m2(hazards.iloc[[0]]).iloc[0])
+    assert abs(inner["area_m2"].iloc[0] - expected) <= 1e-6 * expected
+    assert abs(inner["farmland_area_m2"].iloc[0] - expected) <= 1e-6 * expected
+    # the hazard crossing the field's edge is cut: a parcel piece and a grid remainder
+    crossing = tasks[tasks["component_id"] != h0_comp].sort_values("kind")
+    assert list(crossing["kind"]) == ["grid", "parcel"]
+    np.testing.assert_allclose(crossing["area_m2"].to_numpy(), [60_000.0, 30_000.0], rtol=1e-3)
+
+
+def test_valid_checks_in_chunks_repair_the_same_geometries():
+    from minemap.risk.surface import _valid
+
+    bowtie = shapely.Polygon([(0, 0), (1, 1), (1, 0), (0, 1), (0, 0)])
+    square = shapely.box(0, 0, 1, 1)
+    geoms = np.array([square] * 6000 + [bowtie] + [square] * 6000 + [None], dtype=object)
+    fixed = _valid(geoms)
+    assert shapely.is_valid(fixed[:-1]).all()
+    assert fixed[-1] is None
+    assert fixed[0] is square  # valid geometries are kept as they are
+    assert abs(shapely.area(fixed[6000]) - 0.5) < 1e-12  # both lobes kept (make_valid)
