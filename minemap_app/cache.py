@@ -46,6 +46,7 @@ __all__ = [
     "admin_boundaries",
     "audit_csv",
     "audit_log",
+    "audit_version",
     "backtest",
     "batches",
     "change_account",
@@ -98,6 +99,18 @@ def data_version(path: str) -> int:
         return 0
     with _open(path) as store:
         return int(store.data_version())
+
+
+def audit_version(path: str) -> int:
+    """The newest audit entry's id (0 without a store): the cache key of audit views.
+
+    ``data_version`` does not move on audit-only entries (downloads, sign-ins), so views
+    of the audit log are keyed on this instead. Not cached: cheap.
+    """
+    if not _exists(path):
+        return 0
+    with _open(path) as store:
+        return int(store.audit_version())
 
 
 # --- accounts and sessions (never cached: they must be current on every run) ---------
@@ -408,7 +421,10 @@ def record_rejection(path: str, result: Any, *, user: str | None) -> None:
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def rejections(path: str, version: int, role: str | None, user: str | None) -> pd.DataFrame:
-    """Rejected uploads (newest first): every one for planners, one's own for field teams."""
+    """Rejected uploads (newest first): every one for planners, one's own for field teams.
+
+    ``version`` is :func:`audit_version` (rejections are audit entries only).
+    """
     del version
     auth.require(role, "view_own_batches")
     empty = pd.DataFrame(columns=["at", "user", "action", "detail"])
@@ -583,7 +599,7 @@ def change_account(
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def audit_log(path: str, version: int, role: str | None) -> pd.DataFrame:
-    """The audit log, newest first (``view_audit``)."""
+    """The audit log, newest first (``view_audit``); ``version`` is :func:`audit_version`."""
     del version
     auth.require(role, "view_audit")
     with _open(path) as store:
@@ -606,7 +622,10 @@ def _csv_cell(value: Any) -> str:
 
 
 def audit_csv(path: str, version: int, role: str | None) -> bytes:
-    """The audit log as CSV bytes (``export_audit``), formula-safe cells."""
+    """The audit log as CSV bytes (``export_audit``), formula-safe cells.
+
+    ``version`` is :func:`audit_version`.
+    """
     auth.require(role, "export_audit")
     log = audit_log(path, version, role)
     buffer = io.StringIO()

@@ -11,8 +11,12 @@ implements :class:`Store` with the same guarantees:
   appended) atomically;
 - the audit log is append-only;
 - concurrent imports from several processes lose nothing;
-- :meth:`Store.data_version` increases on every change to the data (layers, batches,
-  audit); sign-in bookkeeping (sessions, login attempts) does not change it;
+- :meth:`Store.data_version` increases exactly when what :meth:`Store.read_layer` or
+  :meth:`Store.list_batches` can return changes (ingest, undo, a store copy, a schema
+  upgrade); audit-only entries, accounts, sessions and sign-in attempts leave it alone,
+  so the app's data caches survive downloads, weight changes and sign-ins;
+- :meth:`Store.audit_version` (the newest audit entry's id) changes with every audit
+  entry, including those written with a data change;
 - accounts (issue 6): users are never deleted (only disabled), every user change is
   audited in the same transaction, passwords are stored only as the hash they are
   given, session tokens only as the hash they are given.
@@ -288,7 +292,8 @@ class Store(ABC):
     ) -> int:
         """Append one entry to the audit log (sign-in, download, ...); returns its id.
 
-        ``detail`` must never contain victims' personal data or passwords.
+        ``detail`` must never contain victims' personal data or passwords. Advances
+        :meth:`audit_version`, not :meth:`data_version`.
         """
 
     @abstractmethod
@@ -301,7 +306,21 @@ class Store(ABC):
 
     @abstractmethod
     def data_version(self) -> int:
-        """A counter that increases on every committed change (a cache key)."""
+        """A counter that increases whenever the layers or batches change (a cache key).
+
+        Bumped in the same transaction as an ingest, an undo, a store copy or a schema
+        upgrade. Not bumped by :meth:`record_audit`, account changes, sessions or
+        sign-in attempts: the app's data caches (and the prioritisation) must survive
+        downloads and sign-ins. Key caches of the audit log on :meth:`audit_version`.
+        """
+
+    @abstractmethod
+    def audit_version(self) -> int:
+        """The id of the newest audit entry (0 if none); grows with every entry.
+
+        The audit log is append-only, so this changes exactly when :meth:`audit_log`
+        does (a cache key for views of the log).
+        """
 
     # -- accounts (issue 6) ------------------------------------------------------------
     # Plain record keeping only: every rule (password policy, hashing, lock-out,

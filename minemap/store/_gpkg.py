@@ -1020,7 +1020,6 @@ class GeoPackageStore(Store):
             raise StoreError("an audit entry needs an action")
         with self._write() as con:
             entry_id = self._append_audit(con, action, user, detail or {})
-            self._bump_version(con)
         return entry_id
 
     def audit_log(self) -> pd.DataFrame:
@@ -1043,9 +1042,19 @@ class GeoPackageStore(Store):
         return frame
 
     def data_version(self) -> int:
-        """A counter that increases with every committed change (cache key for the app)."""
+        """A counter that increases whenever the layers or batches change (cache key).
+
+        Ingest, undo and a store copy bump it; audit-only entries, accounts, sessions
+        and sign-in attempts do not.
+        """
         with self._lock:
             return int(self._meta("data_version") or 0)
+
+    def audit_version(self) -> int:
+        """The id of the newest audit entry (0 if none): changes with every entry."""
+        with self._lock:
+            row = self._db.execute("SELECT max(id) FROM minemap_audit").fetchone()
+        return int(row[0] or 0)
 
     def integrity_check(self) -> list[str]:
         """Check SQLite, GeoPackage and minemap invariants; ``[]`` when healthy.
@@ -1189,7 +1198,6 @@ class GeoPackageStore(Store):
                 ),
             )
             self._append_audit(con, "user_added", by, {"name": user.name, "role": user.role})
-            self._bump_version(con)
 
     def get_user(self, name: str) -> UserRecord | None:
         """The account called ``name``, or None."""
@@ -1259,7 +1267,6 @@ class GeoPackageStore(Store):
                         "DELETE FROM minemap_sessions WHERE name = ?", (name,)
                     ).rowcount
                 self._append_audit(con, "user_changed", by, detail)
-                self._bump_version(con)
         user = self.get_user(name)
         assert user is not None
         return user

@@ -904,7 +904,6 @@ class PostGISStore(Store):
             raise StoreError("an audit entry needs an action")
         with self._write() as cur:
             entry_id = self._append_audit(cur, action, user, detail or {})
-            self._bump_version(cur)
         return entry_id
 
     def audit_log(self) -> pd.DataFrame:
@@ -929,9 +928,19 @@ class PostGISStore(Store):
         return frame
 
     def data_version(self) -> int:
-        """A counter that increases with every committed change (cache key for the app)."""
+        """A counter that increases whenever the layers or batches change (cache key).
+
+        Ingest, undo and a store copy bump it; audit-only entries, accounts, sessions
+        and sign-in attempts do not.
+        """
         with self._lock, self._db.cursor() as cur:
             return int(self._meta(cur, "data_version") or 0)
+
+    def audit_version(self) -> int:
+        """The id of the newest audit entry (0 if none): changes with every entry."""
+        with self._lock, self._db.cursor() as cur:
+            row = cur.execute("SELECT max(id) FROM minemap_audit").fetchone()
+        return int(row[0] or 0)
 
     def schema_version(self) -> int:
         """The newest migration applied to this database."""
@@ -1064,7 +1073,6 @@ class PostGISStore(Store):
                     ),
                 )
                 self._append_audit(cur, "user_added", by, {"name": user.name, "role": user.role})
-                self._bump_version(cur)
         except psycopg.errors.UniqueViolation:
             raise StoreError(
                 f"an account {user.name!r} exists already in {self.path}; "
@@ -1142,7 +1150,6 @@ class PostGISStore(Store):
                         "DELETE FROM minemap_sessions WHERE name = %s", (name,)
                     ).rowcount
                 self._append_audit(cur, "user_changed", by, detail)
-                self._bump_version(cur)
         user = self.get_user(name)
         assert user is not None
         return user

@@ -107,7 +107,7 @@ if ui.can("manage_users"):
 
 if ui.can("view_audit"):
     st.subheader(ui.tr("admin.audit"))
-    version = cache.data_version(path)
+    version = cache.audit_version(path)
     log = cache.audit_log(path, version, role)
     st.dataframe(
         pd.DataFrame(

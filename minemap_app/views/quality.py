@@ -49,7 +49,7 @@ else:
     )
 
 st.subheader(ui.tr("quality.rejections"))
-rejected = cache.rejections(path, version, role, user).head(RECENT)
+rejected = cache.rejections(path, cache.audit_version(path), role, user).head(RECENT)
 if rejected.empty:
     st.caption(ui.tr("quality.no_rejections"))
 else:

@@ -90,6 +90,24 @@ def test_rejected_upload_is_listed(quality, tmp_path):
     assert "outside the area of operations" in rejected[i18n.t("col.problem", "uk")].iloc[0]
 
 
+def test_rejection_recorded_after_the_page_was_shown_appears(quality, tmp_path):
+    """Rejections are audit entries only: the cached list must still pick them up."""
+    from minemap.ingest import ingest_file
+    from minemap_app import cache
+
+    at = run_quality()
+    assert i18n.t("quality.no_rejections", "uk") in [c.value for c in at.caption]
+    version = cache.data_version(str(quality))
+    bad = released(tmp_path, "REL-8", (10.0, 10.0, 10.1, 10.1))  # outside Ukraine
+    result = ingest_file(bad, "cleared", store=quality, dry_run=True, display_name="late.geojson")
+    cache.record_rejection(str(quality), result, user="field-1")
+    assert cache.data_version(str(quality)) == version
+    at.run()
+    assert not at.exception, at.exception
+    rejected = next(d.value for d in at.dataframe if i18n.t("col.errors", "uk") in d.value.columns)
+    assert rejected[i18n.t("col.file", "uk")].tolist() == ["late.geojson"]
+
+
 def test_recent_imports_are_listed(quality):
     at = run_quality()
     batches = next(d.value for d in at.dataframe if i18n.t("col.repairs", "uk") in d.value.columns)

@@ -31,9 +31,11 @@ def _user(name="olena", role="planner"):
 
 
 def test_users_are_added_once_and_audited_without_the_hash(store):
-    version = store.data_version()
+    version, audited = store.data_version(), store.audit_version()
     store.add_user(_user(), by="root")
-    assert store.data_version() == version + 1
+    # accounts are not layer data: the app's data caches must survive them
+    assert store.data_version() == version
+    assert store.audit_version() == audited + 1
     with pytest.raises(StoreError, match="exists already"):
         store.add_user(_user(role="field"), by="root")
     assert store.get_user("olena") == _user()
@@ -59,6 +61,17 @@ def test_update_user_changes_only_what_is_given(store):
     with pytest.raises(StoreError, match="no account 'ghost'"):
         store.update_user("ghost", at=later, disabled=True)
     assert [u.name for u in store.list_users()] == ["olena", "taras"]
+
+
+def test_account_changes_advance_the_audit_not_the_data_version(store):
+    store.add_user(_user(), by="root")
+    version, audited = store.data_version(), store.audit_version()
+    store.update_user("olena", at=T0, by="root", role="funder")
+    store.update_user("olena", at=T0, by="root", password_hash=HASH + "x")
+    store.update_user("olena", at=T0, by="root", disabled=True)
+    assert store.data_version() == version
+    assert store.audit_version() == audited + 3
+    assert store.audit_log()["id"].max() == store.audit_version()
 
 
 def test_disabling_ends_sessions_in_the_same_change(store):

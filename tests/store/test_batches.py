@@ -26,6 +26,24 @@ def _ingest(store, layer="hazards", n=8, sha=SHA, name="north.geojson", user="ol
     return store.ingest(frame, layer=layer, report=report, file_name=name, sha256=sha, user=user)
 
 
+def test_audit_only_entries_leave_the_data_version_alone(store_location):
+    """Downloads, weight changes, sign-ins are audited but change no layer or batch."""
+    with open_store(store_location) as store:
+        _ingest(store)
+        version, audited = store.data_version(), store.audit_version()
+        layer, batches = store.read_layer("hazards"), store.list_batches()
+        first = store.record_audit("download", user="ivan", detail={"what": "tasks"})
+        second = store.record_audit("weights_changed", user="olena", detail={})
+        assert store.data_version() == version
+        assert (first, second) == (audited + 1, audited + 2)
+        assert store.audit_version() == second
+        assert list(store.audit_log()["action"].iloc[-2:]) == ["download", "weights_changed"]
+        assert store.read_layer("hazards").equals(layer)
+        assert store.list_batches() == batches
+    with open_store(store_location) as store:  # persisted, not per-connection
+        assert (store.data_version(), store.audit_version()) == (version, second)
+
+
 def test_batch_record_holds_the_import(store_location):
     before = datetime.now(UTC)
     with open_store(store_location) as store:
@@ -57,13 +75,14 @@ def test_batch_record_holds_the_import(store_location):
 
 def test_ingest_and_undo_are_audited_and_bump_the_data_version(store_location):
     with open_store(store_location) as store:
-        v0 = store.data_version()
+        v0, a0 = store.data_version(), store.audit_version()
         batch_id = _ingest(store)
-        v1 = store.data_version()
+        v1, a1 = store.data_version(), store.audit_version()
         undone = store.undo_batch(batch_id, user="petro")
-        v2 = store.data_version()
+        v2, a2 = store.data_version(), store.audit_version()
         log = store.audit_log()
     assert v0 < v1 < v2
+    assert (a0, a1, a2) == (1, 2, 3)  # store_created, ingest, undo
     assert list(log["action"]) == ["store_created", "ingest", "undo"]
     assert list(log["user"].iloc[1:]) == ["olena", "petro"]
     ingest, undo = log["detail"].iloc[1], log["detail"].iloc[2]

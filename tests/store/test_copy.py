@@ -190,3 +190,20 @@ def test_cli_store_copy(tmp_path, pg_url):
     assert again.returncode == 1
     assert "not empty" in again.stderr
     assert "Traceback" not in again.stderr
+
+
+def test_copy_bumps_the_data_version_of_the_destination(tmp_path, pg_url):
+    """A restore changes what read_layer returns: the app's caches must not survive it."""
+    source = tmp_path / "source.gpkg"
+    _fill(source)
+    with open_store(source) as original:
+        source_audit = original.audit_version()
+    for src, dest in ((source, pg_url), (pg_url, tmp_path / "back.gpkg")):
+        with open_store(dest) as fresh:  # an empty store, as the app may already have cached
+            version = fresh.data_version()
+            assert fresh.audit_version() == 1  # store_created
+        copy_store(src, dest)
+        with open_store(dest) as copied:
+            assert copied.data_version() > version
+            assert copied.audit_version() == source_audit + 1  # ... + store_copied
+        source_audit += 1
