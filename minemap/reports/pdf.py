@@ -607,7 +607,7 @@ def _story(report: ReportData, lang: str) -> list:
                         row["task"],
                         _num(row["rank"], lang),
                         _num(row["area_ha"], lang, 2),
-                        _num(row["released_share"] * 100, lang),
+                        f"{_num(row['released_share'] * 100, lang)} %",
                         t("yes" if row["completed"] else "no", lang),
                     ]
                 )
