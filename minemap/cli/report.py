@@ -17,7 +17,7 @@ from minemap.reports import FORMATS, LANGS, build_report, render
 
 __all__ = ["report", "write_output"]
 
-_LAYERS = ("cleared", "hazards", "farmland", "casualties")
+_LAYERS = ("cleared", "hazards", "farmland", "casualties", "strikes")
 
 
 def write_output(path: Path, data: bytes) -> None:
@@ -70,6 +70,22 @@ def report(
     weights_version: Annotated[
         str | None, typer.Option("--weights-version", help="Priority weights version to state.")
     ] = None,
+    plan_top: Annotated[
+        int,
+        typer.Option(
+            "--plan-top",
+            min=0,
+            help="Tasks completed vs planned: the N top-ranked tasks as of the period start "
+            "(0: leave out).",
+        ),
+    ] = 20,
+    backtest: Annotated[
+        Path | None,
+        typer.Option(
+            "--backtest",
+            help="Back-test result (minemap backtest --out FILE.json) to summarise in methods.",
+        ),
+    ] = None,
 ) -> None:
     """Write the funder progress report (no personal data; small counts suppressed)."""
     fmt = out.suffix.lower().lstrip(".")
@@ -84,6 +100,16 @@ def report(
         raise typer.BadParameter("--area needs --boundaries FILE", param_hint="--area")
     if not out.parent.exists():
         raise fail(f"the folder of {out} does not exist")
+    backtest_data = None
+    if backtest is not None:
+        import json
+
+        try:
+            backtest_data = json.loads(backtest.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise fail(f"cannot read {backtest}: {exc.strerror or exc}") from None
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise fail(f"{backtest.name} is not a back-test JSON file: {exc}") from None
 
     from minemap.settings import resolve_store_path
 
@@ -95,7 +121,8 @@ def report(
     try:
         db = open_store(resolve_store_path(store), create=False)
         # the funder-safe view: personal fields are never requested
-        layers = {name: db.read_layer(name) for name in _LAYERS}
+        counts = db.counts()
+        layers = {name: db.read_layer(name) for name in _LAYERS if counts.get(name, 0) > 0}
         batches = db.list_batches()
         admin = None
         if boundaries is not None:
@@ -111,6 +138,8 @@ def report(
             batches=batches,
             author=author,
             weights_version=weights_version,
+            plan_top=plan_top,
+            backtest=backtest_data,
         )
         payload = render(data, fmt, lang=lang)
     except MinemapError as exc:

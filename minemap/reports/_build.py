@@ -26,10 +26,149 @@ from minemap.reports import figures as fig
 from minemap.reports.privacy import TOTAL, ProtectedTable, funder_view, protect_counts
 from minemap.settings import STORAGE_CRS
 
-__all__ = ["BatchInfo", "MapData", "ReportData", "build_report", "select_area"]
+__all__ = [
+    "BacktestSummary",
+    "BatchInfo",
+    "MapData",
+    "PlanSummary",
+    "ReportData",
+    "backtest_summary",
+    "build_report",
+    "select_area",
+]
 
 _NAME_COLUMNS = ("name", "name_uk", "name_en", "shapeName", "NAME", "katotth")
 _LAYERS = ("cleared", "hazards", "farmland", "casualties")
+_RISK_LAYERS = ("hazards", "strikes", "casualties", "cleared", "farmland")
+_EVIDENCE_LAYERS = ("hazards", "strikes", "casualties")
+
+
+@dataclass(frozen=True)
+class PlanSummary:
+    """Tasks completed vs planned: the plan is the ranking as of the day before the period.
+
+    ``tasks`` has anonymised ids only (see :func:`~minemap.reports.figures.plan_completion`).
+    """
+
+    as_of: pd.Timestamp
+    top_n: int
+    threshold: float
+    n_ranked: int
+    tasks: pd.DataFrame
+
+    @property
+    def n_planned(self) -> int:
+        return len(self.tasks)
+
+    @property
+    def n_completed(self) -> int:
+        return int(self.tasks["completed"].sum()) if len(self.tasks) else 0
+
+    @property
+    def planned_area_ha(self) -> float:
+        return float(self.tasks["area_ha"].sum()) if len(self.tasks) else 0.0
+
+    @property
+    def released_share(self) -> float | None:
+        """Share of the planned area released in the period (None if no planned area)."""
+        area = self.planned_area_ha
+        return float(self.tasks["released_ha"].sum()) / area if area > 0 else None
+
+
+@dataclass(frozen=True)
+class BacktestScore:
+    """One ranking × outcome of a back-test, as figures (intervals: estimate, low, high)."""
+
+    name: str
+    outcome: str
+    evaluable: bool
+    auc: tuple[float, float, float] | None
+    gain25: tuple[float, float, float] | None
+    lift25: float | None
+
+
+@dataclass(frozen=True)
+class BacktestSummary:
+    """What the methods section says about a back-test (``minemap backtest --out``)."""
+
+    as_of: str
+    until: str | None
+    scores: list[BacktestScore]
+
+
+def _interval(value: object) -> tuple[float, float, float] | None:
+    if not isinstance(value, Mapping):
+        return None
+    try:
+        out = tuple(float(value[k]) for k in ("estimate", "low", "high"))
+    except (KeyError, TypeError, ValueError):
+        return None
+    return out if all(math.isfinite(v) for v in out) else None  # type: ignore[return-value]
+
+
+def backtest_summary(result: object) -> BacktestSummary:
+    """Read a back-test result (``BacktestResult`` or its ``to_dict()`` / JSON form).
+
+    Raises
+    ------
+    ConfigError
+        The result lacks the split date or the scores.
+    """
+    data = result.to_dict() if hasattr(result, "to_dict") else result
+    if not isinstance(data, Mapping):
+        raise ConfigError("the back-test result is not a JSON object")
+    split = data.get("split")
+    scores = data.get("scores")
+    if not isinstance(split, Mapping) or not split.get("as_of") or not isinstance(scores, list):
+        raise ConfigError(
+            "the back-test result has no 'split.as_of' or 'scores' "
+            "(write it with: minemap backtest --out FILE.json)"
+        )
+    out = []
+    for i, sc in enumerate(scores):
+        if not isinstance(sc, Mapping) or "outcome" not in sc:
+            raise ConfigError(f"back-test score {i + 1} has no 'outcome'")
+        gain = _interval((sc.get("gain") or {}).get("25"))
+        lift = _interval((sc.get("lift_random") or {}).get("25"))
+        out.append(
+            BacktestScore(
+                name=str(sc.get("name", "")),
+                outcome=str(sc["outcome"]),
+                evaluable=gain is not None,
+                auc=_interval(sc.get("auc")),
+                gain25=gain,
+                lift25=lift[0] if lift else None,
+            )
+        )
+    until = split.get("until")
+    return BacktestSummary(str(split["as_of"]), str(until) if until else None, out)
+
+
+def _plan(
+    layers: Mapping[str, gpd.GeoDataFrame],
+    released: gpd.GeoDataFrame,
+    *,
+    as_of: pd.Timestamp,
+    area: BaseGeometry | None,
+    top_n: int,
+    threshold: float,
+) -> PlanSummary | None:
+    """Rank tasks from records up to ``as_of``; None if there is no hazard evidence then."""
+    from minemap.risk.pipeline import filter_as_of, prioritise
+
+    risk = {n: layers[n] for n in _RISK_LAYERS if layers.get(n) is not None and len(layers[n])}
+    history, _ = filter_as_of(risk, as_of)
+    if not any(len(history.get(n, ())) for n in _EVIDENCE_LAYERS):
+        return None
+    ranked = prioritise(risk, as_of=as_of).tasks
+    if area is not None and len(ranked):
+        ranked = ranked[ranked.geometry.intersects(area)].copy()
+        ranked["geometry"] = ranked.geometry.intersection(area)
+    if not len(ranked):
+        return None
+    plan = ranked.assign(_r=pd.to_numeric(ranked["priority_rank"])).nsmallest(top_n, "_r")
+    table = fig.plan_completion(plan, released, threshold=threshold)
+    return PlanSummary(as_of, top_n, threshold, len(ranked), table)
 
 
 @dataclass(frozen=True)
@@ -82,6 +221,8 @@ class ReportData:
     weights_version: str | None = None
     version: str = minemap.__version__
     notes: list[str] = field(default_factory=list)
+    plan: PlanSummary | None = None
+    backtest: BacktestSummary | None = None
 
     @property
     def casualties_total(self) -> int | None:
@@ -246,6 +387,9 @@ def build_report(
     author: str | None = None,
     generated_at: dt.datetime | None = None,
     top_n: int = 10,
+    plan_top: int | None = 20,
+    completion_threshold: float = 0.9,
+    backtest: object | None = None,
 ) -> ReportData:
     """Compute every figure of the funder report.
 
@@ -270,6 +414,20 @@ def build_report(
         Batch records (``store.list_batches()``) for the methods section.
     weights_version, author, generated_at
         Stated in the methods section (``author`` also in the PDF metadata).
+    top_n
+        How many ranked ``tasks`` to list.
+    plan_top
+        Tasks completed vs planned: the plan is the ``plan_top`` highest-ranked tasks of
+        :func:`minemap.risk.pipeline.prioritise` run on the records dated up to the day
+        before the period (``layers`` may include ``strikes``). ``None`` or 0 skips it; it
+        is skipped too when no hazard evidence (hazards, strikes, casualties) predates
+        the period.
+    completion_threshold
+        A planned task is completed when land released in the period covers at least this
+        share of its area (union, EPSG:3035).
+    backtest
+        A back-test result (``BacktestResult`` or the JSON of ``minemap backtest --out``),
+        summarised in the methods section.
 
     Returns
     -------
@@ -292,6 +450,13 @@ def build_report(
     safe = {name: fig.clip_to_area(frame, area_geom) for name, frame in safe.items()}
 
     s, e = fig._ts(start), fig._ts(end)
+    if plan_top is not None and plan_top < 0:
+        raise ConfigError(f"the number of planned tasks must be ≥ 0; got {plan_top}")
+    if not 0.0 < completion_threshold <= 1.0:
+        raise ConfigError(
+            f"the completion threshold must be in (0, 1]; got {completion_threshold!r}"
+        )
+    bt = backtest_summary(backtest) if backtest is not None else None
     if s is not None and e is not None and s > e:
         raise ConfigError(f"the period starts ({s:%Y-%m-%d}) after it ends ({e:%Y-%m-%d})")
     dated = pd.concat(
@@ -344,6 +509,17 @@ def build_report(
         hazard_geom = hazard_geom.difference(released_before)
     map_data = _map(released_geom, hazard_geom, boundaries, area_geom)
 
+    plan = None
+    if plan_top:
+        plan = _plan(
+            layers,
+            cleared,
+            as_of=start_ts - pd.Timedelta(days=1),
+            area=area_geom,
+            top_n=plan_top,
+            threshold=completion_threshold,
+        )
+
     return ReportData(
         start=start_ts,
         end=end_ts,
@@ -366,4 +542,6 @@ def build_report(
         generated_at=now,
         author=author,
         weights_version=weights_version,
+        plan=plan,
+        backtest=bt,
     )

@@ -13,10 +13,10 @@ import pandas as pd
 
 from minemap.reports._build import ReportData
 from minemap.reports.figures import METHODS
-from minemap.reports.i18n import format_date, format_month, has_label, t
+from minemap.reports.i18n import format_date, format_month, format_number, has_label, t
 from minemap.reports.privacy import TOTAL, neutralise
 
-__all__ = ["Table", "report_tables", "summary_rows"]
+__all__ = ["Table", "backtest_text", "plan_note", "plan_sentence", "report_tables", "summary_rows"]
 
 
 @dataclass(frozen=True)
@@ -97,7 +97,81 @@ def summary_rows(report: ReportData, lang: str) -> list[tuple[str, object, str, 
         (t("tasks_planned", lang), report.tasks_count, t("count", lang), "int"),
         (t("tasks_area", lang), report.tasks_area_ha, t("ha", lang), "ha"),
     ]
+    plan = report.plan
+    if plan is not None:
+        rows += [
+            (t("plan_planned", lang), plan.n_planned, t("count", lang), "int"),
+            (t("plan_completed", lang), plan.n_completed, t("count", lang), "int"),
+            (
+                t("plan_share", lang),
+                plan.released_share if plan.released_share is not None else t("none", lang),
+                "%",
+                "pct",
+            ),
+        ]
     return rows
+
+
+def _pct(share: float, lang: str) -> str:
+    return f"{format_number(share * 100, lang)} %"
+
+
+def plan_sentence(report: ReportData, lang: str) -> str:
+    """ "Planned tasks: N; completed in the period: k (share of planned area released: p %)"."""
+    plan = report.plan
+    if plan is None:
+        return ""
+    share = plan.released_share
+    return t("plan_sentence", lang).format(
+        n=format_number(plan.n_planned, lang),
+        k=format_number(plan.n_completed, lang),
+        p=_pct(share, lang) if share is not None else t("none", lang),
+    )
+
+
+def plan_note(report: ReportData, lang: str) -> str:
+    """How the plan and completion are defined (for the report's reader)."""
+    plan = report.plan
+    if plan is None:
+        return ""
+    return t("plan_note", lang).format(
+        n=plan.top_n, date=format_date(plan.as_of, lang), pct=_pct(plan.threshold, lang)
+    )
+
+
+def backtest_text(report: ReportData, lang: str) -> list[str]:
+    """The methods paragraph on the back-test: intro, then one verdict per score."""
+    bt = report.backtest
+    if bt is None:
+        return []
+    as_of = format_date(pd.Timestamp(bt.as_of), lang)
+    until = format_date(pd.Timestamp(bt.until), lang) if bt.until else t("backtest_now", lang)
+    out = [t("backtest_intro", lang).format(as_of=as_of, until=until)]
+    for sc in bt.scores:
+        key = f"bt_{sc.outcome}"
+        what = t(key, lang) if has_label(key) else sc.outcome
+        if not sc.evaluable or sc.gain25 is None:
+            out.append(t("bt_none", lang).format(name=sc.name, what=what))
+            continue
+        g, lo, hi = sc.gain25
+        lift = f"{format_number(sc.lift25, lang, decimals=1)}×" if sc.lift25 is not None else "–"
+        words = t("bt_sentence", lang).format(
+            name=sc.name,
+            g=_pct(g, lang),
+            lo=format_number(lo * 100, lang),
+            hi=_pct(hi, lang),
+            what=what,
+            lift=lift,
+        )
+        if lo <= 0.25 <= hi:
+            words += " " + t("bt_chance", lang)
+        elif hi < 0.25:
+            words += " " + t("bt_worse", lang)
+        if sc.auc is not None:
+            a, alo, ahi = (format_number(v, lang, decimals=2) for v in sc.auc)
+            words += " " + t("bt_auc", lang).format(auc=a, lo=alo, hi=ahi)
+        out.append(words)
+    return out
 
 
 def _casualty_table(report: ReportData, name: str, row_label: str, lang: str) -> pd.DataFrame:
@@ -234,6 +308,27 @@ def report_tables(report: ReportData, lang: str) -> list[Table]:
             t("tasks_note", lang),
         )
     )
+    plan = report.plan
+    if plan is not None:
+        pt = plan.tasks
+        plan_frame = pd.DataFrame(
+            {
+                t("task", lang): list(pt["task"]),
+                t("rank", lang): list(pt["rank"]),
+                t("area_ha", lang): list(pt["area_ha"]),
+                t("released_pct", lang): list(pt["released_share"]),
+                t("completed", lang): [t("yes" if c else "no", lang) for c in pt["completed"]],
+            }
+        )
+        tables.append(
+            Table(
+                "plan",
+                t("sheet_plan", lang),
+                _clean(plan_frame),
+                {t("rank", lang): "int", t("area_ha", lang): "ha", t("released_pct", lang): "pct"},
+                f"{plan_sentence(report, lang)} {plan_note(report, lang)}",
+            )
+        )
     tables.append(Table("sources", t("sheet_sources", lang), _clean(sources_frame(report, lang))))
     return tables
 
@@ -249,6 +344,7 @@ def sources_frame(report: ReportData, lang: str) -> pd.DataFrame:
         (t("package_version", lang), report.version),
         (t("weights_version", lang), report.weights_version or t("none", lang)),
     ]
+    rows += [(t("backtest", lang), line) for line in backtest_text(report, lang)]
     for b in report.batches:
         when = b.created_at.strftime("%Y-%m-%d") if b.created_at is not None else ""
         rows.append(

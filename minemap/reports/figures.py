@@ -28,6 +28,7 @@ __all__ = [
     "farmland_returned",
     "filter_period",
     "month_range",
+    "plan_completion",
     "release_partition",
     "released_by_method",
     "released_by_month",
@@ -306,3 +307,54 @@ def top_tasks(tasks: pd.DataFrame | None, *, n: int = 10) -> pd.DataFrame:
     head.insert(0, "task", [f"T-{i + 1:0{width}d}" for i in range(len(head))])
     head["rank"] = head["rank"].astype("int64")
     return head[columns]
+
+
+def plan_completion(
+    plan: gpd.GeoDataFrame,
+    released: gpd.GeoDataFrame,
+    *,
+    threshold: float = 0.9,
+) -> pd.DataFrame:
+    """How much of each planned task was released, and whether it counts as completed.
+
+    Parameters
+    ----------
+    plan : GeoDataFrame
+        The planned tasks (EPSG:4326) with ``priority_rank``; any other column is ignored.
+    released : GeoDataFrame
+        Released polygons dated within the period (any method), EPSG:4326.
+    threshold : float
+        A task is completed when the union of ``released`` covers at least this share of
+        its area (EPSG:3035).
+
+    Returns
+    -------
+    DataFrame
+        In rank order: ``task`` (``T-01`` …), ``rank``, ``area_ha``, ``released_ha``,
+        ``released_share`` and ``completed``. Real ids and geometries are dropped.
+    """
+    if not 0.0 < threshold <= 1.0:
+        raise ValueError(f"the completion threshold must be in (0, 1]; got {threshold!r}")
+    columns = ["task", "rank", "area_ha", "released_ha", "released_share", "completed"]
+    if plan is None or len(plan) == 0:
+        return pd.DataFrame(columns=columns)
+    require_storage_crs(plan, what="planned tasks")
+    ordered = plan.assign(_rank=pd.to_numeric(plan["priority_rank"], errors="coerce"))
+    ordered = ordered.sort_values("_rank", kind="stable")
+    geoms = np.asarray(to_area_crs(ordered.geometry).array, dtype=object)
+    geoms = shapely.make_valid(geoms)
+    done = _union_3035(released) if released is not None and len(released) else _EMPTY
+    areas = shapely.area(geoms)
+    covered = shapely.area(shapely.intersection(geoms, done)) if not done.is_empty else 0.0 * areas
+    share = np.divide(covered, areas, out=np.zeros_like(areas), where=areas > 0)
+    width = max(2, len(str(len(ordered))))
+    return pd.DataFrame(
+        {
+            "task": [f"T-{i + 1:0{width}d}" for i in range(len(ordered))],
+            "rank": ordered["_rank"].astype("int64").to_numpy(),
+            "area_ha": areas / 10_000.0,
+            "released_ha": covered / 10_000.0,
+            "released_share": share,
+            "completed": share >= threshold - 1e-9,
+        }
+    )[columns]

@@ -193,6 +193,72 @@ _LABELS: dict[str, tuple[str, str]] = {
         "Task ids are anonymised; locations of uncleared hazards are not given.",
         "Ідентифікатори завдань знеособлено; місця неочищених небезпек не наведено.",
     ),
+    "plan": ("Tasks completed vs planned", "Виконання запланованих завдань"),
+    "plan_planned": ("Planned tasks", "Заплановано завдань"),
+    "plan_completed": ("Planned tasks completed in the period", "Виконано за період"),
+    "plan_share": (
+        "Share of planned area released in the period",
+        "Частка запланованої площі, звільнена за період",
+    ),
+    "plan_sentence": (
+        "Planned tasks: {n}; completed in the period: {k} (share of planned area released: {p}).",
+        "Заплановано завдань: {n}; виконано за період: {k} (частка запланованої площі, "
+        "звільнена: {p}).",
+    ),
+    "plan_note": (
+        "The plan is the (up to) {n} highest-ranked tasks of the priority ranking as it stood on "
+        "{date} (built from records dated up to that day). A task counts as completed when "
+        "land released in the period, by any method, covers at least {pct} of its area "
+        "(union, EPSG:3035). Task ids are anonymised; no locations are given.",
+        "План — до {n} завдань з найвищим рангом у пріоритетному рейтингу станом на {date} "
+        "(за записами до цього дня). Завдання вважається виконаним, якщо землі, звільнені "
+        "за період будь-яким методом, покривають щонайменше {pct} його площі (об'єднання, "
+        "EPSG:3035). Ідентифікатори знеособлено; місця не наведено.",
+    ),
+    "released_pct": ("Share released in the period", "Частка звільнена за період"),
+    "completed": ("Completed", "Виконано"),
+    "yes": ("yes", "так"),
+    "no": ("no", "ні"),
+    "sheet_plan": ("Tasks planned", "Заплановані завдання"),
+    "backtest": ("Back-test of the ranking", "Ретроспективна перевірка рейтингу"),
+    "backtest_intro": (
+        "The ranking was rebuilt as it would have been on {as_of}, from records dated "
+        "before that day only, and compared with what happened from {as_of} to {until} "
+        "(95 % bootstrap intervals in brackets).",
+        "Рейтинг відтворено таким, яким він був би {as_of}, лише за записами до цього "
+        "дня, і порівняно з тим, що сталося з {as_of} до {until} (у дужках — 95 % "
+        "бутстреп-інтервали).",
+    ),
+    "backtest_now": ("the date of the back-test", "дати перевірки"),
+    "bt_findings": (
+        "the area where devices were later found",
+        "площі, де згодом знайшли вибухонебезпечні предмети",
+    ),
+    "bt_harm": ("later casualty incidents", "пізніших подій з постраждалими"),
+    "bt_sentence": (
+        "{name}: the top quarter of the ranked hazard area held {g} ({lo}–{hi}) of {what}, "
+        "{lift} random.",
+        "{name}: верхня чверть ранжованої небезпечної площі охопила {g} ({lo}–{hi}) "
+        "{what}, {lift} від випадкового порядку.",
+    ),
+    "bt_auc": (
+        "ROC AUC {auc} ({lo}–{hi}; 0.5 = random, 1 = perfect).",
+        "ROC AUC {auc} ({lo}–{hi}; 0,5 — випадковий порядок, 1 — ідеальний).",
+    ),
+    "bt_chance": (
+        "The interval includes what a random order would give (25 %): this is no "
+        "evidence that the ranking beats chance.",
+        "Інтервал містить те, що дав би випадковий порядок (25 %): це не доводить, що "
+        "рейтинг кращий за випадковість.",
+    ),
+    "bt_worse": (
+        "That is worse than a random order (25 %).",
+        "Це гірше за випадковий порядок (25 %).",
+    ),
+    "bt_none": (
+        "{name}: nothing to judge by — no {what} inside the ranked area in that period.",
+        "{name}: немає з чим порівняти — у ранжованій площі за той період немає {what}.",
+    ),
     "no_data": ("No data for this period and area.", "Немає даних для цього періоду й території."),
     "methods": ("Methods and data sources", "Методи та джерела даних"),
     "methods_text": (

@@ -35,7 +35,7 @@ from reportlab.platypus import (
 )
 
 from minemap.reports._build import ReportData
-from minemap.reports._tables import sources_frame
+from minemap.reports._tables import backtest_text, plan_note, plan_sentence, sources_frame
 from minemap.reports.figures import METHODS
 from minemap.reports.i18n import check_lang, format_date, format_month, format_number, t
 from minemap.reports.privacy import COMPLEMENTARY, TOTAL
@@ -585,6 +585,33 @@ def _story(report: ReportData, lang: str) -> list:
                 ]
             )
         story.append(_table(task_rows, [CONTENT_W * 0.25] * 4))
+    if report.plan is not None:
+        story += [
+            Paragraph(_esc(t("plan", lang)), st["h2"]),
+            Paragraph(_esc(plan_sentence(report, lang)), st["base"]),
+            Paragraph(_esc(plan_note(report, lang)), st["small"]),
+        ]
+        if len(report.plan.tasks):
+            plan_rows: list[list[object]] = [
+                [
+                    t("task", lang),
+                    t("rank", lang),
+                    t("area_ha", lang),
+                    t("released_pct", lang),
+                    t("completed", lang),
+                ]
+            ]
+            for _, row in report.plan.tasks.iterrows():
+                plan_rows.append(
+                    [
+                        row["task"],
+                        _num(row["rank"], lang),
+                        _num(row["area_ha"], lang, 2),
+                        f"{_num(row['released_share'] * 100, lang)} %",
+                        t("yes" if row["completed"] else "no", lang),
+                    ]
+                )
+            story.append(_table(plan_rows, [CONTENT_W * 0.2] * 5))
     # methods and sources
     story += [
         PageBreak(),
@@ -592,8 +619,14 @@ def _story(report: ReportData, lang: str) -> list:
         Paragraph(_esc(t("methods_text", lang)), st["base"]),
         Spacer(1, 6),
     ]
+    bt_lines = backtest_text(report, lang)
+    if bt_lines:
+        story.append(Paragraph(f"<b>{_esc(t('backtest', lang))}</b>", st["base"]))
+        story += [Paragraph(_esc(line), st["base"]) for line in bt_lines]
+        story.append(Spacer(1, 6))
     facts = sources_frame(report, lang)
     facts = facts[~facts.iloc[:, 0].str.startswith(t("batch", lang) + " ")]
+    facts = facts[facts.iloc[:, 0] != t("backtest", lang)]
     fact_rows = [
         [Paragraph(f"<b>{_esc(k)}</b>", st["base"]), Paragraph(_esc(v), st["base"])]
         for k, v in facts.itertuples(index=False)

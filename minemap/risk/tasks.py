@@ -322,8 +322,9 @@ def _split_surface(
         order = np.lexsort((pj, comp))
         comp, pj, pieces = comp[order], pj[order], pieces[order]
         key = comp.astype(np.int64) * n_p + pj
-        first = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
-        last = np.r_[first[1:], len(key)]
+        # (every farmland piece may have been dropped as a sliver: then there is none)
+        first = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if len(key) else key[:0]
+        last = np.r_[first[1:], len(key)] if len(key) else key[:0]
         merged = pieces[first].copy()
         for g in np.flatnonzero(last - first > 1):
             merged[g] = _union(pieces[first[g] : last[g]])
