@@ -54,12 +54,16 @@ def report(
     ] = None,
     area: Annotated[
         str | None,
-        typer.Option("--area", help="Oblast/hromada name or KATOTTH code (needs --boundaries)."),
+        typer.Option(
+            "--area",
+            help="Oblast name (bundled outlines), or hromada name/KATOTTH code with --boundaries.",
+        ),
     ] = None,
     boundaries: Annotated[
         Path | None,
         typer.Option(
-            "--boundaries", help="Admin boundaries (GeoJSON/GPKG with a name column) for the map."
+            "--boundaries",
+            help="Admin boundaries (GeoJSON/GPKG with a name column); default: bundled oblasts.",
         ),
     ] = None,
     lang: Annotated[str, typer.Option("--lang", help="Language: uk or en.")] = "en",
@@ -96,8 +100,6 @@ def report(
     if lang not in LANGS:
         raise typer.BadParameter(f"choose uk or en; got {lang!r}", param_hint="--lang")
     start, end = _date(from_, "--from"), _date(to, "--to")
-    if area and boundaries is None:
-        raise typer.BadParameter("--area needs --boundaries FILE", param_hint="--area")
     if not out.parent.exists():
         raise fail(f"the folder of {out} does not exist")
     backtest_data = None
@@ -112,11 +114,7 @@ def report(
             raise fail(f"{backtest.name} is not a back-test JSON file: {exc}") from None
 
     from minemap.settings import resolve_store_path
-
-    try:
-        from minemap.store import open_store
-    except ImportError:
-        raise fail("the store module (minemap.store) is not installed") from None
+    from minemap.store import open_store
 
     try:
         db = open_store(resolve_store_path(store), create=False)
@@ -124,11 +122,14 @@ def report(
         counts = db.counts()
         layers = {name: db.read_layer(name) for name in _LAYERS if counts.get(name, 0) > 0}
         batches = db.list_batches()
-        admin = None
         if boundaries is not None:
             from minemap.io import read_upload
 
             admin = read_upload(boundaries, display_name=boundaries.name).frame
+        else:
+            from minemap.webmap import admin_boundaries
+
+            admin = admin_boundaries()
         data = build_report(
             layers,
             start=start,

@@ -50,7 +50,6 @@ def test_unknown_output_format_is_a_usage_error(tmp_path):
     [
         (["--lang", "de"], "uk or en"),
         (["--from", "2024-13-01"], "YYYY-MM-DD"),
-        (["--area", "Kharkiv"], "--boundaries"),
     ],
 )
 def test_bad_options_are_usage_errors(tmp_path, args, needle):
@@ -114,6 +113,41 @@ def test_report_from_a_real_store_has_figures_and_no_victims(tmp_path):
     ).stdout.decode()
     assert "450,00" in text
     assert "cleared.geojson" in text
+
+
+def test_area_defaults_to_the_bundled_oblast_outlines(tmp_path):
+    from minemap._report import Report
+    from minemap.store import open_store
+    from tests.reports.conftest import make_cleared
+
+    store = open_store(tmp_path / "s.gpkg")
+    store.ingest(
+        make_cleared().drop(columns="batch_id"),
+        layer="cleared",
+        report=Report(file="c.geojson", layer="cleared"),
+        file_name="c.geojson",
+        sha256="1" * 64,
+    )
+    base = ("--store", str(tmp_path / "s.gpkg"), "--plan-top", "0")
+    # the fixture's releases lie in Mykolaiv oblast (see conftest.ORIGIN_3035)
+    inside = run_report("--out", str(tmp_path / "m.csv"), *base, "--area", "Mykolaiv Oblast")
+    assert inside.returncode == 0, inside.stderr
+    outside = run_report("--out", str(tmp_path / "k.csv"), *base, "--area", "Kharkiv Oblast")
+    assert outside.returncode == 0, outside.stderr
+
+    def released_ha(path):
+        for line in path.read_text("utf-8-sig").splitlines():
+            if line.startswith("Summary,Land released (all methods),Value,"):
+                return float(line.rsplit(",", 1)[1])
+        raise AssertionError(f"no released-land row in {path.name}")
+
+    assert released_ha(tmp_path / "m.csv") > 0
+    assert released_ha(tmp_path / "k.csv") == 0
+    unknown = run_report("--out", str(tmp_path / "x.csv"), *base, "--area", "Atlantis")
+    assert unknown.returncode == 1
+    assert "Atlantis" in " ".join(unknown.stderr.replace("│", " ").split())
+    assert "Traceback" not in unknown.stderr
+    assert not (tmp_path / "x.csv").exists()
 
 
 def test_report_for_an_area_from_a_boundaries_file(tmp_path):
