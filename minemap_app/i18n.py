@@ -11,6 +11,9 @@ from __future__ import annotations
 import math
 from datetime import date, datetime
 
+from minemap.reports.i18n import format_month
+from minemap.webmap import format_number
+
 __all__ = ["TEXTS", "fmt_area", "fmt_date", "fmt_number", "map_text", "t"]
 
 _EN: dict[str, str] = {
@@ -693,21 +696,6 @@ _UK: dict[str, str] = {
 
 TEXTS: dict[str, dict[str, str]] = {"en": _EN, "uk": _UK}
 
-_UK_MONTHS = (
-    "січ.",
-    "лют.",
-    "бер.",
-    "квіт.",
-    "трав.",
-    "черв.",
-    "лип.",
-    "серп.",
-    "вер.",
-    "жовт.",
-    "лист.",
-    "груд.",
-)
-
 
 def t(key: str, lang: str, **values: object) -> str:
     """The text for ``key`` in ``lang`` (English, then the key, as fallbacks), formatted."""
@@ -722,13 +710,8 @@ def map_text(lang: str) -> dict[str, str]:
 
 
 def fmt_number(value: float | None, lang: str, *, decimals: int = 0) -> str:
-    """``12,345.6`` in English, ``12 345,6`` in Ukrainian; NA → ``–``."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    text = f"{value:,.{decimals}f}"
-    if lang == "uk":
-        text = text.replace(",", "\u202f").replace(".", ",")
-    return text
+    """``12,345.6`` in English, ``12 345,6`` in Ukrainian; NA → ``–`` (the map's formatter)."""
+    return format_number(value, decimals=decimals, decimal_comma=lang == "uk")
 
 
 def fmt_area(area_m2: float | None, lang: str) -> str:
@@ -747,6 +730,4 @@ def fmt_date(value: date | datetime | None, lang: str) -> str:
     """``5 Mar 2024`` in English, ``5 бер. 2024`` in Ukrainian; None → ``–``."""
     if value is None:
         return "–"
-    if lang == "uk":
-        return f"{value.day} {_UK_MONTHS[value.month - 1]} {value.year}"
-    return f"{value.day} {value.strftime('%b')} {value.year}"
+    return f"{value.day} {format_month(value, lang)}"
