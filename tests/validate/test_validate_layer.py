@@ -169,8 +169,17 @@ def test_real_bih_cleared_areas_overlaps_warned_and_area_column_checked():
     assert kept.report.ok, kept.report.errors[:5]
     assert kept.report.warnings
     assert all("overlaps feature" in w.problem for w in kept.report.warnings)
-    # the source's area_m2 predates rounding to 1e-6°: tiny polygons drift past 0.5 %
+    # the source's area_m2 predates rounding to 1e-6°: 687 tiny polygons drift past 0.5 %, all
+    # within the boundary band (perimeter × 0.1 m), so the declared areas are accepted ...
     checked = validate_layer(gdf, "cleared", aoi=BOSNIA)
-    assert checked.report.errors
-    assert {e.field for e in checked.report.errors} == {"area_m2"}
-    assert all("m²" in e.problem for e in checked.report.errors)
+    assert checked.report.ok, checked.report.errors[:3]
+    # ... while a declared area 2 % off is still caught wherever 2 % exceeds the band (most
+    # polygons over 1 ha; long thin strips have a wide band)
+    measured = area_m2(gdf)
+    perimeter_m = gdf.to_crs("EPSG:3035").length
+    large = (measured > 10_000) & (0.02 * measured > 0.1 * perimeter_m)
+    assert large.sum() > 800
+    wrong = gdf.assign(area_m2=gdf["area_m2"].where(~large, measured * 1.02))
+    errors = validate_layer(wrong, "cleared", aoi=BOSNIA).report.errors
+    assert {e.field for e in errors} == {"area_m2"}
+    assert len(errors) == int(large.sum())
