@@ -72,6 +72,27 @@ def test_personal_values_never_appear_in_any_message():
     assert list(result.frame["victim_sex"])[1:] == ["female", "male", "female", "female"]
 
 
+def test_a_personal_column_cannot_be_mapped_onto_an_id_or_any_other_field():
+    gdf = casualties(3).drop(columns=["incident_id"])
+    gdf["Name"] = [NAME, "Petro Ivanenko-Testov", "Oksana Testova"]  # alias of victim_name
+    gdf["vik"] = ["41", "12", "70"]  # not an alias: the user's call, allowed
+    result = validate_layer(gdf, "casualties", file="victims.csv", mapping={"Name": "incident_id"})
+    assert not result.report.ok
+    [error] = [e for e in result.report.errors if e.field == "mapping"]
+    assert "'Name'" in error.problem
+    assert "personal data" in error.problem
+    assert "victim_name" in error.problem
+    assert "incident_id" in error.problem
+    text = repr(result.report.to_dict())
+    for planted in (NAME, "Petro", "Oksana"):
+        assert planted not in text, planted
+    # onto the personal field itself it is fine, and the id then comes from another column
+    gdf["incident_id"] = ["I-0", "I-1", "I-2"]
+    ok = validate_layer(gdf, "casualties", mapping={"Name": "victim_name", "vik": "victim_age"})
+    assert ok.report.ok, ok.report.errors
+    assert list(ok.frame["victim_name"]) == list(gdf["Name"])
+
+
 @pytest.mark.realdata
 def test_real_bih_suspect_areas_validate_as_hazards():
     path = real_data("bih_mine_action_east/suspect_areas.geojson")
