@@ -27,7 +27,7 @@ from reportlab.graphics.shapes import Drawing, String
 from reportlab.lib import colors
 from reportlab.platypus import KeepTogether, Paragraph, Spacer
 
-from minemap.backtest.verdict import render
+from minemap.backtest.verdict import ranking_name, render
 from minemap.reports.i18n import check_lang, format_date, format_number
 from minemap.reports.pdf import (
     CONTENT_W,
@@ -205,9 +205,7 @@ def _num(value: Any, lang: str, decimals: int = 2) -> str:
 
 
 def _name(name: str, lang: str) -> str:
-    from minemap.backtest.verdict import FORMATTERS
-
-    return FORMATTERS[lang].name(name)
+    return ranking_name(name, lang)
 
 
 def _date(value: str | None, lang: str) -> str:

@@ -43,6 +43,7 @@ __all__ = [
     "Formatter",
     "outside_facts",
     "overfitting_facts",
+    "ranking_name",
     "render",
     "share_words",
     "unknown_devices_facts",
@@ -371,6 +372,12 @@ def render(
     str
     """
     return FORMATTERS[check_lang(lang)].render(statement, subject=subject)
+
+
+def ranking_name(name: str, lang: str = "en") -> str:
+    """A ranking's name in ``lang``: the engine's own names (``"default weights"``,
+    ``"weights chosen by block CV"``) are translated, a weight file's name is kept."""
+    return FORMATTERS[check_lang(lang)].name(name)
 
 
 def verdict(
