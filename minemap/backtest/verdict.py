@@ -263,6 +263,7 @@ class UkrainianFormatter(Formatter):
         "default weights": "стандартні ваги",
         "weights chosen by block CV": "ваги, вибрані блоковою крос-валідацією",
         "minemap default weights (out of fold)": "стандартні ваги minemap (поза фолдом)",
+        "minemap default weights (all incidents)": "стандартні ваги minemap (усі події)",
     }
     _shares: ClassVar[dict[str, str]] = {
         "10": "верхня десята частина",
@@ -272,6 +273,7 @@ class UkrainianFormatter(Formatter):
     _whats: ClassVar[dict[str, str]] = {
         "findings": "площі, де згодом знайшли вибухонебезпечні предмети",
         "harm": "пізніших подій з постраждалими",
+        "lifted minefields": "знятих мінних полів",
     }
 
     def pct(self, value: float) -> str:
