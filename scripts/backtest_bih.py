@@ -301,9 +301,7 @@ def _fmt(iv: dict[str, float], pct: bool = False) -> str:
 def _print_score(label: str, out: dict[str, Any]) -> dict[str, Any]:
     s = out["score"]
     d = s.to_dict()
-    print(
-        f"--- {label}: {d['n_items']} held-out tasks, {d['n_items_with_outcome']} with the outcome"
-    )
+    print(f"--- {label}: {d['n_items']} tasks scored, {d['n_items_with_outcome']} with the outcome")
     print(f"AUC {_fmt(d['auc'])}  (area alone {d['area_auc']:.2f})")
     print("AUC per fold:", {k: round(v, 3) for k, v in out["auc_per_fold"].items()})
     for k in ("10", "25", "50"):
