@@ -188,14 +188,14 @@ def _pct_iv(iv: Mapping[str, Any], lang: str) -> str:
     return text
 
 
-def _num_iv(iv: Mapping[str, Any], lang: str, decimals: int = 2) -> str:
+def _num_iv(iv: Mapping[str, Any], lang: str, decimals: int = 2, sep: str = " ") -> str:
     est, lo, hi = _f(iv["estimate"]), _f(iv["low"]), _f(iv["high"])
     if not math.isfinite(est):
         return "–"
     text = format_number(est, lang, decimals=decimals)
     if math.isfinite(lo) and math.isfinite(hi):
         lo_t, hi_t = (format_number(v, lang, decimals=decimals) for v in (lo, hi))
-        text += f" ({lo_t}–{hi_t})"
+        text += f"{sep}({lo_t}–{hi_t})"
     return text
 
 
@@ -385,8 +385,14 @@ def _tables(scores: Sequence[Mapping[str, Any]], lang: str, st: dict) -> list:
             [
                 Paragraph(escape(_name(s["name"], lang)), st["small"]),
                 outcome,
-                *(_num_iv(s["lift_random"][k], lang, 1) if k in s["gain"] else "–" for k in keys),
-                *(_num_iv(s["lift_area"][k], lang, 1) if k in s["gain"] else "–" for k in keys),
+                *(
+                    _num_iv(s["lift_random"][k], lang, 1, "\n") if k in s["gain"] else "–"
+                    for k in keys
+                ),
+                *(
+                    _num_iv(s["lift_area"][k], lang, 1, "\n") if k in s["gain"] else "–"
+                    for k in keys
+                ),
             ]
         )
         if s["outcome"] not in area_done and _f(s["outcome_total"]) > 0:
@@ -403,8 +409,8 @@ def _tables(scores: Sequence[Mapping[str, Any]], lang: str, st: dict) -> list:
                 ),
             ]
             rows.append(area_row)
-    widths = [CONTENT_W * w for w in (0.22, 0.1, 0.16, 0.17, 0.17, 0.18)]
-    lift_widths = [CONTENT_W * w for w in (0.22, 0.1, *([0.113] * 6))]
+    widths = [CONTENT_W * w for w in (0.2, 0.13, 0.16, 0.17, 0.17, 0.17)]
+    lift_widths = [CONTENT_W * w for w in (0.2, 0.13, *([0.67 / 6] * 6))]
     return [
         KeepTogether(
             [

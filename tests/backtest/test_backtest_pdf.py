@@ -134,7 +134,12 @@ def test_pdf_figures_equal_the_json_of_the_same_run(outputs, tmp_path):
         assert num_iv(s["auc"]) in text, s["name"]
         for k in ("10", "25", "50"):
             assert pct_iv(s["gain"][k]) in text, (s["outcome"], k)
-        assert num_iv(s["lift_random"]["25"], 1) in text
+        # lifts: estimate over its interval in a two-line cell
+        for k in ("10", "25", "50"):
+            for lift in (s["lift_random"][k], s["lift_area"][k]):
+                if lift["estimate"] is not None:
+                    assert f"{lift['estimate']:.1f}" in text
+                    assert f"({lift['low']:.1f}–{lift['high']:.1f})" in text
         assert f"{s['area_auc']:.2f}" in text
     # not trivially perfect: the fixture was chosen so
     assert {round(s["auc"]["estimate"], 2) for s in scores} - {0.0, 1.0}
