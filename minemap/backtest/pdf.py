@@ -215,7 +215,9 @@ def _date(value: str | None, lang: str) -> str:
 
 
 def _curve(scores: Sequence[Mapping[str, Any]], outcome: str, lang: str) -> Drawing:
-    width, height = CONTENT_W, 215
+    mine = [s for s in scores if s["outcome"] == outcome]
+    judged = any(_f(s["outcome_total"]) > 0 for s in mine)
+    width, height = CONTENT_W, (215 if judged else 36)
     d = Drawing(width, height)
     d.add(
         String(
@@ -227,10 +229,8 @@ def _curve(scores: Sequence[Mapping[str, Any]], outcome: str, lang: str) -> Draw
             fillColor=NAVY,
         )
     )
-    mine = [s for s in scores if s["outcome"] == outcome]
-    if not mine or not any(_f(s["outcome_total"]) > 0 for s in mine):
-        d.add(String(0, height - 30, label("no_outcome", lang), fontName=FONT, fontSize=8))
-        d.height = 40
+    if not judged:
+        d.add(String(0, 6, label("no_outcome", lang), fontName=FONT, fontSize=8))
         return d
     plot = LinePlot()
     plot.x, plot.y, plot.width, plot.height = 40, 30, width - 215, height - 55

@@ -100,12 +100,14 @@ def outputs(tmp_path_factory) -> dict[str, Path]:
     common = ["--store", str(store_path), "--as-of", AS_OF, "--n-boot", "60"]
     common += ["--blocks", "2", "--block-km", "3"]
     out = {"json": tmp / "bt.json", "en": tmp / "bt_en.pdf", "uk": tmp / "bt_uk.pdf"}
+    printed = {}
     for key, path in out.items():
         lang = ["--lang", key] if key != "json" else []
         proc = run(*common, *lang, "--out", str(path))
         assert proc.returncode == 0, proc.stderr
         assert "Traceback" not in proc.stderr
-    return out
+        printed[key] = proc.stdout
+    return {**out, "stdout": printed}
 
 
 def flat(text: str) -> str:
@@ -226,3 +228,19 @@ def test_pdf_metadata_and_page_one_rendered(outputs, tmp_path):
 def test_a_non_backtest_mapping_is_refused_clearly():
     with pytest.raises(ValueError, match="not a back-test result"):
         render_pdf({"title": "x"})
+
+
+def test_cli_prints_the_verdicts_in_the_chosen_language(outputs):
+    doc = json.loads(outputs["json"].read_text("utf-8"))
+    en, uk_out = outputs["stdout"]["en"], outputs["stdout"]["uk"]
+    assert flat(doc["verdicts"][0]).split(",")[0] in flat(en)
+    assert "стандартні ваги: верхня чверть ранжованої небезпечної площі охопила" in flat(uk_out)
+    assert "the top quarter" not in uk_out
+
+
+def test_a_period_where_nothing_happened_still_renders_and_says_so(tmp_path):
+    result = backtest(history(), as_of=AS_OF, n_boot=20)
+    for lang, words in (("en", "Nothing happened inside the ranked area"), ("uk", "нічого")):
+        text = flat(pdf_text(render_pdf(result, lang=lang), tmp_path, f"{lang}.pdf"))
+        assert words in text
+        assert ("nothing to judge by" in text) == (lang == "en")
