@@ -34,12 +34,16 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def _iv(iv: Any, pct: bool = False) -> str:
+def _iv(iv: Any, lang: str, pct: bool = False, decimals: int = 2) -> str:
+    from minemap.reports.i18n import format_number
+
     if not math.isfinite(iv.estimate):
         return "–"
     if pct:
-        return f"{iv.estimate * 100:.0f} % ({iv.low * 100:.0f}–{iv.high * 100:.0f})"
-    return f"{iv.estimate:.2f} ({iv.low:.2f}–{iv.high:.2f})"
+        e, lo, hi = (format_number(v * 100, lang) for v in (iv.estimate, iv.low, iv.high))
+        return f"{e} % ({lo}–{hi})"
+    e, lo, hi = (format_number(v, lang, decimals=decimals) for v in (iv.estimate, iv.low, iv.high))
+    return f"{e} ({lo}–{hi})"
 
 
 @app.command("backtest")
@@ -128,17 +132,23 @@ def backtest_command(
         f"outcomes {summary['as_of']} → {summary['until'] or 'now'}: "
         + ", ".join(f"{k} {v}" for k, v in summary["outcomes"].items())
     )
-    table = Table(title="Back-test (95 % bootstrap intervals)")
-    for col in ("ranking", "outcome", "ROC AUC", "top 10 %", "top 25 %", "×random (25 %)"):
+    from minemap.backtest.pdf import LABELS, label
+    from minemap.backtest.verdict import ranking_name
+
+    table = Table(title=label("table", lang))
+    heads = [label(k, lang) for k in ("ranking", "outcome", "auc")]
+    heads += [label("top", lang).format(k=k) for k in ("10", "25")]
+    heads.append(f"{label('x_random', lang)} (25 %)")
+    for col in heads:
         table.add_column(col, overflow="fold")
     for s in result.scores:
         table.add_row(
-            s.name,
-            s.outcome,
-            _iv(s.auc),
-            _iv(s.gain["10"], pct=True),
-            _iv(s.gain["25"], pct=True),
-            _iv(s.lift_random["25"]),
+            ranking_name(s.name, lang),
+            label(s.outcome, lang) if s.outcome in LABELS else s.outcome,
+            _iv(s.auc, lang),
+            _iv(s.gain["10"], lang, pct=True),
+            _iv(s.gain["25"], lang, pct=True),
+            _iv(s.lift_random["25"], lang, decimals=1),
         )
     console.print(table)
     for line in result.verdicts(lang):

@@ -236,6 +236,11 @@ def test_cli_prints_the_verdicts_in_the_chosen_language(outputs):
     assert flat(doc["verdicts"][0]).split(",")[0] in flat(en)
     assert "стандартні ваги: верхня чверть ранжованої небезпечної площі охопила" in flat(uk_out)
     assert "the top quarter" not in uk_out
+    # the console table too: Ukrainian headings, decimal comma
+    assert "Порівняння" in uk_out
+    auc = next(x for x in doc["scores"] if x["outcome"] == "findings")["auc"]["estimate"]
+    assert f"{auc:.2f}".replace(".", ",") in uk_out
+    assert f"{auc:.2f}" in en
 
 
 def test_a_period_where_nothing_happened_still_renders_and_says_so(tmp_path):
