@@ -232,35 +232,101 @@ def _balanced_split(weights: np.ndarray, n: int) -> list[np.ndarray]:
     return [p for p in np.split(np.arange(len(weights)), cuts) if len(p)]
 
 
+def _run_pieces(work, pieces: list, n_threads: int) -> None:
+    """Run ``work(piece)`` for every piece; over a thread pool when there is more than one
+    piece (the pool hands the next piece to whichever thread is free, so uneven pieces and a
+    busy core balance themselves)."""
+    if n_threads <= 1 or len(pieces) < 2:
+        for piece in pieces:
+            work(piece)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=n_threads) as pool:
+        list(pool.map(work, pieces))
+
+
+def _pieces_by_size(
+    sizes: np.ndarray, weights: np.ndarray, n_threads: int, *, per_thread: int = 8
+) -> list[np.ndarray]:
+    """Positions with ``sizes >= 2`` cut into pieces of equal size and about equal weight:
+    each piece is one vectorised call on a (rows, size) array, ~``per_thread`` per thread."""
+    multi = np.flatnonzero(sizes >= 2)
+    if len(multi) == 0:
+        return []
+    multi = multi[np.argsort(sizes[multi], kind="stable")]
+    target = max(weights[multi].sum() / max(1, n_threads * per_thread), 1.0)
+    pieces: list[np.ndarray] = []
+    bounds = np.flatnonzero(np.diff(sizes[multi])) + 1
+    for run in np.split(multi, bounds):
+        cum = np.cumsum(weights[run], dtype="float64")
+        cuts = np.searchsorted(cum, np.arange(target, cum[-1], target), side="right")
+        pieces.extend(p for p in np.split(run, np.unique(cuts)) if len(p))
+    return pieces
+
+
+def _union_rows(rows: np.ndarray) -> np.ndarray:
+    """``union_all`` of each row of a 2-D object array of geometries (one vectorised GEOS
+    call, same result as one ``union_all`` per row); rows that raise a GEOS topology error
+    are redone alone through :func:`_union`'s grid-snapping fallback."""
+    try:
+        return shapely.union_all(rows, axis=1)
+    except shapely.errors.GEOSException:
+        return np.array([_union(r) for r in rows], dtype=object)
+
+
 def union_groups(
     geoms: np.ndarray, labels: np.ndarray, *, n_threads: int = _spatial.N_THREADS
 ) -> np.ndarray:
-    """Union of ``geoms`` per label (0..k-1), in label order, over ``n_threads`` threads."""
+    """Union of ``geoms`` per label (0..k-1), in label order, over ``n_threads`` threads.
+
+    A group of one geometry is that geometry. Groups of the same size *k* are united together
+    by one vectorised ``union_all(axis=1)`` on their (groups, k) member array — identical to
+    one ``union_all`` per group, without a Python call per group — in pieces of about equal
+    vertex count spread over the threads.
+    """
     n_groups = int(labels.max()) + 1 if len(labels) else 0
     order, offsets = _spatial.group_indices(labels)
     sizes = np.diff(offsets)
-    weights = sizes * shapely.get_num_coordinates(geoms[order[offsets[:-1]]]).clip(min=1)
     out = np.empty(n_groups, dtype=object)
+    single = sizes == 1
+    out[single] = geoms[order[offsets[:-1][single]]]
+    nverts = shapely.get_num_coordinates(geoms)
+    cum = np.concatenate([[0], np.cumsum(nverts[order])])
+    weights = (cum[offsets[1:]] - cum[offsets[:-1]]).astype("float64")
 
     def work(groups: np.ndarray) -> None:
-        for g in groups:
-            out[g] = _union(geoms[order[offsets[g] : offsets[g + 1]]])
+        k = int(sizes[groups[0]])
+        members = order[offsets[groups][:, None] + np.arange(k)[None, :]]
+        out[groups] = _union_rows(geoms[members])
 
-    runs = _balanced_split(weights.astype("float64"), n_threads if n_groups > 64 else 1)
-    if len(runs) == 1:
-        work(runs[0])
-    else:
-        from concurrent.futures import ThreadPoolExecutor
+    _run_pieces(work, _pieces_by_size(sizes, weights, n_threads), n_threads)
+    return out
 
-        with ThreadPoolExecutor(max_workers=len(runs)) as pool:
-            list(pool.map(work, runs))
+
+def _difference_many(geoms: np.ndarray, cuts: np.ndarray) -> np.ndarray:
+    """Pairwise :func:`_difference` in one vectorised call (same result), polygonal output."""
+    try:
+        out = shapely.difference(geoms, cuts)
+    except shapely.errors.GEOSException:
+        return np.array([_difference(g, c) for g, c in zip(geoms, cuts, strict=True)],
+                        dtype=object)  # fmt: skip
+    odd = np.flatnonzero(~np.isin(shapely.get_type_id(out), (3, 6)))
+    for i in odd:
+        out[i] = _polygonal(out[i])
     return out
 
 
 def subtract_released(
     geoms: np.ndarray, released: np.ndarray, *, n_threads: int = _spatial.N_THREADS
 ) -> np.ndarray:
-    """``geoms[i]`` minus the union of the released polygons that intersect it."""
+    """``geoms[i]`` minus the union of the released polygons that intersect it.
+
+    Fast path: a geometry covered by one released polygon becomes empty (no union, no
+    overlay). The other geometries' released candidates are united per geometry (one
+    vectorised ``union_all(axis=1)`` per candidate count; a single candidate is used as is)
+    and subtracted by vectorised ``difference`` calls, in pieces over the threads.
+    """
     out = geoms.copy()
     if len(released) == 0 or len(geoms) == 0:
         return out
@@ -268,25 +334,37 @@ def subtract_released(
     left, right = _spatial.query_pairs(tree, geoms, predicate="intersects", n_threads=n_threads)
     if len(left) == 0:
         return out
+    # a released polygon that covers the whole geometry: nothing of it remains
+    covered = np.zeros(len(geoms), dtype=bool)
+    covered[left[shapely.covers(released[right], geoms[left])]] = True
+    out[covered] = shapely.Polygon()
+    keep = ~covered[left]
+    left, right = left[keep], right[keep]
+    if len(left) == 0:
+        return out
     order = np.lexsort((right, left))
     left, right = left[order], right[order]
     targets, starts = np.unique(left, return_index=True)
-    ends = np.append(starts[1:], len(left))
-    weights = (ends - starts) + shapely.get_num_coordinates(geoms[targets]) / 50.0
+    counts = np.diff(np.append(starts, len(left)))
+    nverts = shapely.get_num_coordinates(geoms[targets]).astype("float64")
+    rel_verts = shapely.get_num_coordinates(released)[right]
+    cum = np.concatenate([[0], np.cumsum(rel_verts)])
+    weights = nverts + (cum[starts + counts] - cum[starts])
+    cuts = np.empty(len(targets), dtype=object)
+    one = counts == 1
+    cuts[one] = released[right[starts[one]]]
 
-    def work(positions: np.ndarray) -> None:
-        for p in positions:
-            cut = _union(released[right[starts[p] : ends[p]]])
-            out[targets[p]] = _difference(geoms[targets[p]], cut)
+    def unite(pos: np.ndarray) -> None:
+        k = int(counts[pos[0]])
+        cuts[pos] = _union_rows(released[right[starts[pos][:, None] + np.arange(k)[None, :]]])
 
-    runs = _balanced_split(weights, n_threads if len(targets) > 64 else 1)
-    if len(runs) == 1:
-        work(runs[0])
-    else:
-        from concurrent.futures import ThreadPoolExecutor
+    _run_pieces(unite, _pieces_by_size(counts, weights, n_threads), n_threads)
 
-        with ThreadPoolExecutor(max_workers=len(runs)) as pool:
-            list(pool.map(work, runs))
+    def subtract(pos: np.ndarray) -> None:
+        out[targets[pos]] = _difference_many(geoms[targets[pos]], cuts[pos])
+
+    pieces = _balanced_split(weights, n_threads * 8 if len(targets) > 64 else 1)
+    _run_pieces(subtract, pieces, n_threads)
     return out
 
 
