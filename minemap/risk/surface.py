@@ -6,15 +6,15 @@ The surface is built without ever forming one national union:
 
 1. all evidence is projected once to an equal-area metric CRS
    (:func:`minemap.risk._spatial.equal_area_crs_for`, EPSG:3035 in Europe);
-2. an STRtree over the evidence gives every intersecting pair (``query(predicate="intersects")``
-   on the whole array, split over two threads);
+2. an STRtree over the evidence gives every pair whose boxes meet; two circles are decided
+   from their centres and radii, every other pair by GEOS ``intersects`` (two threads);
 3. the pairs form a sparse graph whose connected components (``scipy.sparse.csgraph``) are the
    evidence clusters — touching evidence belongs to the same component;
-4. each component is united on its own (``shapely.union_all``; a single polygon is used as is),
-   so overlapping evidence is counted once;
+4. each component is united on its own (``shapely.union_all``, vectorised over components of
+   the same size; a single polygon is used as is), so overlapping evidence is counted once;
 5. released land (cleared / reduced / cancelled polygons) is subtracted from each component,
-   using only the released polygons an STRtree says intersect it — released land never
-   reappears as hazard.
+   using only the released polygons an STRtree says intersect it (a component covered by one
+   of them is dropped without an overlay) — released land never reappears as hazard.
 
 Casualty buffer radius by device type (:data:`CASUALTY_BUFFER_M`, minemap defaults — a
 planner's judgement, configurable with ``casualty_buffer_m``):
@@ -401,9 +401,14 @@ def _evidence(
     crs: CRS,
     casualty_buffer_m: float | Mapping[str, float] | None,
     catalogue: MunitionCatalogue | None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(metric geometries, kind per geometry, key per geometry) of all evidence."""
-    geoms, kinds, keys = [], [], []
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(metric geometries, kind, key, circle) of all evidence.
+
+    ``circle`` is an (n, 3) array of centre x, y and radius for the circles drawn here
+    (footprints of strike points, casualty buffers; NaN for polygons). Those circles are
+    valid by construction, so only the projected polygons go through :func:`_valid`.
+    """
+    geoms, kinds, keys, circs = [], [], [], []
     if hazards is not None and len(hazards):
         g = _spatial.project(np.asarray(hazards.geometry.array, dtype=object), STORAGE_CRS, crs)
         if "hazard_type" in hazards.columns:
@@ -412,10 +417,13 @@ def _evidence(
         else:
             kind = np.full(len(hazards), "SHA", dtype=object)
         geoms.append(g)
+        circs.append(np.full((len(g), 3), np.nan))
         kinds.append(kind.astype(object))
         keys.append(np.char.add("hazard:", _ids(hazards, "hazard_id").astype(str)).astype(object))
     if footprints is not None and len(footprints):
-        geoms.append(_footprints_metric(footprints, crs))
+        fm, fcirc = _footprints_metric(footprints, crs, with_circles=True)
+        geoms.append(fm)
+        circs.append(fcirc)
         kinds.append(np.full(len(footprints), "strike", dtype=object))
         keys.append(
             np.char.add("strike:", _ids(footprints, "strike_id").astype(str)).astype(object)
@@ -425,29 +433,89 @@ def _evidence(
         pts = np.asarray(casualties.geometry.array, dtype=object)
         ok = ~shapely.is_missing(pts)
         g = np.full(len(pts), None, dtype=object)
+        circ = np.full((len(pts), 3), np.nan)
         if ok.any():
             xy = shapely.get_coordinates(_spatial.project(pts[ok], STORAGE_CRS, crs))
-            g[ok] = _spatial.circles(xy[:, 0], xy[:, 1], buf["buffer_radius_m"].to_numpy()[ok])
+            radius = buf["buffer_radius_m"].to_numpy()[ok]
+            g[ok] = _spatial.circles(xy[:, 0], xy[:, 1], radius)
+            circ[ok] = np.column_stack([xy, radius])
         geoms.append(g)
+        circs.append(circ)
         kinds.append(np.full(len(casualties), "casualty", dtype=object))
         keys.append(
             np.char.add("casualty:", _ids(casualties, "incident_id").astype(str)).astype(object)
         )
     if not geoms:
         empty = np.empty(0, dtype=object)
-        return empty, empty, empty
+        return empty, empty, empty, np.empty((0, 3))
     g = np.concatenate(geoms)
     k = np.concatenate(kinds)
     key = np.concatenate(keys)
+    circ = np.concatenate(circs)
     keep = ~shapely.is_missing(g) & ~shapely.is_empty(g)
-    return _valid(g[keep]), k[keep], key[keep]
+    g, k, key, circ = g[keep], k[keep], key[keep], circ[keep]
+    # a circle of (almost) zero radius could be degenerate: validate it like a polygon
+    drawn = circ[:, 2] >= _MIN_CIRCLE_RADIUS_M
+    circ[~drawn] = np.nan
+    if (~drawn).any():
+        g = g.copy()
+        g[~drawn] = _valid(g[~drawn])
+    return g, k, key, circ
 
 
-def _component_id(member_keys: np.ndarray) -> str:
-    digest = hashlib.sha1(  # noqa: S324 - an identifier, not security
-        "\n".join(sorted(member_keys)).encode("utf-8")
-    ).hexdigest()
-    return f"C{digest[:12]}"
+_MIN_CIRCLE_RADIUS_M = 1e-3
+"""Circles at least this large are drawn valid and take the closed-form overlap tests."""
+_SEGMENTS = 32  # vertices of the circles of _spatial.circles (its default)
+
+
+def _intersecting_pairs(
+    geoms: np.ndarray, circ: np.ndarray, n_threads: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Unordered pairs ``i < j`` of intersecting evidence (the edges of the evidence graph).
+
+    One STRtree bounding-box query, then: two circles (regular ``_SEGMENTS``-gons) whose
+    centres are nearer than the sum of their inscribed radii certainly intersect, and farther
+    than the sum of their radii certainly do not (both with a 1e-9 relative margin for
+    rounding); every other pair is tested exactly by GEOS ``intersects``, on both threads.
+    Gives the same pairs as ``query(predicate="intersects")`` in a third of its time.
+    """
+    tree = shapely.STRtree(geoms)
+    left, right = _spatial.query_pairs(tree, geoms, predicate=None, n_threads=n_threads)
+    upper = left < right
+    left, right = left[upper], right[upper]
+    ca, cb = circ[left], circ[right]
+    dist = np.hypot(ca[:, 0] - cb[:, 0], ca[:, 1] - cb[:, 1])
+    reach = ca[:, 2] + cb[:, 2]  # NaN unless both are circles: neither shortcut applies
+    sure = dist <= reach * (np.cos(np.pi / _SEGMENTS) * (1.0 - 1e-9))
+    never = dist >= reach * (1.0 + 1e-9)
+    test = np.flatnonzero(~sure & ~never)
+    hit = sure
+    if len(test):
+        hit[test] = np.concatenate(
+            _spatial.parallel_chunks(
+                shapely.intersects, geoms[left[test]], geoms[right[test]],
+                n_threads=n_threads, min_chunk=5000,
+            )
+        )  # fmt: skip
+    return left[hit], right[hit]
+
+
+def _component_ids(keys: np.ndarray, labels: np.ndarray, n_groups: int) -> np.ndarray:
+    """Component id of every label: ``"C"`` + the first 12 hex digits of the SHA-1 of the
+    label's member keys, sorted (code-point order, one numpy sort for all labels) and joined
+    by newlines."""
+    text = keys.astype(str)
+    by_key = np.argsort(text, kind="stable")
+    ordered = text[by_key[np.argsort(labels[by_key], kind="stable")]].tolist()
+    counts = np.bincount(labels, minlength=n_groups).tolist()
+    sha1 = hashlib.sha1  # an identifier, not security
+    out = np.empty(n_groups, dtype=object)
+    pos = 0
+    for g, c in enumerate(counts):
+        joined = ordered[pos] if c == 1 else "\n".join(ordered[pos : pos + c])
+        out[g] = "C" + sha1(joined.encode("utf-8")).hexdigest()[:12]
+        pos += c
+    return out
 
 
 def _all_bounds(frames: list[gpd.GeoDataFrame | None]) -> np.ndarray:
@@ -510,19 +578,20 @@ def hazard_surface(
         if frame is not None:
             require_storage_crs(frame, what=f"{name} layer")
     crs = _spatial.equal_area_crs_for(_all_bounds([hazards, footprints, casualties, released]))
-    geoms, kinds, keys = _evidence(
+    geoms, kinds, keys, circ = _evidence(
         hazards, footprints, casualties, crs, casualty_buffer_m, catalogue
     )
     if len(geoms) == 0:
         return _empty_surface(crs)
 
-    return _components(geoms, kinds, keys, released, crs, n_threads)
+    return _components(geoms, kinds, keys, circ, released, crs, n_threads)
 
 
 def _components(
     geoms: np.ndarray,
     kinds: np.ndarray,
     keys: np.ndarray,
+    circ: np.ndarray,
     released: gpd.GeoDataFrame | None,
     crs: CRS,
     n_threads: int,
@@ -530,8 +599,7 @@ def _components(
     """Connected components of metric evidence, united, minus released land (4326 frame)."""
     if len(geoms) == 0:
         return _empty_surface(crs)
-    tree = shapely.STRtree(geoms)
-    left, right = _spatial.query_pairs(tree, geoms, predicate="intersects", n_threads=n_threads)
+    left, right = _intersecting_pairs(geoms, circ, n_threads)
     labels = _spatial.connected_components(len(geoms), left, right)
     united = union_groups(geoms, labels, n_threads=n_threads)
     evidence_area = shapely.area(united)
@@ -544,14 +612,12 @@ def _components(
         remaining = united
     area = shapely.area(remaining)
 
-    order, offsets = _spatial.group_indices(labels)
     n_groups = len(united)
-    comp_ids = np.empty(n_groups, dtype=object)
+    n_members = np.bincount(labels, minlength=n_groups)
+    comp_ids = _component_ids(keys, labels, n_groups)
     counts = {k: np.zeros(n_groups, dtype=np.int64) for k in ("CHA", "SHA", "strike", "casualty")}
     for kind, arr in counts.items():
         np.add.at(arr, labels[kinds == kind], 1)
-    for g in range(n_groups):
-        comp_ids[g] = _component_id(keys[order[offsets[g] : offsets[g + 1]]])
 
     keep = area > 0.0
     frame = pd.DataFrame(
@@ -560,7 +626,7 @@ def _components(
             "area_m2": area[keep],
             "evidence_area_m2": evidence_area[keep],
             "released_area_m2": evidence_area[keep] - area[keep],
-            "n_evidence": np.diff(offsets)[keep],
+            "n_evidence": n_members[keep],
             "n_cha": counts["CHA"][keep],
             "n_sha": counts["SHA"][keep],
             "n_strikes": counts["strike"][keep],
@@ -627,7 +693,7 @@ def update_surface(
         if frame is not None:
             require_storage_crs(frame, what=f"{name} layer")
     crs = _spatial.equal_area_crs_for(_all_bounds([hazards, footprints, casualties, released]))
-    geoms, kinds, keys = _evidence(
+    geoms, kinds, keys, circ = _evidence(
         hazards, footprints, casualties, crs, casualty_buffer_m, catalogue
     )
     changed_m = _spatial.project(np.asarray(changed.geometry.array, dtype=object), STORAGE_CRS, crs)
@@ -641,7 +707,9 @@ def update_surface(
             nbrs = np.unique(tree.query(geoms[frontier], predicate="intersects")[1])
             frontier = nbrs[~affected[nbrs]]
             affected[frontier] = True
-    fresh = _components(geoms[affected], kinds[affected], keys[affected], released, crs, n_threads)
+    fresh = _components(
+        geoms[affected], kinds[affected], keys[affected], circ[affected], released, crs, n_threads
+    )
     if len(previous):
         prev_m = _spatial.project(
             np.asarray(previous.geometry.array, dtype=object), STORAGE_CRS, crs

@@ -221,3 +221,97 @@ def test_update_surface_equals_full_recomputation():
     assert len(full) == 3  # H0+HB+H1 merged, H2 (cut), H4; H3 gone
     replaced = previous[~previous["component_id"].isin(full["component_id"])]
     assert len(replaced) == 3  # the old H0, H1 and H3 components were merged or removed
+
+
+# --- internals of the fast paths, each against the plain shapely computation -----------------
+
+
+def _random_circles(rng, n, spread):
+    from minemap.risk._spatial import circles
+
+    x, y = rng.uniform(0, spread, n), rng.uniform(0, spread, n)
+    r = rng.uniform(20, 200, n)
+    return circles(x, y, r), np.column_stack([x, y, r])
+
+
+def test_intersecting_pairs_equal_geos_intersects_for_circles_and_polygons():
+    from minemap.risk._spatial import circles
+    from minemap.risk.surface import _intersecting_pairs
+
+    rng = np.random.default_rng(3)
+    geoms, circ = _random_circles(rng, 300, 3000.0)
+    # near-misses and near-touches around both shortcut thresholds (inscribed / circumscribed)
+    # along a vertex direction (0) the polygons reach their radius, along a mid-edge direction
+    # (π/32) only the inscribed radius
+    inscribed = np.cos(np.pi / 32)
+    gaps = [1.0, inscribed, 1.0 - 1e-7, 1.0 + 1e-7, 0.999, inscribed * (1 + 1e-6), 0.999]
+    for k, gap in enumerate(gaps):
+        angle = 0.0 if k < 5 else np.pi / 32
+        cx, cy, r = 5000.0 + 600.0 * k, 0.0, np.array([100.0, 60.0])
+        d = 160.0 * gap
+        x = np.array([cx, cx + d * np.cos(angle)])
+        y = np.array([cy, cy + d * np.sin(angle)])
+        more = circles(x, y, r)
+        c = np.column_stack([x, y, r])
+        geoms, circ = np.concatenate([geoms, more]), np.vstack([circ, c])
+    polys = np.array([shapely.box(0, 0, 400, 30), shapely.box(2000, 2000, 2100, 2900)])
+    geoms = np.concatenate([geoms, polys])
+    circ = np.vstack([circ, np.full((2, 3), np.nan)])
+    left, right = _intersecting_pairs(geoms, circ, n_threads=2)
+    got = set(zip(left.tolist(), right.tolist(), strict=True))
+    i, j = np.triu_indices(len(geoms), k=1)
+    hit = shapely.intersects(geoms[i], geoms[j])
+    expected = set(zip(i[hit].tolist(), j[hit].tolist(), strict=True))
+    assert got == expected
+    assert len(expected) > 50  # the set is not trivially empty
+
+
+def test_union_groups_equal_one_union_all_per_group():
+    from minemap.risk.surface import union_groups
+
+    rng = np.random.default_rng(5)
+    geoms, _ = _random_circles(rng, 400, 4000.0)
+    labels = rng.integers(0, 90, len(geoms))  # groups of many sizes, incl. single members
+    labels = np.unique(labels, return_inverse=True)[1]
+    got = union_groups(geoms, labels, n_threads=2)
+    for g in range(labels.max() + 1):
+        members = geoms[labels == g]
+        expected = members[0] if len(members) == 1 else shapely.union_all(members)
+        assert shapely.equals_exact(got[g], expected, tolerance=0.0)
+
+
+def test_subtract_released_equals_difference_with_union_of_released():
+    from minemap.risk.surface import subtract_released
+
+    rng = np.random.default_rng(8)
+    geoms, _ = _random_circles(rng, 200, 3000.0)
+    released, _ = _random_circles(rng, 150, 3000.0)
+    released = np.concatenate([released, [shapely.box(-500, -500, 300, 300)]])  # covers some
+    got = subtract_released(geoms, released, n_threads=2)
+    covered = 0
+    for g, out in zip(geoms, got, strict=True):
+        hits = released[shapely.intersects(released, g)]
+        if len(hits) == 0:
+            assert out is g
+            continue
+        expected = shapely.difference(g, shapely.union_all(hits) if len(hits) > 1 else hits[0])
+        if shapely.covers(hits, g).any():
+            covered += 1
+            assert out.is_empty
+        else:
+            assert shapely.equals_exact(out, expected, tolerance=0.0)
+    assert covered > 0
+
+
+def test_component_id_is_sha1_of_the_sorted_member_keys():
+    import hashlib
+
+    hz = _hazards([(0, 0, 1000, 1000), (800, 0, 1000, 1000), (9000, 0, 600, 600)])
+    hz["hazard_id"] = ["b9", "B10", "a-1"]  # code-point order: "B10" < "a-1" < "b9"
+    surface = hazard_surface(hazards=hz)
+
+    def sha(keys):
+        text = "\n".join(sorted(keys)).encode("utf-8")
+        return "C" + hashlib.sha1(text).hexdigest()[:12]
+
+    assert set(surface["component_id"]) == {sha(["hazard:b9", "hazard:B10"]), sha(["hazard:a-1"])}
