@@ -500,6 +500,40 @@ def _intersecting_pairs(
     return left[hit], right[hit]
 
 
+def _covered_members(
+    geoms: np.ndarray, left: np.ndarray, right: np.ndarray, n_threads: int
+) -> np.ndarray:
+    """Evidence covered by another member of its component (it adds nothing to the union).
+
+    Of geometries covering each other (equal), the one with the smallest index is kept, so
+    every component keeps at least one member."""
+    box = shapely.bounds(geoms)
+    bl, br = box[left], box[right]
+    l_in_r = (bl[:, 0] >= br[:, 0]) & (bl[:, 1] >= br[:, 1]) & (bl[:, 2] <= br[:, 2]) & (
+        bl[:, 3] <= br[:, 3]
+    )
+    r_in_l = (br[:, 0] >= bl[:, 0]) & (br[:, 1] >= bl[:, 1]) & (br[:, 2] <= bl[:, 2]) & (
+        br[:, 3] <= bl[:, 3]
+    )
+    out = np.zeros(len(geoms), dtype=bool)
+    # candidate (outer, inner) pairs: the inner box lies in the outer box
+    outer = np.concatenate([left[r_in_l], right[l_in_r]])
+    inner = np.concatenate([right[r_in_l], left[l_in_r]])
+    if len(outer) == 0:
+        return out
+    cov = np.concatenate(
+        _spatial.parallel_chunks(
+            shapely.covers, geoms[outer], geoms[inner], n_threads=n_threads, min_chunk=5000
+        )
+    )
+    outer, inner = outer[cov], inner[cov]
+    mutual = set(zip(inner.tolist(), outer.tolist(), strict=True))
+    drop = [i for o, i in zip(outer.tolist(), inner.tolist(), strict=True)
+            if o < i or (o, i) not in mutual]  # fmt: skip
+    out[drop] = True
+    return out
+
+
 def _component_ids(keys: np.ndarray, labels: np.ndarray, n_groups: int) -> np.ndarray:
     """Component id of every label: ``"C"`` + the first 12 hex digits of the SHA-1 of the
     label's member keys, sorted (code-point order, one numpy sort for all labels) and joined
@@ -601,7 +635,8 @@ def _components(
         return _empty_surface(crs)
     left, right = _intersecting_pairs(geoms, circ, n_threads)
     labels = _spatial.connected_components(len(geoms), left, right)
-    united = union_groups(geoms, labels, n_threads=n_threads)
+    inner = _covered_members(geoms, left, right, n_threads)
+    united = union_groups(geoms[~inner], labels[~inner], n_threads=n_threads)
     evidence_area = shapely.area(united)
 
     if released is not None and len(released):

@@ -315,3 +315,29 @@ def test_component_id_is_sha1_of_the_sorted_member_keys():
         return "C" + hashlib.sha1(text).hexdigest()[:12]
 
     assert set(surface["component_id"]) == {sha(["hazard:b9", "hazard:B10"]), sha(["hazard:a-1"])}
+
+
+def test_covered_members_add_nothing_and_one_of_equal_twins_stays():
+    from minemap.risk._spatial import circles
+    from minemap.risk.surface import _covered_members, _intersecting_pairs
+
+    rng = np.random.default_rng(11)
+    geoms, circ = _random_circles(rng, 250, 2500.0)
+    big = shapely.box(1000, 1000, 1600, 1600)  # swallows the circles inside it
+    twin = circles(np.array([4000.0, 4000.0]), np.array([0.0, 0.0]), np.array([80.0, 80.0]))
+    geoms = np.concatenate([geoms, [big], twin])
+    circ = np.vstack([circ, [[np.nan] * 3], [[4000.0, 0.0, 80.0]] * 2])
+    left, right = _intersecting_pairs(geoms, circ, n_threads=2)
+    got = _covered_members(geoms, left, right, n_threads=2)
+    covers = shapely.covers(geoms[:, None], geoms[None, :])  # [i, j]: i covers j
+    np.fill_diagonal(covers, False)
+    # equal geometries cover each other: only the one with the smaller index stays
+    earlier = np.arange(len(geoms))[:, None] < np.arange(len(geoms))[None, :]
+    expected = (covers & (~covers.T | earlier)).any(axis=0)
+    assert (got == expected).all()
+    assert got[-1]  # the later twin goes ...
+    assert not got[-2]  # ... the earlier stays
+    assert got.sum() > 3
+    kept, full = shapely.union_all(geoms[~got]), shapely.union_all(geoms)
+    # same union up to floating-point noise of the overlay (different noding order)
+    assert shapely.symmetric_difference(kept, full).area < 1e-9 * full.area
