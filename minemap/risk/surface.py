@@ -509,12 +509,8 @@ def _covered_members(
     every component keeps at least one member."""
     box = shapely.bounds(geoms)
     bl, br = box[left], box[right]
-    l_in_r = (bl[:, 0] >= br[:, 0]) & (bl[:, 1] >= br[:, 1]) & (bl[:, 2] <= br[:, 2]) & (
-        bl[:, 3] <= br[:, 3]
-    )
-    r_in_l = (br[:, 0] >= bl[:, 0]) & (br[:, 1] >= bl[:, 1]) & (br[:, 2] <= bl[:, 2]) & (
-        br[:, 3] <= bl[:, 3]
-    )
+    l_in_r = (bl[:, :2] >= br[:, :2]).all(axis=1) & (bl[:, 2:] <= br[:, 2:]).all(axis=1)
+    r_in_l = (br[:, :2] >= bl[:, :2]).all(axis=1) & (br[:, 2:] <= bl[:, 2:]).all(axis=1)
     out = np.zeros(len(geoms), dtype=bool)
     # candidate (outer, inner) pairs: the inner box lies in the outer box
     outer = np.concatenate([left[r_in_l], right[l_in_r]])
