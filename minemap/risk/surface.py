@@ -46,6 +46,7 @@ from pyproj import CRS
 from minemap.geometry import require_storage_crs
 from minemap.risk import _spatial
 from minemap.risk.catalogue import MunitionCatalogue, load_catalogue
+from minemap.risk.footprints import _metric_xy
 from minemap.settings import STORAGE_CRS
 
 __all__ = ["CASUALTY_BUFFER_M", "casualty_buffers", "hazard_surface", "update_surface"]
@@ -385,8 +386,7 @@ def _footprints_metric(
         radius = np.full(len(geoms), np.nan)
     circle = np.isfinite(radius) & ~shapely.is_missing(geoms)
     if circle.any():
-        centres = _spatial.project(shapely.centroid(geoms[circle]), STORAGE_CRS, crs)
-        xy = shapely.get_coordinates(centres)
+        xy = _metric_xy(shapely.centroid(geoms[circle]), crs)
         out[circle] = _spatial.circles(xy[:, 0], xy[:, 1], radius[circle])
         circ[circle] = np.column_stack([xy, radius[circle]])
     if (~circle).any():
@@ -431,11 +431,11 @@ def _evidence(
     if casualties is not None and len(casualties):
         buf = casualty_buffers(casualties, casualty_buffer_m=casualty_buffer_m, catalogue=catalogue)
         pts = np.asarray(casualties.geometry.array, dtype=object)
-        ok = ~shapely.is_missing(pts)
+        ok = ~shapely.is_missing(pts) & ~shapely.is_empty(pts)
         g = np.full(len(pts), None, dtype=object)
         circ = np.full((len(pts), 3), np.nan)
         if ok.any():
-            xy = shapely.get_coordinates(_spatial.project(pts[ok], STORAGE_CRS, crs))
+            xy = _metric_xy(pts[ok], crs)
             radius = buf["buffer_radius_m"].to_numpy()[ok]
             g[ok] = _spatial.circles(xy[:, 0], xy[:, 1], radius)
             circ[ok] = np.column_stack([xy, radius])

@@ -341,3 +341,16 @@ def test_covered_members_add_nothing_and_one_of_equal_twins_stays():
     kept, full = shapely.union_all(geoms[~got]), shapely.union_all(geoms)
     # same union up to floating-point noise of the overlay (different noding order)
     assert shapely.symmetric_difference(kept, full).area < 1e-9 * full.area
+
+
+def test_casualty_with_an_empty_point_is_left_out_not_misaligned():
+    pts = [metric_point(LON, LAT, 0, 0), shapely.Point(), metric_point(LON, LAT, 5000, 0)]
+    cas = canonical(
+        "casualties", pts, incident_id=["I0", "I1", "I2"], date=pd.Timestamp("2024-01-01"),
+        killed=0, injured=1, civilian=True, munition_type=["PMN-2", None, "TM-62 anti-tank mine"],
+    )  # fmt: skip
+    surface = hazard_surface(casualties=cas)
+    assert surface["n_casualties"].tolist() == [1, 1]
+    # I0 keeps its 50 m AP circle, I2 its 100 m AT circle (rows not shifted by the blank)
+    areas = sorted(geodesic_area_m2(surface))
+    assert areas == pytest.approx([math.pi * 50**2, math.pi * 100**2], rel=0.012)
