@@ -698,8 +698,9 @@ def update_surface(
     3. those components are united and released land is subtracted as in
        :func:`hazard_surface`;
     4. rows of ``previous`` that intersect a changed geometry or the affected evidence are
-       replaced; all other components are unchanged by construction (a component not connected
-       to any affected evidence cannot have changed).
+       replaced (only rows near them are reprojected to be tested); all other components are
+       unchanged by construction (a component not connected to any affected evidence cannot
+       have changed).
 
     Parameters
     ----------
@@ -742,11 +743,8 @@ def update_surface(
         geoms[affected], kinds[affected], keys[affected], circ[affected], released, crs, n_threads
     )
     if len(previous):
-        prev_m = _spatial.project(
-            np.asarray(previous.geometry.array, dtype=object), STORAGE_CRS, crs
-        )
         probe = np.concatenate([changed_m, geoms[affected]])
-        stale = np.unique(shapely.STRtree(prev_m).query(probe, predicate="intersects")[1])
+        stale = _stale_rows(np.asarray(previous.geometry.array, dtype=object), probe, crs)
         kept = previous.drop(index=previous.index[stale])
     else:
         kept = previous
@@ -758,6 +756,32 @@ def update_surface(
     out = gpd.GeoDataFrame(out, geometry="geometry", crs=STORAGE_CRS)
     out.attrs["area_crs"] = crs.to_wkt()
     return out
+
+
+_STALE_MARGIN_DEG = 1e-3
+"""Widening (degrees, ~70–110 m) of the lon/lat boxes that preselect stale surface rows: far
+more than the gap between a straight edge in one CRS and the image of the other's."""
+
+
+def _stale_rows(previous: np.ndarray, probe: np.ndarray, crs: CRS) -> np.ndarray:
+    """Positions of the ``previous`` (lon/lat) surface geometries whose metric geometry
+    intersects a metric ``probe`` geometry.
+
+    Only rows whose lon/lat box meets a probe's widened lon/lat box are projected and tested
+    (exactly, in the metric CRS, as before); the others cannot intersect a probe. Avoids
+    reprojecting the whole previous surface on every update.
+    """
+    if len(probe) == 0 or len(previous) == 0:
+        return np.empty(0, dtype=np.intp)
+    box = shapely.bounds(_spatial.to_storage(probe, crs))
+    m = _STALE_MARGIN_DEG
+    boxes = shapely.box(box[:, 0] - m, box[:, 1] - m, box[:, 2] + m, box[:, 3] + m)
+    cand = np.unique(shapely.STRtree(previous).query(boxes)[1])
+    if len(cand) == 0:
+        return cand
+    prev_m = _spatial.project(previous[cand], STORAGE_CRS, crs)
+    hit = np.unique(shapely.STRtree(prev_m).query(probe, predicate="intersects")[1])
+    return cand[hit]
 
 
 def _empty_surface(crs: CRS) -> gpd.GeoDataFrame:

@@ -354,3 +354,24 @@ def test_casualty_with_an_empty_point_is_left_out_not_misaligned():
     # I0 keeps its 50 m AP circle, I2 its 100 m AT circle (rows not shifted by the blank)
     areas = sorted(geodesic_area_m2(surface))
     assert areas == pytest.approx([math.pi * 50**2, math.pi * 100**2], rel=0.012)
+
+
+def test_stale_rows_equal_the_query_on_the_whole_reprojected_surface():
+    from minemap.risk._spatial import circles, project, to_storage
+    from minemap.risk.surface import _stale_rows
+
+    rng = np.random.default_rng(21)
+    x0, y0 = 6.0e6, 3.0e6  # EPSG:3035, eastern Ukraine
+    surf_m = circles(x0 + rng.uniform(0, 50_000, 400), y0 + rng.uniform(0, 50_000, 400), 300.0)
+    previous = to_storage(surf_m, "EPSG:3035")
+    probe = circles(x0 + rng.uniform(0, 50_000, 30), y0 + rng.uniform(0, 50_000, 30), 400.0)
+    # a probe exactly touching a surface row's metric box edge, and one 1 m away
+    bx = shapely.bounds(project(previous[:1], "EPSG:4326", "EPSG:3035"))[0]
+    probe = np.concatenate([probe, [shapely.box(bx[2], bx[1], bx[2] + 50, bx[3])]])
+    probe = np.concatenate([probe, [shapely.box(bx[2] + 1, bx[1], bx[2] + 50, bx[3])]])
+    got = _stale_rows(previous, probe, "EPSG:3035")
+    whole = project(previous, "EPSG:4326", "EPSG:3035")
+    expected = np.unique(shapely.STRtree(whole).query(probe, predicate="intersects")[1])
+    assert got.tolist() == expected.tolist()
+    assert 0 in got.tolist()
+    assert 5 < len(got) < len(previous)
