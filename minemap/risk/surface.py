@@ -301,7 +301,8 @@ def union_groups(
         members = order[offsets[groups][:, None] + np.arange(k)[None, :]]
         out[groups] = _union_rows(geoms[members])
 
-    _run_pieces(work, _pieces_by_size(sizes, weights, n_threads), n_threads)
+    nt = n_threads if n_groups > 64 else 1  # a thread pool is not worth it for a few groups
+    _run_pieces(work, _pieces_by_size(sizes, weights, nt), nt)
     return out
 
 
@@ -359,13 +360,13 @@ def subtract_released(
         k = int(counts[pos[0]])
         cuts[pos] = _union_rows(released[right[starts[pos][:, None] + np.arange(k)[None, :]]])
 
-    _run_pieces(unite, _pieces_by_size(counts, weights, n_threads), n_threads)
+    nt = n_threads if len(targets) > 64 else 1  # a thread pool is not worth it for a few
+    _run_pieces(unite, _pieces_by_size(counts, weights, nt), nt)
 
     def subtract(pos: np.ndarray) -> None:
         out[targets[pos]] = _difference_many(geoms[targets[pos]], cuts[pos])
 
-    pieces = _balanced_split(weights, n_threads * 8 if len(targets) > 64 else 1)
-    _run_pieces(subtract, pieces, n_threads)
+    _run_pieces(subtract, _balanced_split(weights, nt * 8), nt)
     return out
 
 
