@@ -53,6 +53,16 @@ FOOTPRINT_COLUMNS = (
 )
 
 
+def _metric_xy(points: np.ndarray, crs: object) -> np.ndarray:
+    """(n, 2) metric coordinates of lon/lat points in ``crs``: one transform of their
+    coordinate arrays, no projected point geometries built (the same numbers as
+    ``get_coordinates(project(points))``). Points must not be missing or empty."""
+    lonlat = shapely.get_coordinates(points)
+    transformer = _spatial._transformer(STORAGE_CRS, _spatial._crs_key(crs))
+    x, y = transformer.transform(lonlat[:, 0], lonlat[:, 1])
+    return np.column_stack([x, y])
+
+
 def _column(frame: pd.DataFrame, name: str, dtype: str, default: object = pd.NA) -> pd.Series:
     if name in frame.columns:
         return frame[name].astype(dtype)
@@ -80,7 +90,7 @@ def strike_footprints(
         ``strike_id``, ``date`` and ``munition_type`` (when present) and the columns
         ``munition_key``, ``matched``, ``cluster``, ``footprint_radius_m``, ``submunitions``,
         ``dud_rate_low``, ``dud_rate_high``, ``expected_items_low``, ``expected_items_high``.
-        Missing geometries stay missing (None).
+        Missing geometries stay missing (None), empty ones empty (radius NA).
 
     Raises
     ------
@@ -122,13 +132,12 @@ def strike_footprints(
 
     geoms = np.asarray(strikes.geometry.array, dtype=object)
     kinds = shapely.get_type_id(geoms)  # -1 missing, 0 point, 3 polygon, 6 multipolygon
-    is_point = kinds == 0
+    is_point = (kinds == 0) & ~shapely.is_empty(geoms)  # an empty point stays empty
     out_geoms = geoms.copy()
     radius_out = np.where(is_point, radius, np.nan)
     if is_point.any():
         crs = _spatial.equal_area_crs_for(shapely.total_bounds(geoms[is_point]))
-        pts = _spatial.project(geoms[is_point], STORAGE_CRS, crs)
-        xy = shapely.get_coordinates(pts)
+        xy = _metric_xy(geoms[is_point], crs)
         out_geoms[is_point] = _spatial.circles_to_storage(xy[:, 0], xy[:, 1], radius[is_point], crs)
     other = (kinds >= 0) & ~is_point & ~np.isin(kinds, (3, 6))
     if other.any():  # lines or collections: not a strike footprint shape; keep polygonal part

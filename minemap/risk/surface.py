@@ -6,15 +6,15 @@ The surface is built without ever forming one national union:
 
 1. all evidence is projected once to an equal-area metric CRS
    (:func:`minemap.risk._spatial.equal_area_crs_for`, EPSG:3035 in Europe);
-2. an STRtree over the evidence gives every intersecting pair (``query(predicate="intersects")``
-   on the whole array, split over two threads);
+2. an STRtree over the evidence gives every pair whose boxes meet; two circles are decided
+   from their centres and radii, every other pair by GEOS ``intersects`` (two threads);
 3. the pairs form a sparse graph whose connected components (``scipy.sparse.csgraph``) are the
    evidence clusters — touching evidence belongs to the same component;
-4. each component is united on its own (``shapely.union_all``; a single polygon is used as is),
-   so overlapping evidence is counted once;
+4. each component is united on its own (``shapely.union_all``, vectorised over components of
+   the same size; a single polygon is used as is), so overlapping evidence is counted once;
 5. released land (cleared / reduced / cancelled polygons) is subtracted from each component,
-   using only the released polygons an STRtree says intersect it — released land never
-   reappears as hazard.
+   using only the released polygons an STRtree says intersect it (a component covered by one
+   of them is dropped without an overlay) — released land never reappears as hazard.
 
 Casualty buffer radius by device type (:data:`CASUALTY_BUFFER_M`, minemap defaults — a
 planner's judgement, configurable with ``casualty_buffer_m``):
@@ -46,6 +46,7 @@ from pyproj import CRS
 from minemap.geometry import require_storage_crs
 from minemap.risk import _spatial
 from minemap.risk.catalogue import MunitionCatalogue, load_catalogue
+from minemap.risk.footprints import _metric_xy
 from minemap.settings import STORAGE_CRS
 
 __all__ = ["CASUALTY_BUFFER_M", "casualty_buffers", "hazard_surface", "update_surface"]
@@ -232,35 +233,102 @@ def _balanced_split(weights: np.ndarray, n: int) -> list[np.ndarray]:
     return [p for p in np.split(np.arange(len(weights)), cuts) if len(p)]
 
 
+def _run_pieces(work, pieces: list, n_threads: int) -> None:
+    """Run ``work(piece)`` for every piece; over a thread pool when there is more than one
+    piece (the pool hands the next piece to whichever thread is free, so uneven pieces and a
+    busy core balance themselves)."""
+    if n_threads <= 1 or len(pieces) < 2:
+        for piece in pieces:
+            work(piece)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=n_threads) as pool:
+        list(pool.map(work, pieces))
+
+
+def _pieces_by_size(
+    sizes: np.ndarray, weights: np.ndarray, n_threads: int, *, per_thread: int = 8
+) -> list[np.ndarray]:
+    """Positions with ``sizes >= 2`` cut into pieces of equal size and about equal weight:
+    each piece is one vectorised call on a (rows, size) array, ~``per_thread`` per thread."""
+    multi = np.flatnonzero(sizes >= 2)
+    if len(multi) == 0:
+        return []
+    multi = multi[np.argsort(sizes[multi], kind="stable")]
+    target = max(weights[multi].sum() / max(1, n_threads * per_thread), 1.0)
+    pieces: list[np.ndarray] = []
+    bounds = np.flatnonzero(np.diff(sizes[multi])) + 1
+    for run in np.split(multi, bounds):
+        cum = np.cumsum(weights[run], dtype="float64")
+        cuts = np.searchsorted(cum, np.arange(target, cum[-1], target), side="right")
+        pieces.extend(p for p in np.split(run, np.unique(cuts)) if len(p))
+    return pieces
+
+
+def _union_rows(rows: np.ndarray) -> np.ndarray:
+    """``union_all`` of each row of a 2-D object array of geometries (one vectorised GEOS
+    call, same result as one ``union_all`` per row); rows that raise a GEOS topology error
+    are redone alone through :func:`_union`'s grid-snapping fallback."""
+    try:
+        return shapely.union_all(rows, axis=1)
+    except shapely.errors.GEOSException:
+        return np.array([_union(r) for r in rows], dtype=object)
+
+
 def union_groups(
     geoms: np.ndarray, labels: np.ndarray, *, n_threads: int = _spatial.N_THREADS
 ) -> np.ndarray:
-    """Union of ``geoms`` per label (0..k-1), in label order, over ``n_threads`` threads."""
+    """Union of ``geoms`` per label (0..k-1), in label order, over ``n_threads`` threads.
+
+    A group of one geometry is that geometry. Groups of the same size *k* are united together
+    by one vectorised ``union_all(axis=1)`` on their (groups, k) member array — identical to
+    one ``union_all`` per group, without a Python call per group — in pieces of about equal
+    vertex count spread over the threads.
+    """
     n_groups = int(labels.max()) + 1 if len(labels) else 0
     order, offsets = _spatial.group_indices(labels)
     sizes = np.diff(offsets)
-    weights = sizes * shapely.get_num_coordinates(geoms[order[offsets[:-1]]]).clip(min=1)
     out = np.empty(n_groups, dtype=object)
+    single = sizes == 1
+    out[single] = geoms[order[offsets[:-1][single]]]
+    nverts = shapely.get_num_coordinates(geoms)
+    cum = np.concatenate([[0], np.cumsum(nverts[order])])
+    weights = (cum[offsets[1:]] - cum[offsets[:-1]]).astype("float64")
 
     def work(groups: np.ndarray) -> None:
-        for g in groups:
-            out[g] = _union(geoms[order[offsets[g] : offsets[g + 1]]])
+        k = int(sizes[groups[0]])
+        members = order[offsets[groups][:, None] + np.arange(k)[None, :]]
+        out[groups] = _union_rows(geoms[members])
 
-    runs = _balanced_split(weights.astype("float64"), n_threads if n_groups > 64 else 1)
-    if len(runs) == 1:
-        work(runs[0])
-    else:
-        from concurrent.futures import ThreadPoolExecutor
+    nt = n_threads if n_groups > 64 else 1  # a thread pool is not worth it for a few groups
+    _run_pieces(work, _pieces_by_size(sizes, weights, nt), nt)
+    return out
 
-        with ThreadPoolExecutor(max_workers=len(runs)) as pool:
-            list(pool.map(work, runs))
+
+def _difference_many(geoms: np.ndarray, cuts: np.ndarray) -> np.ndarray:
+    """Pairwise :func:`_difference` in one vectorised call (same result), polygonal output."""
+    try:
+        out = shapely.difference(geoms, cuts)
+    except shapely.errors.GEOSException:
+        return np.array([_difference(g, c) for g, c in zip(geoms, cuts, strict=True)],
+                        dtype=object)  # fmt: skip
+    odd = np.flatnonzero(~np.isin(shapely.get_type_id(out), (3, 6)))
+    for i in odd:
+        out[i] = _polygonal(out[i])
     return out
 
 
 def subtract_released(
     geoms: np.ndarray, released: np.ndarray, *, n_threads: int = _spatial.N_THREADS
 ) -> np.ndarray:
-    """``geoms[i]`` minus the union of the released polygons that intersect it."""
+    """``geoms[i]`` minus the union of the released polygons that intersect it.
+
+    Fast path: a geometry covered by one released polygon becomes empty (no union, no
+    overlay). The other geometries' released candidates are united per geometry (one
+    vectorised ``union_all(axis=1)`` per candidate count; a single candidate is used as is)
+    and subtracted by vectorised ``difference`` calls, in pieces over the threads.
+    """
     out = geoms.copy()
     if len(released) == 0 or len(geoms) == 0:
         return out
@@ -268,25 +336,37 @@ def subtract_released(
     left, right = _spatial.query_pairs(tree, geoms, predicate="intersects", n_threads=n_threads)
     if len(left) == 0:
         return out
+    # a released polygon that covers the whole geometry: nothing of it remains
+    covered = np.zeros(len(geoms), dtype=bool)
+    covered[left[shapely.covers(released[right], geoms[left])]] = True
+    out[covered] = shapely.Polygon()
+    keep = ~covered[left]
+    left, right = left[keep], right[keep]
+    if len(left) == 0:
+        return out
     order = np.lexsort((right, left))
     left, right = left[order], right[order]
     targets, starts = np.unique(left, return_index=True)
-    ends = np.append(starts[1:], len(left))
-    weights = (ends - starts) + shapely.get_num_coordinates(geoms[targets]) / 50.0
+    counts = np.diff(np.append(starts, len(left)))
+    nverts = shapely.get_num_coordinates(geoms[targets]).astype("float64")
+    rel_verts = shapely.get_num_coordinates(released)[right]
+    cum = np.concatenate([[0], np.cumsum(rel_verts)])
+    weights = nverts + (cum[starts + counts] - cum[starts])
+    cuts = np.empty(len(targets), dtype=object)
+    one = counts == 1
+    cuts[one] = released[right[starts[one]]]
 
-    def work(positions: np.ndarray) -> None:
-        for p in positions:
-            cut = _union(released[right[starts[p] : ends[p]]])
-            out[targets[p]] = _difference(geoms[targets[p]], cut)
+    def unite(pos: np.ndarray) -> None:
+        k = int(counts[pos[0]])
+        cuts[pos] = _union_rows(released[right[starts[pos][:, None] + np.arange(k)[None, :]]])
 
-    runs = _balanced_split(weights, n_threads if len(targets) > 64 else 1)
-    if len(runs) == 1:
-        work(runs[0])
-    else:
-        from concurrent.futures import ThreadPoolExecutor
+    nt = n_threads if len(targets) > 64 else 1  # a thread pool is not worth it for a few
+    _run_pieces(unite, _pieces_by_size(counts, weights, nt), nt)
 
-        with ThreadPoolExecutor(max_workers=len(runs)) as pool:
-            list(pool.map(work, runs))
+    def subtract(pos: np.ndarray) -> None:
+        out[targets[pos]] = _difference_many(geoms[targets[pos]], cuts[pos])
+
+    _run_pieces(subtract, _balanced_split(weights, nt * 8), nt)
     return out
 
 
@@ -307,8 +387,7 @@ def _footprints_metric(
         radius = np.full(len(geoms), np.nan)
     circle = np.isfinite(radius) & ~shapely.is_missing(geoms)
     if circle.any():
-        centres = _spatial.project(shapely.centroid(geoms[circle]), STORAGE_CRS, crs)
-        xy = shapely.get_coordinates(centres)
+        xy = _metric_xy(shapely.centroid(geoms[circle]), crs)
         out[circle] = _spatial.circles(xy[:, 0], xy[:, 1], radius[circle])
         circ[circle] = np.column_stack([xy, radius[circle]])
     if (~circle).any():
@@ -323,9 +402,14 @@ def _evidence(
     crs: CRS,
     casualty_buffer_m: float | Mapping[str, float] | None,
     catalogue: MunitionCatalogue | None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(metric geometries, kind per geometry, key per geometry) of all evidence."""
-    geoms, kinds, keys = [], [], []
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(metric geometries, kind, key, circle) of all evidence.
+
+    ``circle`` is an (n, 3) array of centre x, y and radius for the circles drawn here
+    (footprints of strike points, casualty buffers; NaN for polygons). Those circles are
+    valid by construction, so only the projected polygons go through :func:`_valid`.
+    """
+    geoms, kinds, keys, circs = [], [], [], []
     if hazards is not None and len(hazards):
         g = _spatial.project(np.asarray(hazards.geometry.array, dtype=object), STORAGE_CRS, crs)
         if "hazard_type" in hazards.columns:
@@ -334,10 +418,13 @@ def _evidence(
         else:
             kind = np.full(len(hazards), "SHA", dtype=object)
         geoms.append(g)
+        circs.append(np.full((len(g), 3), np.nan))
         kinds.append(kind.astype(object))
         keys.append(np.char.add("hazard:", _ids(hazards, "hazard_id").astype(str)).astype(object))
     if footprints is not None and len(footprints):
-        geoms.append(_footprints_metric(footprints, crs))
+        fm, fcirc = _footprints_metric(footprints, crs, with_circles=True)
+        geoms.append(fm)
+        circs.append(fcirc)
         kinds.append(np.full(len(footprints), "strike", dtype=object))
         keys.append(
             np.char.add("strike:", _ids(footprints, "strike_id").astype(str)).astype(object)
@@ -345,31 +432,121 @@ def _evidence(
     if casualties is not None and len(casualties):
         buf = casualty_buffers(casualties, casualty_buffer_m=casualty_buffer_m, catalogue=catalogue)
         pts = np.asarray(casualties.geometry.array, dtype=object)
-        ok = ~shapely.is_missing(pts)
+        ok = ~shapely.is_missing(pts) & ~shapely.is_empty(pts)
         g = np.full(len(pts), None, dtype=object)
+        circ = np.full((len(pts), 3), np.nan)
         if ok.any():
-            xy = shapely.get_coordinates(_spatial.project(pts[ok], STORAGE_CRS, crs))
-            g[ok] = _spatial.circles(xy[:, 0], xy[:, 1], buf["buffer_radius_m"].to_numpy()[ok])
+            xy = _metric_xy(pts[ok], crs)
+            radius = buf["buffer_radius_m"].to_numpy()[ok]
+            g[ok] = _spatial.circles(xy[:, 0], xy[:, 1], radius)
+            circ[ok] = np.column_stack([xy, radius])
         geoms.append(g)
+        circs.append(circ)
         kinds.append(np.full(len(casualties), "casualty", dtype=object))
         keys.append(
             np.char.add("casualty:", _ids(casualties, "incident_id").astype(str)).astype(object)
         )
     if not geoms:
         empty = np.empty(0, dtype=object)
-        return empty, empty, empty
+        return empty, empty, empty, np.empty((0, 3))
     g = np.concatenate(geoms)
     k = np.concatenate(kinds)
     key = np.concatenate(keys)
+    circ = np.concatenate(circs)
     keep = ~shapely.is_missing(g) & ~shapely.is_empty(g)
-    return _valid(g[keep]), k[keep], key[keep]
+    g, k, key, circ = g[keep], k[keep], key[keep], circ[keep]
+    # a circle of (almost) zero radius could be degenerate: validate it like a polygon
+    drawn = circ[:, 2] >= _MIN_CIRCLE_RADIUS_M
+    circ[~drawn] = np.nan
+    if (~drawn).any():
+        g = g.copy()
+        g[~drawn] = _valid(g[~drawn])
+    return g, k, key, circ
 
 
-def _component_id(member_keys: np.ndarray) -> str:
-    digest = hashlib.sha1(  # noqa: S324 - an identifier, not security
-        "\n".join(sorted(member_keys)).encode("utf-8")
-    ).hexdigest()
-    return f"C{digest[:12]}"
+_MIN_CIRCLE_RADIUS_M = 1e-3
+"""Circles at least this large are drawn valid and take the closed-form overlap tests."""
+_SEGMENTS = 32  # vertices of the circles of _spatial.circles (its default)
+
+
+def _intersecting_pairs(
+    geoms: np.ndarray, circ: np.ndarray, n_threads: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Unordered pairs ``i < j`` of intersecting evidence (the edges of the evidence graph).
+
+    One STRtree bounding-box query, then: two circles (regular ``_SEGMENTS``-gons) whose
+    centres are nearer than the sum of their inscribed radii certainly intersect, and farther
+    than the sum of their radii certainly do not (both with a 1e-9 relative margin for
+    rounding); every other pair is tested exactly by GEOS ``intersects``, on both threads.
+    Gives the same pairs as ``query(predicate="intersects")`` in a third of its time.
+    """
+    tree = shapely.STRtree(geoms)
+    left, right = _spatial.query_pairs(tree, geoms, predicate=None, n_threads=n_threads)
+    upper = left < right
+    left, right = left[upper], right[upper]
+    ca, cb = circ[left], circ[right]
+    dist = np.hypot(ca[:, 0] - cb[:, 0], ca[:, 1] - cb[:, 1])
+    reach = ca[:, 2] + cb[:, 2]  # NaN unless both are circles: neither shortcut applies
+    sure = dist <= reach * (np.cos(np.pi / _SEGMENTS) * (1.0 - 1e-9))
+    never = dist >= reach * (1.0 + 1e-9)
+    test = np.flatnonzero(~sure & ~never)
+    hit = sure
+    if len(test):
+        hit[test] = np.concatenate(
+            _spatial.parallel_chunks(
+                shapely.intersects, geoms[left[test]], geoms[right[test]],
+                n_threads=n_threads, min_chunk=5000,
+            )
+        )  # fmt: skip
+    return left[hit], right[hit]
+
+
+def _covered_members(
+    geoms: np.ndarray, left: np.ndarray, right: np.ndarray, n_threads: int
+) -> np.ndarray:
+    """Evidence covered by another member of its component (it adds nothing to the union).
+
+    Of geometries covering each other (equal), the one with the smallest index is kept, so
+    every component keeps at least one member."""
+    box = shapely.bounds(geoms)
+    bl, br = box[left], box[right]
+    l_in_r = (bl[:, :2] >= br[:, :2]).all(axis=1) & (bl[:, 2:] <= br[:, 2:]).all(axis=1)
+    r_in_l = (br[:, :2] >= bl[:, :2]).all(axis=1) & (br[:, 2:] <= bl[:, 2:]).all(axis=1)
+    out = np.zeros(len(geoms), dtype=bool)
+    # candidate (outer, inner) pairs: the inner box lies in the outer box
+    outer = np.concatenate([left[r_in_l], right[l_in_r]])
+    inner = np.concatenate([right[r_in_l], left[l_in_r]])
+    if len(outer) == 0:
+        return out
+    cov = np.concatenate(
+        _spatial.parallel_chunks(
+            shapely.covers, geoms[outer], geoms[inner], n_threads=n_threads, min_chunk=5000
+        )
+    )
+    outer, inner = outer[cov], inner[cov]
+    mutual = set(zip(inner.tolist(), outer.tolist(), strict=True))
+    drop = [i for o, i in zip(outer.tolist(), inner.tolist(), strict=True)
+            if o < i or (o, i) not in mutual]  # fmt: skip
+    out[drop] = True
+    return out
+
+
+def _component_ids(keys: np.ndarray, labels: np.ndarray, n_groups: int) -> np.ndarray:
+    """Component id of every label: ``"C"`` + the first 12 hex digits of the SHA-1 of the
+    label's member keys, sorted (code-point order, one numpy sort for all labels) and joined
+    by newlines."""
+    text = keys.astype(str)
+    by_key = np.argsort(text, kind="stable")
+    ordered = text[by_key[np.argsort(labels[by_key], kind="stable")]].tolist()
+    counts = np.bincount(labels, minlength=n_groups).tolist()
+    sha1 = hashlib.sha1  # an identifier, not security
+    out = np.empty(n_groups, dtype=object)
+    pos = 0
+    for g, c in enumerate(counts):
+        joined = ordered[pos] if c == 1 else "\n".join(ordered[pos : pos + c])
+        out[g] = "C" + sha1(joined.encode("utf-8")).hexdigest()[:12]
+        pos += c
+    return out
 
 
 def _all_bounds(frames: list[gpd.GeoDataFrame | None]) -> np.ndarray:
@@ -432,19 +609,20 @@ def hazard_surface(
         if frame is not None:
             require_storage_crs(frame, what=f"{name} layer")
     crs = _spatial.equal_area_crs_for(_all_bounds([hazards, footprints, casualties, released]))
-    geoms, kinds, keys = _evidence(
+    geoms, kinds, keys, circ = _evidence(
         hazards, footprints, casualties, crs, casualty_buffer_m, catalogue
     )
     if len(geoms) == 0:
         return _empty_surface(crs)
 
-    return _components(geoms, kinds, keys, released, crs, n_threads)
+    return _components(geoms, kinds, keys, circ, released, crs, n_threads)
 
 
 def _components(
     geoms: np.ndarray,
     kinds: np.ndarray,
     keys: np.ndarray,
+    circ: np.ndarray,
     released: gpd.GeoDataFrame | None,
     crs: CRS,
     n_threads: int,
@@ -452,10 +630,10 @@ def _components(
     """Connected components of metric evidence, united, minus released land (4326 frame)."""
     if len(geoms) == 0:
         return _empty_surface(crs)
-    tree = shapely.STRtree(geoms)
-    left, right = _spatial.query_pairs(tree, geoms, predicate="intersects", n_threads=n_threads)
+    left, right = _intersecting_pairs(geoms, circ, n_threads)
     labels = _spatial.connected_components(len(geoms), left, right)
-    united = union_groups(geoms, labels, n_threads=n_threads)
+    inner = _covered_members(geoms, left, right, n_threads)
+    united = union_groups(geoms[~inner], labels[~inner], n_threads=n_threads)
     evidence_area = shapely.area(united)
 
     if released is not None and len(released):
@@ -466,14 +644,12 @@ def _components(
         remaining = united
     area = shapely.area(remaining)
 
-    order, offsets = _spatial.group_indices(labels)
     n_groups = len(united)
-    comp_ids = np.empty(n_groups, dtype=object)
+    n_members = np.bincount(labels, minlength=n_groups)
+    comp_ids = _component_ids(keys, labels, n_groups)
     counts = {k: np.zeros(n_groups, dtype=np.int64) for k in ("CHA", "SHA", "strike", "casualty")}
     for kind, arr in counts.items():
         np.add.at(arr, labels[kinds == kind], 1)
-    for g in range(n_groups):
-        comp_ids[g] = _component_id(keys[order[offsets[g] : offsets[g + 1]]])
 
     keep = area > 0.0
     frame = pd.DataFrame(
@@ -482,7 +658,7 @@ def _components(
             "area_m2": area[keep],
             "evidence_area_m2": evidence_area[keep],
             "released_area_m2": evidence_area[keep] - area[keep],
-            "n_evidence": np.diff(offsets)[keep],
+            "n_evidence": n_members[keep],
             "n_cha": counts["CHA"][keep],
             "n_sha": counts["SHA"][keep],
             "n_strikes": counts["strike"][keep],
@@ -523,8 +699,9 @@ def update_surface(
     3. those components are united and released land is subtracted as in
        :func:`hazard_surface`;
     4. rows of ``previous`` that intersect a changed geometry or the affected evidence are
-       replaced; all other components are unchanged by construction (a component not connected
-       to any affected evidence cannot have changed).
+       replaced (only rows near them are reprojected to be tested); all other components are
+       unchanged by construction (a component not connected to any affected evidence cannot
+       have changed).
 
     Parameters
     ----------
@@ -549,7 +726,7 @@ def update_surface(
         if frame is not None:
             require_storage_crs(frame, what=f"{name} layer")
     crs = _spatial.equal_area_crs_for(_all_bounds([hazards, footprints, casualties, released]))
-    geoms, kinds, keys = _evidence(
+    geoms, kinds, keys, circ = _evidence(
         hazards, footprints, casualties, crs, casualty_buffer_m, catalogue
     )
     changed_m = _spatial.project(np.asarray(changed.geometry.array, dtype=object), STORAGE_CRS, crs)
@@ -563,13 +740,12 @@ def update_surface(
             nbrs = np.unique(tree.query(geoms[frontier], predicate="intersects")[1])
             frontier = nbrs[~affected[nbrs]]
             affected[frontier] = True
-    fresh = _components(geoms[affected], kinds[affected], keys[affected], released, crs, n_threads)
+    fresh = _components(
+        geoms[affected], kinds[affected], keys[affected], circ[affected], released, crs, n_threads
+    )
     if len(previous):
-        prev_m = _spatial.project(
-            np.asarray(previous.geometry.array, dtype=object), STORAGE_CRS, crs
-        )
         probe = np.concatenate([changed_m, geoms[affected]])
-        stale = np.unique(shapely.STRtree(prev_m).query(probe, predicate="intersects")[1])
+        stale = _stale_rows(np.asarray(previous.geometry.array, dtype=object), probe, crs)
         kept = previous.drop(index=previous.index[stale])
     else:
         kept = previous
@@ -581,6 +757,32 @@ def update_surface(
     out = gpd.GeoDataFrame(out, geometry="geometry", crs=STORAGE_CRS)
     out.attrs["area_crs"] = crs.to_wkt()
     return out
+
+
+_STALE_MARGIN_DEG = 1e-3
+"""Widening (degrees, ~70–110 m) of the lon/lat boxes that preselect stale surface rows: far
+more than the gap between a straight edge in one CRS and the image of the other's."""
+
+
+def _stale_rows(previous: np.ndarray, probe: np.ndarray, crs: CRS) -> np.ndarray:
+    """Positions of the ``previous`` (lon/lat) surface geometries whose metric geometry
+    intersects a metric ``probe`` geometry.
+
+    Only rows whose lon/lat box meets a probe's widened lon/lat box are projected and tested
+    (exactly, in the metric CRS, as before); the others cannot intersect a probe. Avoids
+    reprojecting the whole previous surface on every update.
+    """
+    if len(probe) == 0 or len(previous) == 0:
+        return np.empty(0, dtype=np.intp)
+    box = shapely.bounds(_spatial.to_storage(probe, crs))
+    m = _STALE_MARGIN_DEG
+    boxes = shapely.box(box[:, 0] - m, box[:, 1] - m, box[:, 2] + m, box[:, 3] + m)
+    cand = np.unique(shapely.STRtree(previous).query(boxes)[1])
+    if len(cand) == 0:
+        return cand
+    prev_m = _spatial.project(previous[cand], STORAGE_CRS, crs)
+    hit = np.unique(shapely.STRtree(prev_m).query(probe, predicate="intersects")[1])
+    return cand[hit]
 
 
 def _empty_surface(crs: CRS) -> gpd.GeoDataFrame:

@@ -13,7 +13,7 @@ from pyproj import Geod
 
 from minemap._errors import CRSError
 from minemap.geometry import geodesic_area_m2
-from minemap.risk import strike_footprints
+from minemap.risk import hazard_surface, strike_footprints
 from tests.risk._fixtures import bellingcat_cluster_strikes, canonical, metric_box
 
 GEOD = Geod(ellps="WGS84")
@@ -117,6 +117,23 @@ def test_empty_input():
     fp = strike_footprints(frame)
     assert len(fp) == 0
     assert "expected_items_low" in fp.columns
+
+
+def test_empty_point_stays_empty_and_the_other_rows_get_their_circles():
+    frame = _strikes()
+    geoms = frame.geometry.to_numpy().copy()
+    geoms[1] = shapely.Point()  # e.g. a record whose coordinates were blanked
+    geoms[2] = None
+    frame = frame.set_geometry(gpd.GeoSeries(geoms, index=frame.index, crs="EPSG:4326"))
+    fp = strike_footprints(frame)  # crashed before: rows of coordinates no longer aligned
+    assert fp.geometry.iloc[1].is_empty
+    assert fp.geometry.iloc[2] is None
+    assert fp["footprint_radius_m"].isna().tolist() == [False, True, True, False]
+    full = strike_footprints(_strikes())
+    for i in (0, 3):  # the same circle as without the blank rows
+        assert shapely.equals_exact(fp.geometry.iloc[i], full.geometry.iloc[i], tolerance=0.0)
+    surface = hazard_surface(footprints=fp)
+    assert surface["n_strikes"].sum() == 2
 
 
 @pytest.mark.realdata

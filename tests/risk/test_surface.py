@@ -221,3 +221,157 @@ def test_update_surface_equals_full_recomputation():
     assert len(full) == 3  # H0+HB+H1 merged, H2 (cut), H4; H3 gone
     replaced = previous[~previous["component_id"].isin(full["component_id"])]
     assert len(replaced) == 3  # the old H0, H1 and H3 components were merged or removed
+
+
+# --- internals of the fast paths, each against the plain shapely computation -----------------
+
+
+def _random_circles(rng, n, spread):
+    from minemap.risk._spatial import circles
+
+    x, y = rng.uniform(0, spread, n), rng.uniform(0, spread, n)
+    r = rng.uniform(20, 200, n)
+    return circles(x, y, r), np.column_stack([x, y, r])
+
+
+def test_intersecting_pairs_equal_geos_intersects_for_circles_and_polygons():
+    from minemap.risk._spatial import circles
+    from minemap.risk.surface import _intersecting_pairs
+
+    rng = np.random.default_rng(3)
+    geoms, circ = _random_circles(rng, 300, 3000.0)
+    # near-misses and near-touches around both shortcut thresholds (inscribed / circumscribed)
+    # along a vertex direction (0) the polygons reach their radius, along a mid-edge direction
+    # (π/32) only the inscribed radius
+    inscribed = np.cos(np.pi / 32)
+    gaps = [1.0, inscribed, 1.0 - 1e-7, 1.0 + 1e-7, 0.999, inscribed * (1 + 1e-6), 0.999]
+    for k, gap in enumerate(gaps):
+        angle = 0.0 if k < 5 else np.pi / 32
+        cx, cy, r = 5000.0 + 600.0 * k, 0.0, np.array([100.0, 60.0])
+        d = 160.0 * gap
+        x = np.array([cx, cx + d * np.cos(angle)])
+        y = np.array([cy, cy + d * np.sin(angle)])
+        more = circles(x, y, r)
+        c = np.column_stack([x, y, r])
+        geoms, circ = np.concatenate([geoms, more]), np.vstack([circ, c])
+    polys = np.array([shapely.box(0, 0, 400, 30), shapely.box(2000, 2000, 2100, 2900)])
+    geoms = np.concatenate([geoms, polys])
+    circ = np.vstack([circ, np.full((2, 3), np.nan)])
+    left, right = _intersecting_pairs(geoms, circ, n_threads=2)
+    got = set(zip(left.tolist(), right.tolist(), strict=True))
+    i, j = np.triu_indices(len(geoms), k=1)
+    hit = shapely.intersects(geoms[i], geoms[j])
+    expected = set(zip(i[hit].tolist(), j[hit].tolist(), strict=True))
+    assert got == expected
+    assert len(expected) > 50  # the set is not trivially empty
+
+
+def test_union_groups_equal_one_union_all_per_group():
+    from minemap.risk.surface import union_groups
+
+    rng = np.random.default_rng(5)
+    geoms, _ = _random_circles(rng, 400, 4000.0)
+    labels = rng.integers(0, 90, len(geoms))  # groups of many sizes, incl. single members
+    labels = np.unique(labels, return_inverse=True)[1]
+    got = union_groups(geoms, labels, n_threads=2)
+    for g in range(labels.max() + 1):
+        members = geoms[labels == g]
+        expected = members[0] if len(members) == 1 else shapely.union_all(members)
+        assert shapely.equals_exact(got[g], expected, tolerance=0.0)
+
+
+def test_subtract_released_equals_difference_with_union_of_released():
+    from minemap.risk.surface import subtract_released
+
+    rng = np.random.default_rng(8)
+    geoms, _ = _random_circles(rng, 200, 3000.0)
+    released, _ = _random_circles(rng, 150, 3000.0)
+    released = np.concatenate([released, [shapely.box(-500, -500, 300, 300)]])  # covers some
+    got = subtract_released(geoms, released, n_threads=2)
+    covered = 0
+    for g, out in zip(geoms, got, strict=True):
+        hits = released[shapely.intersects(released, g)]
+        if len(hits) == 0:
+            assert out is g
+            continue
+        expected = shapely.difference(g, shapely.union_all(hits) if len(hits) > 1 else hits[0])
+        if shapely.covers(hits, g).any():
+            covered += 1
+            assert out.is_empty
+        else:
+            assert shapely.equals_exact(out, expected, tolerance=0.0)
+    assert covered > 0
+
+
+def test_component_id_is_sha1_of_the_sorted_member_keys():
+    import hashlib
+
+    hz = _hazards([(0, 0, 1000, 1000), (800, 0, 1000, 1000), (9000, 0, 600, 600)])
+    hz["hazard_id"] = ["b9", "B10", "a-1"]  # code-point order: "B10" < "a-1" < "b9"
+    surface = hazard_surface(hazards=hz)
+
+    def sha(keys):
+        text = "\n".join(sorted(keys)).encode("utf-8")
+        return "C" + hashlib.sha1(text).hexdigest()[:12]
+
+    assert set(surface["component_id"]) == {sha(["hazard:b9", "hazard:B10"]), sha(["hazard:a-1"])}
+
+
+def test_covered_members_add_nothing_and_one_of_equal_twins_stays():
+    from minemap.risk._spatial import circles
+    from minemap.risk.surface import _covered_members, _intersecting_pairs
+
+    rng = np.random.default_rng(11)
+    geoms, circ = _random_circles(rng, 250, 2500.0)
+    big = shapely.box(1000, 1000, 1600, 1600)  # swallows the circles inside it
+    twin = circles(np.array([4000.0, 4000.0]), np.array([0.0, 0.0]), np.array([80.0, 80.0]))
+    geoms = np.concatenate([geoms, [big], twin])
+    circ = np.vstack([circ, [[np.nan] * 3], [[4000.0, 0.0, 80.0]] * 2])
+    left, right = _intersecting_pairs(geoms, circ, n_threads=2)
+    got = _covered_members(geoms, left, right, n_threads=2)
+    covers = shapely.covers(geoms[:, None], geoms[None, :])  # [i, j]: i covers j
+    np.fill_diagonal(covers, False)
+    # equal geometries cover each other: only the one with the smaller index stays
+    earlier = np.arange(len(geoms))[:, None] < np.arange(len(geoms))[None, :]
+    expected = (covers & (~covers.T | earlier)).any(axis=0)
+    assert (got == expected).all()
+    assert got[-1]  # the later twin goes ...
+    assert not got[-2]  # ... the earlier stays
+    assert got.sum() > 3
+    kept, full = shapely.union_all(geoms[~got]), shapely.union_all(geoms)
+    # same union up to floating-point noise of the overlay (different noding order)
+    assert shapely.symmetric_difference(kept, full).area < 1e-9 * full.area
+
+
+def test_casualty_with_an_empty_point_is_left_out_not_misaligned():
+    pts = [metric_point(LON, LAT, 0, 0), shapely.Point(), metric_point(LON, LAT, 5000, 0)]
+    cas = canonical(
+        "casualties", pts, incident_id=["I0", "I1", "I2"], date=pd.Timestamp("2024-01-01"),
+        killed=0, injured=1, civilian=True, munition_type=["PMN-2", None, "TM-62 anti-tank mine"],
+    )  # fmt: skip
+    surface = hazard_surface(casualties=cas)
+    assert surface["n_casualties"].tolist() == [1, 1]
+    # I0 keeps its 50 m AP circle, I2 its 100 m AT circle (rows not shifted by the blank)
+    areas = sorted(geodesic_area_m2(surface))
+    assert areas == pytest.approx([math.pi * 50**2, math.pi * 100**2], rel=0.012)
+
+
+def test_stale_rows_equal_the_query_on_the_whole_reprojected_surface():
+    from minemap.risk._spatial import circles, project, to_storage
+    from minemap.risk.surface import _stale_rows
+
+    rng = np.random.default_rng(21)
+    x0, y0 = 6.0e6, 3.0e6  # EPSG:3035, eastern Ukraine
+    surf_m = circles(x0 + rng.uniform(0, 50_000, 400), y0 + rng.uniform(0, 50_000, 400), 300.0)
+    previous = to_storage(surf_m, "EPSG:3035")
+    probe = circles(x0 + rng.uniform(0, 50_000, 30), y0 + rng.uniform(0, 50_000, 30), 400.0)
+    # a probe exactly touching a surface row's metric box edge, and one 1 m away
+    bx = shapely.bounds(project(previous[:1], "EPSG:4326", "EPSG:3035"))[0]
+    probe = np.concatenate([probe, [shapely.box(bx[2], bx[1], bx[2] + 50, bx[3])]])
+    probe = np.concatenate([probe, [shapely.box(bx[2] + 1, bx[1], bx[2] + 50, bx[3])]])
+    got = _stale_rows(previous, probe, "EPSG:3035")
+    whole = project(previous, "EPSG:4326", "EPSG:3035")
+    expected = np.unique(shapely.STRtree(whole).query(probe, predicate="intersects")[1])
+    assert got.tolist() == expected.tolist()
+    assert 0 in got.tolist()
+    assert 5 < len(got) < len(previous)
