@@ -119,10 +119,10 @@ def test_user_text_never_reaches_the_page_unescaped():
     page = full_map().get_root().render()
     for raw in (XSS, SCRIPT, "<script>window", "onerror=window.__xss=1>"):
         assert raw not in page
-    # The escaped text is there (JSON-encoded inside the script), so users still see it.
-    assert "\\u0026lt;img src=x onerror=window.__xss=1\\u0026gt;" in page or (
-        "&lt;img src=x onerror=window.__xss=1&gt;" in page
-    )
+    # The text is there as JSON data with <, > and & escaped (\\u003c…), so users still see
+    # it: the browser puts it into popups and tooltips with textContent, never as HTML.
+    assert "\\u003cimg src=x onerror=window.__xss=1\\u003e" in page
+    assert "\\u003cscript\\u003ewindow.__xss=2\\u003c/script\\u003e" in page
 
 
 def test_popup_table_escapes_labels_and_values():
