@@ -23,6 +23,8 @@ from __future__ import annotations
 import html
 import json
 import math
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -46,6 +48,7 @@ __all__ = [
     "DEFAULT_TEXT",
     "PRIORITY_CLASSES",
     "RECENCY_CLASSES_DAYS",
+    "SNAPSHOT_ATTR",
     "MapOptions",
     "admin_boundaries",
     "asset_urls",
@@ -1164,6 +1167,61 @@ def _legend_html(opts: MapOptions, sections: Sequence[str], breaks: Sequence[flo
 
 # --------------------------------------------------------------------------- map
 
+SNAPSHOT_ATTR = "minemap_snapshot"
+"""``frame.attrs`` key by which a caller marks a frame as an unchanging snapshot.
+
+A layer frame (or the tasks) whose ``attrs`` carry a hashable value under this key — the
+web app puts (store, data version, role, layer, filters) there — has its drawn layer
+(H3 summary, serialised GeoJSON) kept and reused by :func:`build_map` for the same
+snapshot, number of rows, row labels and options. Frames without it are drawn afresh."""
+
+_MEMO: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+_MEMO_SIZE = 48
+_MEMO_LOCK = threading.Lock()
+
+
+def _snapshot_key(frame: gpd.GeoDataFrame | None) -> tuple[Any, ...] | None:
+    if frame is None:
+        return None
+    snapshot = frame.attrs.get(SNAPSHOT_ATTR)
+    if snapshot is None:
+        return None
+    # Rows dropped or reordered after the snapshot was taken change this.
+    hashed = pd.util.hash_pandas_object(frame.index, index=False).to_numpy()
+    return (snapshot, len(frame), int(hashed.sum()), int(np.bitwise_xor.reduce(hashed, initial=0)))
+
+
+def _memo(key: tuple[Any, ...] | None, build: Any) -> Any:
+    if key is None:
+        return build()
+    with _MEMO_LOCK:
+        if key in _MEMO:
+            _MEMO.move_to_end(key)
+            return _MEMO[key]
+    value = build()
+    with _MEMO_LOCK:
+        _MEMO[key] = value
+        while len(_MEMO) > _MEMO_SIZE:
+            _MEMO.popitem(last=False)
+    return value
+
+
+def _payload(group: folium.FeatureGroup) -> tuple[Any, ...]:
+    layers = tuple(
+        (child.spec, child.data)
+        for child in group._children.values()
+        if isinstance(child, _DataLayer)
+    )
+    return (group.layer_name, group.show, layers)
+
+
+def _group(payload: tuple[Any, ...]) -> folium.FeatureGroup:
+    name, show, layers = payload
+    group = folium.FeatureGroup(name=name, show=show)
+    for spec, data in layers:
+        _DataLayer(spec, data).add_to(group)
+    return group
+
 
 def build_map(
     layers: Mapping[str, gpd.GeoDataFrame],
@@ -1251,15 +1309,22 @@ def build_map(
             return opts.summary_resolution or opts.overflow_resolution
         return None
 
-    def add_summary(name: str, frame: gpd.GeoDataFrame, resolution: int) -> None:
-        weight = None
-        label = f"layer.{name}"
-        if name == "casualties":
-            weight = _people(frame)
-            label = "field.casualties"
-        summary = h3_summary(frame, resolution=resolution, weight=weight)
-        extents.append(tuple(summary.total_bounds))  # the cells', never the exact points'
-        _summary_layer(summary, opts, label).add_to(m)
+    def add_summary(
+        name: str, frame: gpd.GeoDataFrame, resolution: int, key: tuple[Any, ...] | None
+    ) -> None:
+        def build() -> tuple[Any, ...]:
+            weight = None
+            label = f"layer.{name}"
+            if name == "casualties":
+                weight = _people(frame)
+                label = "field.casualties"
+            summary = h3_summary(frame, resolution=resolution, weight=weight)
+            # The cells' extent, never the exact points'.
+            return _payload(_summary_layer(summary, opts, label)), tuple(summary.total_bounds)
+
+        payload, extent = _memo(key, build)
+        extents.append(extent)
+        _group(payload).add_to(m)
 
     drawers = {
         "farmland": _farmland_layer,
@@ -1277,8 +1342,10 @@ def build_map(
         if frame is None:
             continue
         resolution = summarised(name, frame)
+        snapshot = _snapshot_key(tasks if name == "tasks" else layers.get(name))
+        key = None if snapshot is None else (snapshot, name, resolution, is_shown(name), repr(opts))
         if resolution is not None:
-            add_summary(name, frame, resolution)
+            add_summary(name, frame, resolution, key)
             continue
         extents.append(tuple(frame.total_bounds))
         if name == "casualties":
@@ -1287,7 +1354,14 @@ def build_map(
         else:
             if name == "tasks":
                 breaks = priority_class_breaks(frame["priority_score"])
-            drawers[name](frame, opts, is_shown(name)).add_to(m)
+            drawer = drawers[name]
+            payload = _memo(
+                key,
+                lambda drawer=drawer, frame=frame, name=name: _payload(
+                    drawer(frame, opts, is_shown(name))
+                ),
+            )
+            _group(payload).add_to(m)
         sections.append(name)
 
     legend = _legend_html(opts, sections, breaks)

@@ -4,7 +4,9 @@ Pages never touch the store, the risk engine or the ingest pipeline directly: th
 these wrappers. Cache keys are plain values — the store path, its ``data_version()``, the
 reader's **role**, a layer name, filter values, a tuple of weights — never GeoDataFrames
 (which hash slowly or not at all). ``st.cache_data`` hands each caller its own copy, so
-pages may mutate results.
+pages may mutate results — except the map's :func:`filtered_layer` and
+:func:`prioritised_tasks`, which return shared, read-only frames (``st.cache_resource``:
+no copy of 100,000 parcels per rerun).
 
 Layer data is read only through :func:`minemap.auth.read_layer_for` with the session's
 role in the cache key, so a funder's run can never be served a planner's frame; every
@@ -253,6 +255,11 @@ def filtered_layer(
     oblast's outline are kept. Aggregate layers have no dates: only the oblast applies.
     Only events depend on ``date_from``, so for the other layers moving the period's
     start reuses the cached entry.
+
+    **Shared and read-only**: unlike the other wrappers this returns the cached frame
+    itself (``st.cache_resource``), not a copy — copying 100,000 parcels on every rerun
+    cost more than drawing them. Derive new frames from it (``frame[mask]``,
+    ``frame.copy()``); never assign into it.
     """
     if name not in _EVENT_LAYERS:
         date_from = None
@@ -261,7 +268,7 @@ def filtered_layer(
     )
 
 
-@st.cache_data(show_spinner=False, max_entries=128)
+@st.cache_resource(show_spinner=False, max_entries=32)
 def _filtered_layer(
     path: str,
     version: int,
@@ -276,7 +283,10 @@ def _filtered_layer(
     if oblast and _oblast_geometry(oblast) is not None and not frame.empty:
         # The spatial part is cached on its own: a new period reuses it.
         frame = frame.iloc[_in_oblast(path, version, name, role, oblast)]
-    return _filter(frame, name, date_from=date_from, date_to=date_to, oblast=None)
+    frame = _filter(frame, name, date_from=date_from, date_to=date_to, oblast=None)
+    # An unchanging snapshot: the map reuses its drawn layer (H3 cells, GeoJSON) by this.
+    frame.attrs[webmap.SNAPSHOT_ATTR] = (path, version, role, name, date_from, date_to, oblast)
+    return frame
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -368,7 +378,7 @@ def prioritisation(
     return prioritise(layers, weights=_weights(weights), as_of=as_of, sensitivity=sensitivity)
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+@st.cache_resource(show_spinner=False, max_entries=16)
 def prioritised_tasks(
     path: str,
     version: int,
@@ -380,13 +390,16 @@ def prioritised_tasks(
 ) -> gpd.GeoDataFrame:
     """Ranked tasks for the map: as of ``date_to``, within ``oblast`` if given.
 
-    Cached on its own (not only the engine's whole result), so a rerun copies just the
-    tasks it draws.
+    Cached on its own and **shared, read-only** like :func:`filtered_layer` (no copy per
+    rerun); marked as a snapshot (:data:`minemap.webmap.SNAPSHOT_ATTR`) so the
+    map reuses their drawn layer.
     """
     tasks = prioritisation(path, version, role, weights, as_of=date_to).tasks
     area = _oblast_geometry(oblast)
     if area is not None and not tasks.empty:
         tasks = tasks.iloc[_intersecting(tasks.geometry, area)]
+    snapshot = (path, version, role, "tasks", weights, date_to, oblast)
+    tasks.attrs[webmap.SNAPSHOT_ATTR] = snapshot
     return tasks
 
 

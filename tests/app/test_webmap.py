@@ -220,3 +220,20 @@ def test_casualties_as_counts_only_when_exact_points_are_not_allowed():
     for value in ("36.05", "36.25", "49.05", "36.5", "49.5"):
         assert not re.search(re.escape(value) + r"(?!\d)", page), value
     assert "markerClusterGroup" not in page
+
+
+def test_a_snapshot_is_drawn_once_and_never_served_stale():
+    frame = hazards()
+    frame.attrs[webmap.SNAPSHOT_ATTR] = ("test store", 1, "planner", "hazards")
+    first = webmap.build_map({"hazards": frame}).get_root().render()
+    again = webmap.build_map({"hazards": frame}).get_root().render()
+    assert "H-1" in first
+    # The reused layer is the same drawing (element ids differ between maps).
+    assert re.sub(r"_[0-9a-f]{32}", "", first) == re.sub(r"_[0-9a-f]{32}", "", again)
+    # Rows dropped after the snapshot was taken (the attrs travel with the subset) are
+    # noticed: the map shows the subset, not the reused drawing.
+    subset = frame.iloc[[1]]
+    assert subset.attrs == frame.attrs
+    page = webmap.build_map({"hazards": subset}).get_root().render()
+    assert '"H-1"' not in page
+    assert "\\u003cimg src=x" in page
