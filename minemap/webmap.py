@@ -628,6 +628,8 @@ _HELPERS_JS = """\
         if (spec.labels) {
             geo.bindPopup(function (l) { return table(spec.labels, l.feature.properties.v); },
                           {maxWidth: 420});
+        } else if (spec.tipPopup) {
+            geo.bindPopup(function (l) { return text("span", l.feature.properties.t); });
         }
         if (spec.highlight) {
             geo.on("mouseover", function (e) { e.layer.setStyle(spec.highlight); });
@@ -722,6 +724,7 @@ def feature_layer(
     show: bool = True,
     sticky: bool = True,
     highlight: bool = True,
+    tooltip_popup: bool = False,
     radius: float = 5,
     precision: int = 5,
 ) -> folium.FeatureGroup:
@@ -749,9 +752,10 @@ def feature_layer(
         are left out of the popup). Without labels there is no popup.
     opacity : sequence of float, optional
         Per-feature fill opacity (overrides the style's).
-    show, sticky, highlight, radius, precision
-        Shown initially; tooltip follows the mouse; thicker outline on hover; radius of
-        point markers in pixels; decimals of the coordinates.
+    show, sticky, highlight, tooltip_popup, radius, precision
+        Shown initially; tooltip follows the mouse; thicker outline on hover; without
+        labels, a click shows the tooltip's text as the popup; radius of point markers
+        in pixels; decimals of the coordinates.
 
     Returns
     -------
@@ -779,6 +783,8 @@ def feature_layer(
     spec: dict[str, Any] = {"styles": dict(styles), "sticky": sticky, "radius": radius}
     if labels is not None:
         spec["labels"] = list(labels)
+    elif tooltip_popup:
+        spec["tipPopup"] = True
     if highlight:
         spec["highlight"] = {"weight": 3, "fillOpacity": 0.75}
     _DataLayer(_json(spec), data).add_to(group)
@@ -1061,7 +1067,7 @@ def _admin_layer(admin: gpd.GeoDataFrame, opts: MapOptions) -> folium.FeatureGro
         styles={"": {"color": COLOURS["admin"], "weight": 1, "fill": True, "fillOpacity": 0.0}},
         sticky=False,
         highlight=False,
-        precision=opts.precision,
+        precision=min(opts.precision, 4),  # outlines simplified far beyond 10 m
     )
 
 
@@ -1082,9 +1088,8 @@ def _summary_layer(
         tooltips=tooltips,
         styles={"": _style(COLOURS["h3"], weight=0.5)},
         opacity=opacity,
-        labels=[opts.t(label_key)],
-        values=[[t] for t in tooltips],
-        precision=opts.precision,
+        tooltip_popup=True,
+        precision=min(opts.precision, 4),  # ≈ 10 m: ample for cells of 36 km² and more
     )
 
 

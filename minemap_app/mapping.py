@@ -66,6 +66,8 @@ def add_aggregate_layers(
             tooltips=_tooltips(name, frame, lang),
             styles={"": {"fillColor": colour, "color": colour, "weight": 0.8, "fillOpacity": 0.35}},
             highlight=False,
+            tooltip_popup=True,
+            precision=4,  # ≈ 10 m: ample for cells of 250 km²
         ).add_to(fmap)
     if fit:
         bounds = [tuple(f.total_bounds) for f in cells.values() if not f.empty]
