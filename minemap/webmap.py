@@ -9,10 +9,14 @@ use it too. Three rules shape everything here:
   refuses elements whose assets are not vendored, so a missing asset is an error at
   build time instead of a blank map in the field.
 * **Escaped.** folium's ``GeoJsonPopup``/``GeoJsonTooltip`` insert property values into
-  the page as raw HTML. Only HTML built here from :func:`escape_text`-escaped values is
-  handed to them, and only the columns a layer needs are sent to the browser.
+  the page as raw HTML, so they are not used: each layer sends its features once as
+  compact JSON (:func:`feature_layer`; ``<``, ``>``, ``&`` escaped as ``\\u00XX``, only the
+  values a popup shows) and the browser builds tooltips and popups from those values
+  with ``textContent`` when they open — no value is ever parsed as HTML.
 * **Small.** Geometries are simplified and coordinates rounded before they are sent;
-  at national scale point layers can be summarised on H3 cells (:func:`h3_summary`).
+  at national scale layers are summarised on H3 cells (:func:`h3_summary`); the map
+  draws on a canvas (one element, not one SVG path per feature). A frame marked as a
+  snapshot (:data:`SNAPSHOT_ATTR`) is summarised and serialised once, then reused.
 
 Colours are fixed per meaning (:data:`COLOURS`) so that hazard, released land and
 priority look the same on every map and report.
