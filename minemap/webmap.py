@@ -582,7 +582,9 @@ def admin_boundaries() -> gpd.GeoDataFrame:
     resource = resources.files("minemap").joinpath("data", ADMIN_BOUNDARIES_RESOURCE)
     with resources.as_file(resource) as path:
         frame = gpd.read_file(path)
-    return frame.set_crs("EPSG:4326", allow_override=True)
+    frame = frame.set_crs("EPSG:4326", allow_override=True)
+    frame.attrs[SNAPSHOT_ATTR] = ("bundled", ADMIN_BOUNDARIES_RESOURCE)  # never changes
+    return frame
 
 
 # --------------------------------------------------------------------------- layers
@@ -1182,11 +1184,17 @@ SNAPSHOT_ATTR = "minemap_snapshot"
 A layer frame (or the tasks) whose ``attrs`` carry a hashable value under this key — the
 web app puts (store, data version, role, layer, filters) there — has its drawn layer
 (H3 summary, serialised GeoJSON) kept and reused by :func:`build_map` for the same
-snapshot, number of rows, row labels and options. Frames without it are drawn afresh."""
+snapshot, columns, rows and options (up to 5,000 rows every value is compared; above, the
+row labels only). Frames without it are drawn afresh. A caller that changes values of a
+large marked frame in place must drop the mark (``frame.attrs.pop(SNAPSHOT_ATTR)``)."""
 
 _MEMO: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
 _MEMO_SIZE = 48
 _MEMO_LOCK = threading.Lock()
+
+
+_FINGERPRINT_ROWS = 5_000
+"""Up to this many rows, every value of a snapshot (not only its row labels) is hashed."""
 
 
 def _snapshot_key(frame: gpd.GeoDataFrame | None) -> tuple[Any, ...] | None:
@@ -1195,9 +1203,25 @@ def _snapshot_key(frame: gpd.GeoDataFrame | None) -> tuple[Any, ...] | None:
     snapshot = frame.attrs.get(SNAPSHOT_ATTR)
     if snapshot is None:
         return None
-    # Rows dropped or reordered after the snapshot was taken change this.
-    hashed = pd.util.hash_pandas_object(frame.index, index=False).to_numpy()
-    return (snapshot, len(frame), int(hashed.sum()), int(np.bitwise_xor.reduce(hashed, initial=0)))
+    # pandas carries attrs over to derived frames: rows dropped (row labels), columns
+    # added or removed, and — for frames drawn feature by feature — any value changed
+    # after the snapshot was taken give another key.
+    try:
+        if len(frame) <= _FINGERPRINT_ROWS:
+            values = pd.DataFrame(frame.drop(columns=frame.geometry.name))
+            values["_wkb"] = shapely.to_wkb(np.asarray(frame.geometry.array, dtype=object))
+            hashed = pd.util.hash_pandas_object(values, index=True).to_numpy()
+        else:
+            hashed = pd.util.hash_pandas_object(frame.index, index=False).to_numpy()
+    except TypeError:  # unhashable values: draw afresh
+        return None
+    return (
+        snapshot,
+        tuple(map(str, frame.columns)),
+        len(frame),
+        int(hashed.sum()),
+        int(np.bitwise_xor.reduce(hashed, initial=0)),
+    )
 
 
 def _memo(key: tuple[Any, ...] | None, build: Any) -> Any:
@@ -1299,7 +1323,9 @@ def build_map(
     extents: list[tuple[float, float, float, float]] = []
 
     if admin is not None and not admin.empty:
-        _admin_layer(admin, opts).add_to(m)
+        snapshot = _snapshot_key(admin)
+        key = None if snapshot is None else (snapshot, "admin", repr(opts))
+        _group(_memo(key, lambda: _payload(_admin_layer(admin, opts)))).add_to(m)
 
     def present(name: str) -> gpd.GeoDataFrame | None:
         frame = layers.get(name)

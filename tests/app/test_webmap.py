@@ -237,3 +237,14 @@ def test_a_snapshot_is_drawn_once_and_never_served_stale():
     page = webmap.build_map({"hazards": subset}).get_root().render()
     assert '"H-1"' not in page
     assert "\\u003cimg src=x" in page
+
+
+def test_a_changed_value_in_a_snapshot_is_drawn_anew():
+    frame = hazards()
+    frame.attrs[webmap.SNAPSHOT_ATTR] = ("test store", 2, "planner", "hazards")
+    assert "H-1" in webmap.build_map({"hazards": frame}).get_root().render()
+    renamed = frame.assign(hazard_id=["H-renamed", "H-2"])  # same rows, attrs carried over
+    assert renamed.attrs == frame.attrs
+    page = webmap.build_map({"hazards": renamed}).get_root().render()
+    assert "H-renamed" in page
+    assert '"H-1"' not in page
