@@ -9,10 +9,14 @@ use it too. Three rules shape everything here:
   refuses elements whose assets are not vendored, so a missing asset is an error at
   build time instead of a blank map in the field.
 * **Escaped.** folium's ``GeoJsonPopup``/``GeoJsonTooltip`` insert property values into
-  the page as raw HTML. Only HTML built here from :func:`escape_text`-escaped values is
-  handed to them, and only the columns a layer needs are sent to the browser.
+  the page as raw HTML, so they are not used: each layer sends its features once as
+  compact JSON (:func:`feature_layer`; ``<``, ``>``, ``&`` escaped as ``\\u00XX``, only the
+  values a popup shows) and the browser builds tooltips and popups from those values
+  with ``textContent`` when they open — no value is ever parsed as HTML.
 * **Small.** Geometries are simplified and coordinates rounded before they are sent;
-  at national scale point layers can be summarised on H3 cells (:func:`h3_summary`).
+  at national scale layers are summarised on H3 cells (:func:`h3_summary`); the map
+  draws on a canvas (one element, not one SVG path per feature). A frame marked as a
+  snapshot (:data:`SNAPSHOT_ATTR`) is summarised and serialised once, then reused.
 
 Colours are fixed per meaning (:data:`COLOURS`) so that hazard, released land and
 priority look the same on every map and report.
@@ -21,8 +25,11 @@ priority look the same on every map and report.
 from __future__ import annotations
 
 import html
+import json
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from importlib import resources
@@ -45,11 +52,13 @@ __all__ = [
     "DEFAULT_TEXT",
     "PRIORITY_CLASSES",
     "RECENCY_CLASSES_DAYS",
+    "SNAPSHOT_ATTR",
     "MapOptions",
     "admin_boundaries",
     "asset_urls",
     "build_map",
     "escape_text",
+    "feature_layer",
     "format_number",
     "h3_summary",
     "popup_table",
@@ -417,6 +426,8 @@ def _is_missing(value: Any) -> bool:
 
 
 def _text(value: Any) -> str:
+    if type(value) is str:  # the common case, without pandas' NA checks
+        return value
     if _is_missing(value):
         return ""
     if isinstance(value, pd.Timestamp | datetime):
@@ -436,14 +447,6 @@ def _slim(frame: gpd.GeoDataFrame, opts: MapOptions) -> gpd.GeoSeries:
     factor = 10**opts.precision
     rounded = shapely.transform(np.asarray(geoms.values), lambda xy: np.round(xy * factor) / factor)
     return gpd.GeoSeries(rounded, index=frame.index, crs=frame.crs)
-
-
-def _geojson_frame(
-    frame: gpd.GeoDataFrame, columns: Mapping[str, Sequence[Any]], opts: MapOptions
-) -> gpd.GeoDataFrame:
-    data = {name: list(values) for name, values in columns.items()}
-    out = gpd.GeoDataFrame(data, geometry=_slim(frame, opts).values, crs=frame.crs)
-    return out[~out.geometry.is_empty & out.geometry.notna()]
 
 
 def recency_colour(dates: pd.Series, *, reference_date: date) -> pd.Series:
@@ -504,7 +507,8 @@ def h3_summary(
 ) -> gpd.GeoDataFrame:
     """Count features (and sum a weight) on H3 cells, for the national overview.
 
-    Polygons are counted at their representative point.
+    Polygons are counted at a point inside them (the centroid where it lies inside,
+    else the representative point).
 
     Parameters
     ----------
@@ -528,25 +532,41 @@ def h3_summary(
     valid = frame[frame.geometry.notna() & ~frame.geometry.is_empty]
     if valid.empty:
         return empty
-    points = valid.geometry.representative_point()
-    cells = [
-        h3.latlng_to_cell(lat, lon, resolution) for lon, lat in zip(points.x, points.y, strict=True)
-    ]
+    # A point of each feature: its centroid where that lies inside it (cheap, vectorised),
+    # else its representative point (always inside).
+    geoms = np.asarray(valid.geometry.array, dtype=object)
+    points = shapely.centroid(geoms)
+    x, y = shapely.get_x(points), shapely.get_y(points)
+    areal = np.isin(shapely.get_type_id(geoms), (3, 6))
+    outside = areal.copy()
+    outside[areal] = ~shapely.contains_xy(geoms[areal], x[areal], y[areal])
+    if outside.any():
+        inner = shapely.point_on_surface(geoms[outside])
+        x[outside], y[outside] = shapely.get_x(inner), shapely.get_y(inner)
+    # Integer cell ids group fast; the strings are made only for the (few) cells.
+    to_cell = h3.api.basic_int.latlng_to_cell
+    cells = np.fromiter(
+        (to_cell(lat, lon, resolution) for lon, lat in zip(x.tolist(), y.tolist(), strict=True)),
+        dtype=np.uint64,
+        count=len(x),
+    )
     weights = (
         pd.to_numeric(weight.reindex(valid.index), errors="coerce").fillna(0.0).to_numpy()
         if weight is not None
         else np.ones(len(valid))
     )
     table = (
-        pd.DataFrame({"h3_cell": cells, "w": weights})
-        .groupby("h3_cell", sort=True)
+        pd.DataFrame({"cell": cells, "w": weights})
+        .groupby("cell", sort=False)
         .agg(count=("w", "size"), weight_sum=("w", "sum"))
         .reset_index()
     )
-    polygons = [
-        shapely.Polygon([(lon, lat) for lat, lon in h3.cell_to_boundary(cell)])
-        for cell in table["h3_cell"]
-    ]
+    table.insert(0, "h3_cell", [h3.int_to_str(int(c)) for c in table["cell"]])
+    table = table.drop(columns="cell").sort_values("h3_cell", ignore_index=True)
+    rings = [h3.cell_to_boundary(cell) for cell in table["h3_cell"]]
+    latlng = np.array([vertex for ring in rings for vertex in ring], dtype=float).reshape(-1, 2)
+    ring_index = np.repeat(np.arange(len(rings)), [len(ring) for ring in rings])
+    polygons = shapely.polygons(shapely.linearrings(latlng[:, ::-1], indices=ring_index))
     return gpd.GeoDataFrame(table, geometry=polygons, crs="EPSG:4326")
 
 
@@ -562,224 +582,436 @@ def admin_boundaries() -> gpd.GeoDataFrame:
     resource = resources.files("minemap").joinpath("data", ADMIN_BOUNDARIES_RESOURCE)
     with resources.as_file(resource) as path:
         frame = gpd.read_file(path)
-    return frame.set_crs("EPSG:4326", allow_override=True)
+    frame = frame.set_crs("EPSG:4326", allow_override=True)
+    frame.attrs[SNAPSHOT_ATTR] = ("bundled", ADMIN_BOUNDARIES_RESOURCE)  # never changes
+    return frame
 
 
 # --------------------------------------------------------------------------- layers
 
 
-def _geojson_layer(
-    data: gpd.GeoDataFrame,
+def _json(value: Any) -> str:
+    """Compact JSON safe inside an HTML ``<script>`` (``<``, ``>``, ``&`` as ``\\u00XX``)."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+_HELPERS_JS = """\
+(function () {
+    // Popups and tooltips are built here from plain values with textContent: no property
+    // value is ever parsed as HTML, whatever it contains.
+    function text(tag, value) {
+        var el = document.createElement(tag);
+        el.textContent = value == null ? "" : String(value);
+        return el;
+    }
+    function table(labels, values) {
+        var t = document.createElement("table");
+        t.className = "minemap-popup";
+        for (var i = 0; i < labels.length; i++) {
+            var v = values[i];
+            if (v === "" || v == null) { continue; }
+            var tr = t.insertRow();
+            tr.appendChild(text("th", labels[i]));
+            tr.appendChild(text("td", v));
+        }
+        return t;
+    }
+    function layer(group, spec, data) {
+        var styles = spec.styles;
+        var geo = L.geoJSON(data, {
+            style: function (f) {
+                var s = styles[f.properties.s] || styles[""];
+                if (f.properties.o != null) { s = L.extend({}, s, {fillOpacity: f.properties.o}); }
+                return s;
+            },
+            pointToLayer: function (f, latlng) {
+                return L.circleMarker(latlng, {radius: spec.radius || 5});
+            }
+        });
+        geo.bindTooltip(function (l) { return text("span", l.feature.properties.t); },
+                        {sticky: !!spec.sticky});
+        if (spec.labels) {
+            geo.bindPopup(function (l) { return table(spec.labels, l.feature.properties.v); },
+                          {maxWidth: 420});
+        } else if (spec.tipPopup) {
+            geo.bindPopup(function (l) { return text("span", l.feature.properties.t); });
+        }
+        if (spec.highlight) {
+            geo.on("mouseover", function (e) { e.layer.setStyle(spec.highlight); });
+            geo.on("mouseout", function (e) { geo.resetStyle(e.layer); });
+        }
+        geo.addTo(group);
+        return geo;
+    }
+    window.minemap = {text: text, table: table, layer: layer};
+})();
+"""
+
+
+class _Helpers(MacroElement):
+    """The map's small JS helpers (popups, tooltips, data layers); added first."""
+
+    _template = Template("{% macro script(this, kwargs) %}" + _HELPERS_JS + "{% endmacro %}")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "MinemapHelpers"
+
+
+class _DataLayer(MacroElement):
+    """One GeoJSON layer whose data and spec were serialised once, in Python, as JSON."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        window.minemap.layer({{ this._parent.get_name() }}, {{ this.spec }}, {{ this.data }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, spec: str, data: str) -> None:
+        super().__init__()
+        self._name = "MinemapLayer"
+        self.spec = spec
+        self.data = data
+
+    def render(self, **kwargs: Any) -> None:
+        # MacroElement.render wraps the rendered script in a new jinja Template, i.e.
+        # compiles the whole data string as a template on every render: add it as is.
+        script = self._template.module.script(self, kwargs)
+        self.get_root().script.add_child(_Raw(str(script)), name=self.get_name())
+
+
+class _Raw(Element):
+    """Text added to the page as it is (no jinja compile of a large string)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+    def render(self, **kwargs: Any) -> str:
+        return self.text
+
+
+def _feature_collection(
+    geometries: Sequence[Any],
+    tooltips: Sequence[str],
+    *,
+    values: Sequence[Sequence[Any]] | None = None,
+    keys: Sequence[str] | None = None,
+    opacity: Sequence[float] | None = None,
+) -> str:
+    """A GeoJSON FeatureCollection as a string: geometry via GEOS, small properties."""
+    shapes = shapely.to_geojson(np.asarray(geometries, dtype=object))
+    parts: list[str] = []
+    for i, shape in enumerate(shapes):
+        props: dict[str, Any] = {"t": tooltips[i]}
+        if values is not None:
+            props["v"] = list(values[i])
+        if keys is not None:
+            props["s"] = keys[i]
+        if opacity is not None:
+            props["o"] = opacity[i]
+        parts.append(f'{{"type":"Feature","geometry":{shape},"properties":{_json(props)}}}')
+    return '{"type":"FeatureCollection","features":[' + ",".join(parts) + "]}"
+
+
+def feature_layer(
+    geometries: gpd.GeoSeries,
     *,
     name: str,
-    style: Callable[[dict[str, Any]], dict[str, Any]],
-    show: bool,
-    popup: bool = True,
+    tooltips: Sequence[str],
+    styles: Mapping[str, Mapping[str, Any]],
+    keys: Sequence[str] | None = None,
+    labels: Sequence[str] | None = None,
+    values: Sequence[Sequence[Any]] | None = None,
+    opacity: Sequence[float] | None = None,
+    show: bool = True,
+    sticky: bool = True,
+    highlight: bool = True,
+    tooltip_popup: bool = False,
+    radius: float = 5,
+    precision: int = 5,
 ) -> folium.FeatureGroup:
+    """A toggleable layer of features with tooltips and popups built in the browser as text.
+
+    The features are serialised once as a compact GeoJSON string (coordinates rounded to
+    ``precision`` decimals; property values as plain JSON with ``<``, ``>`` and ``&``
+    escaped). The browser builds each tooltip and popup with ``textContent`` when it is
+    shown, so no value is ever interpreted as HTML, and no HTML string per feature is sent.
+
+    Parameters
+    ----------
+    geometries : geopandas.GeoSeries
+        Geometries in EPSG:4326 (empty/missing ones are left out with their rows).
+    name : str
+        The layer's name in the layer switcher (escaped here).
+    tooltips : sequence of str
+        One plain-text tooltip per geometry.
+    styles : mapping of str to dict
+        Leaflet path styles by key; ``""`` is the default.
+    keys : sequence of str, optional
+        Each feature's style key.
+    labels, values : optional
+        Popup row labels, and per feature the values in the same order (empty values
+        are left out of the popup). Without labels there is no popup.
+    opacity : sequence of float, optional
+        Per-feature fill opacity (overrides the style's).
+    show, sticky, highlight, tooltip_popup, radius, precision
+        Shown initially; tooltip follows the mouse; thicker outline on hover; without
+        labels, a click shows the tooltip's text as the popup; radius of point markers
+        in pixels; decimals of the coordinates.
+
+    Returns
+    -------
+    folium.FeatureGroup
+    """
     group = folium.FeatureGroup(name=escape_text(name), show=show)
-    if data.empty:
+    geoms = np.asarray(gpd.GeoSeries(geometries).array, dtype=object)
+    keep = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    if not keep.any():
         return group
-    kwargs: dict[str, Any] = {
-        "tooltip": folium.GeoJsonTooltip(fields=["_tooltip"], labels=False, sticky=True)
-    }
-    if popup:
-        kwargs["popup"] = folium.GeoJsonPopup(fields=["_popup"], labels=False, max_width=420)
-    folium.GeoJson(
-        data,
-        style_function=style,
-        highlight_function=lambda _f: {"weight": 3, "fillOpacity": 0.75},
-        zoom_on_click=False,
-        **kwargs,
-    ).add_to(group)
+    factor = 10**precision
+    geoms = shapely.transform(geoms[keep], lambda xy: np.round(xy * factor) / factor)
+    idx = np.flatnonzero(keep)
+
+    def pick(seq: Sequence[Any] | None) -> list[Any] | None:
+        return None if seq is None else [seq[i] for i in idx]
+
+    data = _feature_collection(
+        geoms,
+        pick(tooltips) or [],
+        values=pick(values),
+        keys=pick(keys),
+        opacity=pick(opacity),
+    )
+    spec: dict[str, Any] = {"styles": dict(styles), "sticky": sticky, "radius": radius}
+    if labels is not None:
+        spec["labels"] = list(labels)
+    elif tooltip_popup:
+        spec["tipPopup"] = True
+    if highlight:
+        spec["highlight"] = {"weight": 3, "fillOpacity": 0.75}
+    _DataLayer(_json(spec), data).add_to(group)
     return group
+
+
+def _style(colour: str, **extra: Any) -> dict[str, Any]:
+    return {"color": colour, "fillColor": colour, **extra}
 
 
 def _tasks_layer(tasks: gpd.GeoDataFrame, opts: MapOptions, show: bool) -> folium.FeatureGroup:
     breaks = priority_class_breaks(tasks["priority_score"])
     contrib_cols = [c for c in tasks.columns if c.startswith("contrib_")]
-    popups, tooltips, colours = [], [], []
+    labels = [
+        opts.t("field.task_id"),
+        opts.t("field.priority_rank"),
+        opts.t("field.priority_score"),
+        opts.t("field.area"),
+        opts.t("field.farmland_area"),
+        opts.t("field.evidence_class"),
+        opts.t("field.expected_items"),
+    ]
+    for col in contrib_cols:
+        component = col.removeprefix("contrib_")
+        label = (opts.text or {}).get(f"component.{component}", component.replace("_", " "))
+        labels.append(f"{opts.t('field.contributions')}: {label}")
+    values, tooltips, classes = [], [], []
     for row in tasks.itertuples(index=False):
         r = row._asdict()
         score = float(r["priority_score"]) if not _is_missing(r["priority_score"]) else math.nan
         rank = r.get("priority_rank")
         score_text = format_number(score, decimals=3, decimal_comma=opts.decimal_comma)
-        rows = [
-            (opts.t("field.task_id"), _text(r.get("task_id"))),
-            (opts.t("field.priority_rank"), _text(rank)),
-            (opts.t("field.priority_score"), score_text),
-            (opts.t("field.area"), _area_text(r.get("area_m2"), opts)),
-            (opts.t("field.farmland_area"), _area_text(r.get("farmland_area_m2"), opts)),
-            (opts.t("field.evidence_class"), _text(r.get("evidence_class"))),
-        ]
         low, high = r.get("expected_items_low"), r.get("expected_items_high")
+        expected = ""
         if not (_is_missing(low) and _is_missing(high)):
-            rows.append(
-                (
-                    opts.t("field.expected_items"),
-                    f"{format_number(low, decimals=0, decimal_comma=opts.decimal_comma)}–"
-                    f"{format_number(high, decimals=0, decimal_comma=opts.decimal_comma)}",
-                )
+            expected = (
+                f"{format_number(low, decimals=0, decimal_comma=opts.decimal_comma)}–"
+                f"{format_number(high, decimals=0, decimal_comma=opts.decimal_comma)}"
             )
-        for col in contrib_cols:
-            component = col.removeprefix("contrib_")
-            label = (opts.text or {}).get(f"component.{component}", component.replace("_", " "))
-            rows.append(
-                (
-                    f"{opts.t('field.contributions')}: {label}",
-                    format_number(r[col], decimals=3, decimal_comma=opts.decimal_comma),
-                )
-            )
-        popups.append(popup_table(rows))
-        tooltips.append(escape_text(f"#{_text(rank)} {_text(r.get('task_id'))} · {score_text}"))
-        colours.append(PRIORITY_CLASSES[_class_index(score, breaks)])
-    data = _geojson_frame(tasks, {"_popup": popups, "_tooltip": tooltips, "_c": colours}, opts)
-    return _geojson_layer(
-        data,
+        values.append(
+            [
+                _text(r.get("task_id")),
+                _text(rank),
+                score_text,
+                _area_text(r.get("area_m2"), opts),
+                _area_text(r.get("farmland_area_m2"), opts),
+                _text(r.get("evidence_class")),
+                expected,
+                *(
+                    format_number(r[col], decimals=3, decimal_comma=opts.decimal_comma)
+                    for col in contrib_cols
+                ),
+            ]
+        )
+        tooltips.append(f"#{_text(rank)} {_text(r.get('task_id'))} · {score_text}")
+        classes.append(str(_class_index(score, breaks)))
+    styles = {
+        str(i): {"fillColor": c, "color": "#7f0000", "weight": 1, "fillOpacity": 0.7}
+        for i, c in enumerate(PRIORITY_CLASSES)
+    }
+    styles[""] = styles["0"]
+    return feature_layer(
+        _slim(tasks, opts),
         name=opts.t("layer.tasks"),
+        tooltips=tooltips,
+        styles=styles,
+        keys=classes,
+        labels=labels,
+        values=values,
         show=show,
-        style=lambda f: {
-            "fillColor": f["properties"]["_c"],
-            "color": "#7f0000",
-            "weight": 1,
-            "fillOpacity": 0.7,
-        },
+        precision=opts.precision,
     )
 
 
 def _hazards_layer(hazards: gpd.GeoDataFrame, opts: MapOptions, show: bool) -> folium.FeatureGroup:
-    popups, tooltips, kinds = [], [], []
+    labels = [
+        opts.t("field.id"),
+        opts.t("field.type"),
+        opts.t("field.contamination"),
+        opts.t("field.status"),
+        opts.t("field.date"),
+    ]
+    values, tooltips, kinds = [], [], []
     for r in hazards.to_dict("records"):
-        kind = _text(r.get("hazard_type")) or "SHA"
-        popups.append(
-            popup_table(
-                [
-                    (opts.t("field.id"), _text(r.get("hazard_id"))),
-                    (opts.t("field.type"), opts.t(kind)),
-                    (opts.t("field.contamination"), _text(r.get("contamination"))),
-                    (opts.t("field.status"), _text(r.get("status"))),
-                    (opts.t("field.date"), _text(r.get("date"))),
-                ]
-            )
+        kind = "CHA" if _text(r.get("hazard_type")) == "CHA" else "SHA"
+        shown_kind = _text(r.get("hazard_type")) or "SHA"
+        values.append(
+            [
+                _text(r.get("hazard_id")),
+                opts.t(shown_kind),
+                _text(r.get("contamination")),
+                _text(r.get("status")),
+                _text(r.get("date")),
+            ]
         )
-        tooltips.append(escape_text(f"{opts.t(kind)} {_text(r.get('hazard_id'))}"))
+        tooltips.append(f"{opts.t(shown_kind)} {_text(r.get('hazard_id'))}")
         kinds.append(kind)
-    data = _geojson_frame(hazards, {"_popup": popups, "_tooltip": tooltips, "_k": kinds}, opts)
-
-    def style(f: dict[str, Any]) -> dict[str, Any]:
-        confirmed = f["properties"]["_k"] == "CHA"
-        return {
-            "fillColor": COLOURS["CHA" if confirmed else "SHA"],
-            "color": COLOURS["CHA" if confirmed else "SHA"],
-            "weight": 2,
-            "dashArray": None if confirmed else "6 4",
-            "fillOpacity": 0.45 if confirmed else 0.25,
-        }
-
-    return _geojson_layer(data, name=opts.t("layer.hazards"), show=show, style=style)
+    styles = {
+        "CHA": _style(COLOURS["CHA"], weight=2, fillOpacity=0.45),
+        "SHA": _style(COLOURS["SHA"], weight=2, dashArray="6 4", fillOpacity=0.25),
+    }
+    styles[""] = styles["SHA"]
+    return feature_layer(
+        _slim(hazards, opts),
+        name=opts.t("layer.hazards"),
+        tooltips=tooltips,
+        styles=styles,
+        keys=kinds,
+        labels=labels,
+        values=values,
+        show=show,
+        precision=opts.precision,
+    )
 
 
 def _cleared_layer(cleared: gpd.GeoDataFrame, opts: MapOptions, show: bool) -> folium.FeatureGroup:
-    popups, tooltips, statuses = [], [], []
+    labels = [
+        opts.t("field.id"),
+        opts.t("field.status"),
+        opts.t("field.method"),
+        opts.t("field.operator"),
+        opts.t("field.date"),
+        opts.t("field.area"),
+    ]
+    values, tooltips, statuses = [], [], []
     for r in cleared.to_dict("records"):
         status = _text(r.get("status")) or "cleared"
-        popups.append(
-            popup_table(
-                [
-                    (opts.t("field.id"), _text(r.get("survey_id"))),
-                    (opts.t("field.status"), opts.t(status)),
-                    (opts.t("field.method"), _text(r.get("method"))),
-                    (opts.t("field.operator"), _text(r.get("operator"))),
-                    (opts.t("field.date"), _text(r.get("date"))),
-                    (opts.t("field.area"), _area_text(r.get("area_m2"), opts)),
-                ]
-            )
+        values.append(
+            [
+                _text(r.get("survey_id")),
+                opts.t(status),
+                _text(r.get("method")),
+                _text(r.get("operator")),
+                _text(r.get("date")),
+                _area_text(r.get("area_m2"), opts),
+            ]
         )
-        tooltips.append(escape_text(f"{opts.t(status)} {_text(r.get('survey_id'))}"))
+        tooltips.append(f"{opts.t(status)} {_text(r.get('survey_id'))}")
         statuses.append(status if status in COLOURS else "cleared")
-    data = _geojson_frame(cleared, {"_popup": popups, "_tooltip": tooltips, "_s": statuses}, opts)
-    return _geojson_layer(
-        data,
+    released = ("cleared", "reduced", "cancelled")
+    styles = {s: _style(COLOURS[s], weight=1, fillOpacity=0.55) for s in released}
+    styles[""] = styles["cleared"]
+    return feature_layer(
+        _slim(cleared, opts),
         name=opts.t("layer.cleared"),
+        tooltips=tooltips,
+        styles=styles,
+        keys=statuses,
+        labels=labels,
+        values=values,
         show=show,
-        style=lambda f: {
-            "fillColor": COLOURS[f["properties"]["_s"]],
-            "color": COLOURS[f["properties"]["_s"]],
-            "weight": 1,
-            "fillOpacity": 0.55,
-        },
+        precision=opts.precision,
     )
 
 
 def _farmland_layer(
     farmland: gpd.GeoDataFrame, opts: MapOptions, show: bool
 ) -> folium.FeatureGroup:
-    popups, tooltips = [], []
+    labels = [opts.t("field.id"), opts.t("field.land_use"), opts.t("field.type")]
+    values, tooltips = [], []
     for r in farmland.to_dict("records"):
-        popups.append(
-            popup_table(
-                [
-                    (opts.t("field.id"), _text(r.get("parcel_id"))),
-                    (opts.t("field.land_use"), _text(r.get("land_use"))),
-                    (opts.t("field.type"), _text(r.get("crop"))),
-                ]
-            )
-        )
-        tooltips.append(escape_text(f"{_text(r.get('parcel_id'))} {_text(r.get('land_use'))}"))
-    data = _geojson_frame(farmland, {"_popup": popups, "_tooltip": tooltips}, opts)
-    return _geojson_layer(
-        data,
+        values.append([_text(r.get("parcel_id")), _text(r.get("land_use")), _text(r.get("crop"))])
+        tooltips.append(f"{_text(r.get('parcel_id'))} {_text(r.get('land_use'))}")
+    return feature_layer(
+        _slim(farmland, opts),
         name=opts.t("layer.farmland"),
+        tooltips=tooltips,
+        styles={"": _style(COLOURS["farmland"], weight=0.5, fillOpacity=0.2)},
+        labels=labels,
+        values=values,
         show=show,
-        style=lambda _f: {
-            "fillColor": COLOURS["farmland"],
-            "color": COLOURS["farmland"],
-            "weight": 0.5,
-            "fillOpacity": 0.2,
-        },
+        precision=opts.precision,
     )
 
 
 def _strikes_layer(strikes: gpd.GeoDataFrame, opts: MapOptions, show: bool) -> folium.FeatureGroup:
-    popups, tooltips = [], []
+    labels = [
+        opts.t("field.id"),
+        opts.t("field.munition"),
+        opts.t("field.status"),
+        opts.t("field.date"),
+    ]
+    values, tooltips = [], []
     for r in strikes.to_dict("records"):
-        popups.append(
-            popup_table(
-                [
-                    (opts.t("field.id"), _text(r.get("strike_id"))),
-                    (opts.t("field.munition"), _text(r.get("munition_type"))),
-                    (opts.t("field.status"), _text(r.get("status"))),
-                    (opts.t("field.date"), _text(r.get("date"))),
-                ]
-            )
+        values.append(
+            [
+                _text(r.get("strike_id")),
+                _text(r.get("munition_type")),
+                _text(r.get("status")),
+                _text(r.get("date")),
+            ]
         )
-        tooltips.append(escape_text(f"{_text(r.get('strike_id'))} {_text(r.get('munition_type'))}"))
-    data = _geojson_frame(strikes, {"_popup": popups, "_tooltip": tooltips}, opts)
-    group = folium.FeatureGroup(name=escape_text(opts.t("layer.strikes")), show=show)
-    if data.empty:
-        return group
-    folium.GeoJson(
-        data,
-        style_function=lambda _f: {
-            "color": COLOURS["strike"],
-            "fillColor": COLOURS["strike"],
-            "weight": 1.5,
-            "fillOpacity": 0.35,
-        },
-        marker=folium.CircleMarker(radius=5, fill=True),
-        tooltip=folium.GeoJsonTooltip(fields=["_tooltip"], labels=False),
-        popup=folium.GeoJsonPopup(fields=["_popup"], labels=False),
-    ).add_to(group)
-    return group
+        tooltips.append(f"{_text(r.get('strike_id'))} {_text(r.get('munition_type'))}")
+    return feature_layer(
+        _slim(strikes, opts),
+        name=opts.t("layer.strikes"),
+        tooltips=tooltips,
+        styles={"": _style(COLOURS["strike"], weight=1.5, fillOpacity=0.35)},
+        labels=labels,
+        values=values,
+        show=show,
+        sticky=False,
+        highlight=False,
+        precision=opts.precision,
+    )
 
 
-_CASUALTY_CALLBACK = """\
-function (row) {
-    var marker = L.circleMarker(new L.LatLng(row[0], row[1]),
-        {radius: 7, color: row[2], fillColor: row[2], fillOpacity: 0.85, weight: 1});
-    marker.bindPopup(row[3]);
-    marker.bindTooltip(row[4]);
-    return marker;
-};"""
+def _casualty_callback(labels: Sequence[str]) -> str:
+    # row: [lat, lon, colour, tooltip, *popup values]; text only, built on demand.
+    return (
+        "function (row) {\n"
+        "    var marker = L.circleMarker(new L.LatLng(row[0], row[1]),\n"
+        "        {radius: 7, color: row[2], fillColor: row[2], fillOpacity: 0.85, weight: 1});\n"
+        f"    var labels = {_json(list(labels))};\n"
+        "    marker.bindPopup(function () {\n"
+        "        return window.minemap.table(labels, row.slice(4));\n"
+        "    });\n"
+        "    marker.bindTooltip(function () { return window.minemap.text('span', row[3]); });\n"
+        "    return marker;\n"
+        "};"
+    )
 
 
 def _people(frame: gpd.GeoDataFrame) -> pd.Series:
@@ -795,51 +1027,54 @@ def _casualty_layers(
     reference = opts.reference_date or date.today()
     colours = recency_colour(points["date"], reference_date=reference)
     people = _people(points)
-    rows, heat = [], []
+    labels = [
+        opts.t("field.id"),
+        opts.t("field.date"),
+        opts.t("field.killed_injured"),
+        opts.t("field.munition"),
+    ]
     factor = 10**opts.precision
-    for (idx, r), colour in zip(points.iterrows(), colours, strict=True):
-        lat = round(r.geometry.y * factor) / factor
-        lon = round(r.geometry.x * factor) / factor
-        killed_injured = f"{_text(r.get('killed'))} / {_text(r.get('injured'))}"
-        popup = popup_table(
-            [
-                (opts.t("field.id"), _text(r.get("incident_id"))),
-                (opts.t("field.date"), _text(r.get("date"))),
-                (opts.t("field.killed_injured"), killed_injured),
-                (opts.t("field.munition"), _text(r.get("munition_type"))),
-            ]
+    lats = (np.round(shapely.get_y(points.geometry.array) * factor) / factor).tolist()
+    lons = (np.round(shapely.get_x(points.geometry.array) * factor) / factor).tolist()
+
+    def column(name: str) -> list[str]:
+        if name not in points.columns:
+            return [""] * len(points)
+        return [_text(v) for v in points[name].tolist()]
+
+    ids, dates, munitions = column("incident_id"), column("date"), column("munition_type")
+    killed_injured = [
+        f"{k} / {i}" for k, i in zip(column("killed"), column("injured"), strict=True)
+    ]
+    rows = [
+        [lat, lon, colour, f"{d} · {ki}", i, d, ki, mu]
+        for lat, lon, colour, i, d, ki, mu in zip(
+            lats, lons, colours.tolist(), ids, dates, killed_injured, munitions, strict=True
         )
-        tooltip = escape_text(f"{_text(r.get('date'))} · {killed_injured}")
-        rows.append([lat, lon, colour, popup, tooltip])
-        age = (pd.Timestamp(reference) - pd.Timestamp(r.get("date"))).days
-        decay = 0.5 ** (max(age, 0) / 365.0) if not _is_missing(age) else 0.1
-        heat.append([lat, lon, float(max(people.loc[idx], 1.0) * decay)])
+    ]
+    age = (pd.Timestamp(reference) - pd.to_datetime(points["date"], errors="coerce")).dt.days
+    decay = np.where(age.isna(), 0.1, 0.5 ** (age.fillna(0).clip(lower=0) / 365.0))
+    weight = np.maximum(people.to_numpy(dtype=float), 1.0) * decay
+    heat = [[lat, lon, float(w)] for lat, lon, w in zip(lats, lons, weight, strict=True)]
     clusters = folium.FeatureGroup(name=escape_text(opts.t("layer.casualties")), show=show)
     heat_group = folium.FeatureGroup(name=escape_text(opts.t("layer.casualties_heat")), show=False)
     if rows:
-        plugins.FastMarkerCluster(rows, callback=_CASUALTY_CALLBACK).add_to(clusters)
+        plugins.FastMarkerCluster(rows, callback=_casualty_callback(labels)).add_to(clusters)
         plugins.HeatMap(heat, radius=18, blur=14, min_opacity=0.3).add_to(heat_group)
     return [clusters, heat_group]
 
 
 def _admin_layer(admin: gpd.GeoDataFrame, opts: MapOptions) -> folium.FeatureGroup:
     column = "name_uk" if opts.language == "uk" else "name_en"
-    names = [_text(r.get(column)) for r in admin.to_dict("records")]
-    data = gpd.GeoDataFrame(
-        {"_tooltip": [escape_text(n) for n in names]}, geometry=admin.geometry.values, crs=admin.crs
+    return feature_layer(
+        admin.geometry,
+        name=opts.t("layer.admin"),
+        tooltips=[_text(r.get(column)) for r in admin.to_dict("records")],
+        styles={"": {"color": COLOURS["admin"], "weight": 1, "fill": True, "fillOpacity": 0.0}},
+        sticky=False,
+        highlight=False,
+        precision=min(opts.precision, 4),  # outlines simplified far beyond 10 m
     )
-    group = folium.FeatureGroup(name=escape_text(opts.t("layer.admin")), show=True)
-    folium.GeoJson(
-        data,
-        style_function=lambda _f: {
-            "color": COLOURS["admin"],
-            "weight": 1,
-            "fill": True,
-            "fillOpacity": 0.0,
-        },
-        tooltip=folium.GeoJsonTooltip(fields=["_tooltip"], labels=False),
-    ).add_to(group)
-    return group
 
 
 def _summary_layer(
@@ -847,29 +1082,20 @@ def _summary_layer(
 ) -> folium.FeatureGroup:
     top = float(summary["weight_sum"].max()) if len(summary) else 1.0
     tooltips = [
-        escape_text(
-            f"{opts.t(label_key)}: "
-            f"{format_number(w, decimals=0, decimal_comma=opts.decimal_comma)} "
-            f"({opts.t('field.count')}: {int(c)})"
-        )
+        f"{opts.t(label_key)}: "
+        f"{format_number(w, decimals=0, decimal_comma=opts.decimal_comma)} "
+        f"({opts.t('field.count')}: {int(c)})"
         for w, c in zip(summary["weight_sum"], summary["count"], strict=True)
     ]
     opacity = [round(0.15 + 0.7 * (w / top if top else 0), 3) for w in summary["weight_sum"]]
-    data = gpd.GeoDataFrame(
-        {"_tooltip": tooltips, "_popup": tooltips, "_o": opacity},
-        geometry=summary.geometry.values,
-        crs="EPSG:4326",
-    )
-    return _geojson_layer(
-        data,
+    return feature_layer(
+        summary.geometry,
         name=f"{opts.t('layer.h3')}: {opts.t(label_key)}",
-        show=True,
-        style=lambda f: {
-            "fillColor": COLOURS["h3"],
-            "color": COLOURS["h3"],
-            "weight": 0.5,
-            "fillOpacity": f["properties"]["_o"],
-        },
+        tooltips=tooltips,
+        styles={"": _style(COLOURS["h3"], weight=0.5)},
+        opacity=opacity,
+        tooltip_popup=True,
+        precision=min(opts.precision, 4),  # ≈ 10 m: ample for cells of 36 km² and more
     )
 
 
@@ -952,6 +1178,83 @@ def _legend_html(opts: MapOptions, sections: Sequence[str], breaks: Sequence[flo
 
 # --------------------------------------------------------------------------- map
 
+SNAPSHOT_ATTR = "minemap_snapshot"
+"""``frame.attrs`` key by which a caller marks a frame as an unchanging snapshot.
+
+A layer frame (or the tasks) whose ``attrs`` carry a hashable value under this key — the
+web app puts (store, data version, role, layer, filters) there — has its drawn layer
+(H3 summary, serialised GeoJSON) kept and reused by :func:`build_map` for the same
+snapshot, columns, rows and options (up to 5,000 rows every value is compared; above, the
+row labels only). Frames without it are drawn afresh. A caller that changes values of a
+large marked frame in place must drop the mark (``frame.attrs.pop(SNAPSHOT_ATTR)``)."""
+
+_MEMO: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+_MEMO_SIZE = 48
+_MEMO_LOCK = threading.Lock()
+
+
+_FINGERPRINT_ROWS = 5_000
+"""Up to this many rows, every value of a snapshot (not only its row labels) is hashed."""
+
+
+def _snapshot_key(frame: gpd.GeoDataFrame | None) -> tuple[Any, ...] | None:
+    if frame is None:
+        return None
+    snapshot = frame.attrs.get(SNAPSHOT_ATTR)
+    if snapshot is None:
+        return None
+    # pandas carries attrs over to derived frames: rows dropped (row labels), columns
+    # added or removed, and — for frames drawn feature by feature — any value changed
+    # after the snapshot was taken give another key.
+    try:
+        if len(frame) <= _FINGERPRINT_ROWS:
+            values = pd.DataFrame(frame.drop(columns=frame.geometry.name))
+            values["_wkb"] = shapely.to_wkb(np.asarray(frame.geometry.array, dtype=object))
+            hashed = pd.util.hash_pandas_object(values, index=True).to_numpy()
+        else:
+            hashed = pd.util.hash_pandas_object(frame.index, index=False).to_numpy()
+    except TypeError:  # unhashable values: draw afresh
+        return None
+    return (
+        snapshot,
+        tuple(map(str, frame.columns)),
+        len(frame),
+        int(hashed.sum()),
+        int(np.bitwise_xor.reduce(hashed, initial=0)),
+    )
+
+
+def _memo(key: tuple[Any, ...] | None, build: Any) -> Any:
+    if key is None:
+        return build()
+    with _MEMO_LOCK:
+        if key in _MEMO:
+            _MEMO.move_to_end(key)
+            return _MEMO[key]
+    value = build()
+    with _MEMO_LOCK:
+        _MEMO[key] = value
+        while len(_MEMO) > _MEMO_SIZE:
+            _MEMO.popitem(last=False)
+    return value
+
+
+def _payload(group: folium.FeatureGroup) -> tuple[Any, ...]:
+    layers = tuple(
+        (child.spec, child.data)
+        for child in group._children.values()
+        if isinstance(child, _DataLayer)
+    )
+    return (group.layer_name, group.show, layers)
+
+
+def _group(payload: tuple[Any, ...]) -> folium.FeatureGroup:
+    name, show, layers = payload
+    group = folium.FeatureGroup(name=name, show=show)
+    for spec, data in layers:
+        _DataLayer(spec, data).add_to(group)
+    return group
+
 
 def build_map(
     layers: Mapping[str, gpd.GeoDataFrame],
@@ -1008,18 +1311,21 @@ def build_map(
         zoom_start=6,
         tiles=None,
         control_scale=True,
-        prefer_canvas=False,
+        prefer_canvas=True,
         height=opts.height_px,
     )
     # folium passes max/min zoom only to tile layers; without tiles the map must carry them
     # itself (MarkerCluster refuses a map without maxZoom).
     m.options.update(maxZoom=19, minZoom=4)
     m.get_root().header.add_child(Element(_LEGEND_CSS))
+    _Helpers().add_to(m)
     sections: list[str] = []
     extents: list[tuple[float, float, float, float]] = []
 
     if admin is not None and not admin.empty:
-        _admin_layer(admin, opts).add_to(m)
+        snapshot = _snapshot_key(admin)
+        key = None if snapshot is None else (snapshot, "admin", repr(opts))
+        _group(_memo(key, lambda: _payload(_admin_layer(admin, opts)))).add_to(m)
 
     def present(name: str) -> gpd.GeoDataFrame | None:
         frame = layers.get(name)
@@ -1038,15 +1344,22 @@ def build_map(
             return opts.summary_resolution or opts.overflow_resolution
         return None
 
-    def add_summary(name: str, frame: gpd.GeoDataFrame, resolution: int) -> None:
-        weight = None
-        label = f"layer.{name}"
-        if name == "casualties":
-            weight = _people(frame)
-            label = "field.casualties"
-        summary = h3_summary(frame, resolution=resolution, weight=weight)
-        extents.append(tuple(summary.total_bounds))  # the cells', never the exact points'
-        _summary_layer(summary, opts, label).add_to(m)
+    def add_summary(
+        name: str, frame: gpd.GeoDataFrame, resolution: int, key: tuple[Any, ...] | None
+    ) -> None:
+        def build() -> tuple[Any, ...]:
+            weight = None
+            label = f"layer.{name}"
+            if name == "casualties":
+                weight = _people(frame)
+                label = "field.casualties"
+            summary = h3_summary(frame, resolution=resolution, weight=weight)
+            # The cells' extent, never the exact points'.
+            return _payload(_summary_layer(summary, opts, label)), tuple(summary.total_bounds)
+
+        payload, extent = _memo(key, build)
+        extents.append(extent)
+        _group(payload).add_to(m)
 
     drawers = {
         "farmland": _farmland_layer,
@@ -1064,8 +1377,10 @@ def build_map(
         if frame is None:
             continue
         resolution = summarised(name, frame)
+        snapshot = _snapshot_key(tasks if name == "tasks" else layers.get(name))
+        key = None if snapshot is None else (snapshot, name, resolution, is_shown(name), repr(opts))
         if resolution is not None:
-            add_summary(name, frame, resolution)
+            add_summary(name, frame, resolution, key)
             continue
         extents.append(tuple(frame.total_bounds))
         if name == "casualties":
@@ -1074,7 +1389,14 @@ def build_map(
         else:
             if name == "tasks":
                 breaks = priority_class_breaks(frame["priority_score"])
-            drawers[name](frame, opts, is_shown(name)).add_to(m)
+            drawer = drawers[name]
+            payload = _memo(
+                key,
+                lambda drawer=drawer, frame=frame, name=name: _payload(
+                    drawer(frame, opts, is_shown(name))
+                ),
+            )
+            _group(payload).add_to(m)
         sections.append(name)
 
     legend = _legend_html(opts, sections, breaks)

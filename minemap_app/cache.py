@@ -4,7 +4,9 @@ Pages never touch the store, the risk engine or the ingest pipeline directly: th
 these wrappers. Cache keys are plain values — the store path, its ``data_version()``, the
 reader's **role**, a layer name, filter values, a tuple of weights — never GeoDataFrames
 (which hash slowly or not at all). ``st.cache_data`` hands each caller its own copy, so
-pages may mutate results.
+pages may mutate results — except the map's :func:`filtered_layer` and
+:func:`prioritised_tasks`, which return shared, read-only frames (``st.cache_resource``:
+no copy of 100,000 parcels per rerun).
 
 Layer data is read only through :func:`minemap.auth.read_layer_for` with the session's
 role in the cache key, so a funder's run can never be served a planner's frame; every
@@ -18,14 +20,18 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 import os
 import tempfile
+import threading
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
+import shapely
 import streamlit as st
 
 from minemap import auth, reports, webmap
@@ -73,7 +79,10 @@ __all__ = [
     "store_path",
     "tasks_file",
     "undo_batch",
+    "warm_map",
 ]
+
+_LOG = logging.getLogger(__name__)
 
 
 def store_path() -> str:
@@ -225,7 +234,10 @@ def _oblast_geometry(oblast: str | None) -> Any:
     return match.geometry.union_all()
 
 
-@st.cache_data(show_spinner=False, max_entries=128)
+_EVENT_LAYERS = ("casualties", "strikes")
+"""Layers whose records must fall inside the period; the others show the state at its end."""
+
+
 def filtered_layer(
     path: str,
     version: int,
@@ -241,9 +253,65 @@ def filtered_layer(
     Events (casualties, strikes) must fall inside the period; everything else must have
     been recorded by its end (the situation at ``date_to``). Features intersecting the
     oblast's outline are kept. Aggregate layers have no dates: only the oblast applies.
+    Only events depend on ``date_from``, so for the other layers moving the period's
+    start reuses the cached entry.
+
+    **Shared and read-only**: unlike the other wrappers this returns the cached frame
+    itself (``st.cache_resource``), not a copy — copying 100,000 parcels on every rerun
+    cost more than drawing them. Derive new frames from it (``frame[mask]``,
+    ``frame.copy()``); never assign into it.
     """
+    if name not in _EVENT_LAYERS:
+        date_from = None
+    return _filtered_layer(
+        path, version, name, role, date_from=date_from, date_to=date_to, oblast=oblast
+    )
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def _filtered_layer(
+    path: str,
+    version: int,
+    name: str,
+    role: str | None,
+    *,
+    date_from: date | None,
+    date_to: date | None,
+    oblast: str | None,
+) -> gpd.GeoDataFrame:
     frame = layer(path, version, name, role)
-    return _filter(frame, name, date_from=date_from, date_to=date_to, oblast=oblast)
+    if oblast and _oblast_geometry(oblast) is not None and not frame.empty:
+        # The spatial part is cached on its own: a new period reuses it.
+        frame = frame.iloc[_in_oblast(path, version, name, role, oblast)]
+    frame = _filter(frame, name, date_from=date_from, date_to=date_to, oblast=None)
+    # An unchanging snapshot: the map reuses its drawn layer (H3 cells, GeoJSON) by this.
+    frame.attrs[webmap.SNAPSHOT_ATTR] = (path, version, role, name, date_from, date_to, oblast)
+    return frame
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _in_oblast(path: str, version: int, name: str, role: str | None, oblast: str) -> Any:
+    """Positions of the layer's features that intersect the oblast's outline."""
+    frame = layer(path, version, name, role)
+    return _intersecting(frame.geometry, _oblast_geometry(oblast))
+
+
+def _intersecting(geometry: gpd.GeoSeries, area: Any) -> Any:
+    """Positions of the geometries intersecting ``area``: bounding boxes first, then the
+    exact test against the prepared outline for the candidates only."""
+    geoms = np.asarray(geometry.array, dtype=object)
+    if area is None or len(geoms) == 0:
+        return np.arange(len(geoms))
+    minx, miny, maxx, maxy = area.bounds
+    bounds = shapely.bounds(geoms)
+    candidates = np.flatnonzero(
+        (bounds[:, 0] <= maxx)
+        & (bounds[:, 2] >= minx)
+        & (bounds[:, 1] <= maxy)
+        & (bounds[:, 3] >= miny)
+    )
+    shapely.prepare(area)
+    return candidates[shapely.intersects(area, geoms[candidates])]
 
 
 def _filter(
@@ -261,12 +329,12 @@ def _filter(
         keep = pd.Series(True, index=frame.index)
         if date_to is not None:
             keep &= dates.le(pd.Timestamp(date_to)).fillna(True).astype(bool)
-        if date_from is not None and name in ("casualties", "strikes"):
+        if date_from is not None and name in _EVENT_LAYERS:
             keep &= dates.ge(pd.Timestamp(date_from)).fillna(True).astype(bool)
         frame = frame[keep]
     area = _oblast_geometry(oblast)
     if area is not None and not frame.empty:
-        frame = frame[frame.geometry.intersects(area)]
+        frame = frame.iloc[_intersecting(frame.geometry, area)]
     return frame
 
 
@@ -310,6 +378,7 @@ def prioritisation(
     return prioritise(layers, weights=_weights(weights), as_of=as_of, sensitivity=sensitivity)
 
 
+@st.cache_resource(show_spinner=False, max_entries=16)
 def prioritised_tasks(
     path: str,
     version: int,
@@ -319,12 +388,91 @@ def prioritised_tasks(
     date_to: date | None = None,
     oblast: str | None = None,
 ) -> gpd.GeoDataFrame:
-    """Ranked tasks for the map: as of ``date_to``, within ``oblast`` if given."""
+    """Ranked tasks for the map: as of ``date_to``, within ``oblast`` if given.
+
+    Cached on its own and **shared, read-only** like :func:`filtered_layer` (no copy per
+    rerun); marked as a snapshot (:data:`minemap.webmap.SNAPSHOT_ATTR`) so the
+    map reuses their drawn layer.
+    """
     tasks = prioritisation(path, version, role, weights, as_of=date_to).tasks
     area = _oblast_geometry(oblast)
     if area is not None and not tasks.empty:
-        tasks = tasks[tasks.geometry.intersects(area)]
+        tasks = tasks.iloc[_intersecting(tasks.geometry, area)]
+    snapshot = (path, version, role, "tasks", weights, date_to, oblast)
+    tasks.attrs[webmap.SNAPSHOT_ATTR] = snapshot
     return tasks
+
+
+def _default_period(summary: dict[str, tuple[int, date | None, date | None]]) -> Any:
+    firsts = [first for _, first, _ in summary.values() if first is not None]
+    lasts = [last for _, _, last in summary.values() if last is not None]
+    return (min(firsts), max(lasts)) if firsts else (None, None)
+
+
+def warm_map(path: str) -> threading.Thread | None:
+    """Start computing what the Map page's first view needs, once per store version.
+
+    Called by the router on every run; starts :func:`_warm_map` for a version not seen
+    before. A store that cannot be read starts nothing (the pages show the error).
+    """
+    try:
+        version = data_version(path)
+    except Exception as exc:  # the pages that read the store show the message
+        _LOG.warning("not warming the map: %s", type(exc).__name__)
+        return None
+    return _warm_map(path, version)
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _warm_map(path: str, version: int) -> threading.Thread | None:
+    """The background run behind :func:`warm_map`, once per (store, version).
+
+    Runs in a background thread (started by the router on the first run that sees this
+    ``version``, i.e. the first page load after the server started or the data changed):
+    for each of :data:`WARM_ROLES`, the layers filtered to the full period and the
+    priority engine's run as of its end with the default weights — the cache entries the
+    map's default view asks for. A page that needs one of them while it is being computed
+    waits for it (Streamlit computes one cache entry once) instead of starting a second run.
+    Errors are left to the page that needs the value (it shows them as messages).
+    """
+    if not version:
+        return None
+
+    def attempt(role: str, compute: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return compute(*args, **kwargs)
+        except Exception as exc:  # the page recomputes it and shows the message
+            # Only the error's type: its text could quote data.
+            _LOG.warning("warming the map for %s failed: %s", role, type(exc).__name__)
+            return None
+
+    def run() -> None:
+        for role in WARM_ROLES:
+            summary = attempt(role, layer_summary, path, version, role)
+            if summary is None:
+                continue
+            date_from, date_to = _default_period(summary)
+            for name in LAYER_NAMES:
+                attempt(
+                    role,
+                    filtered_layer,
+                    *(path, version, name, role),
+                    date_from=date_from,
+                    date_to=date_to,
+                    oblast=None,
+                )
+            tasks_args = (path, version, role, None)
+            attempt(role, prioritised_tasks, *tasks_args, date_to=date_to, oblast=None)
+
+    thread = threading.Thread(target=run, name="minemap-warm-map", daemon=True)
+    thread.start()
+    return thread
+
+
+WARM_ROLES: tuple[str, ...] = ("planner",)
+"""Roles whose default map view (with priority tasks) is computed ahead of the first visit:
+planners, the map's main users. Field teams' first view computes its own entry (the cache
+is keyed on the role); warming it too would double the engine's CPU at every start."""
 
 
 @st.cache_data(show_spinner=False, max_entries=16)

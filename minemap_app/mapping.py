@@ -43,7 +43,7 @@ def add_aggregate_layers(
     lang: str,
     fit: bool = False,
 ) -> folium.Map:
-    """Add one toggleable hexagon layer per aggregate frame (tooltips escaped).
+    """Add one toggleable hexagon layer per aggregate frame (tooltips shown as text).
 
     Parameters
     ----------
@@ -59,30 +59,16 @@ def add_aggregate_layers(
     for name, frame in cells.items():
         if frame.empty:
             continue
-        data = gpd.GeoDataFrame(
-            {"_tooltip": [webmap.escape_text(t) for t in _tooltips(name, frame, lang)]},
-            geometry=frame.geometry.values,
-            crs="EPSG:4326",
-        )
         colour = _COLOUR.get(name, webmap.COLOURS["h3"])
-        group = folium.FeatureGroup(
-            name=webmap.escape_text(
-                f"{i18n.t('map.layer.h3', lang)}: {i18n.t(f'layer.{name}', lang)}"
-            ),
-            show=True,
-        )
-        folium.GeoJson(
-            data,
-            style_function=lambda _f, c=colour: {
-                "fillColor": c,
-                "color": c,
-                "weight": 0.8,
-                "fillOpacity": 0.35,
-            },
-            tooltip=folium.GeoJsonTooltip(fields=["_tooltip"], labels=False, sticky=True),
-            zoom_on_click=False,
-        ).add_to(group)
-        group.add_to(fmap)
+        webmap.feature_layer(
+            frame.geometry,
+            name=f"{i18n.t('map.layer.h3', lang)}: {i18n.t(f'layer.{name}', lang)}",
+            tooltips=_tooltips(name, frame, lang),
+            styles={"": {"fillColor": colour, "color": colour, "weight": 0.8, "fillOpacity": 0.35}},
+            highlight=False,
+            tooltip_popup=True,
+            precision=4,  # ≈ 10 m: ample for cells of 250 km²
+        ).add_to(fmap)
     if fit:
         bounds = [tuple(f.total_bounds) for f in cells.values() if not f.empty]
         if bounds:

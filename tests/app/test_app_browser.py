@@ -6,7 +6,6 @@ import json
 import time
 
 import pytest
-from playwright.sync_api import expect
 
 from tests.app.conftest import ACCOUNTS, PASSWORD
 
@@ -38,12 +37,31 @@ def open_page(offline, url: str, role: str = "planner"):
     return page
 
 
+# The map draws on a canvas (Leaflet's canvas renderer), so there are no SVG paths to count:
+# the features drawn are the Leaflet layers on the map that carry a GeoJSON ``feature``
+# (optionally only those stroked in one colour).
+_DRAWN = """(body, colour) => {
+    let n = 0;
+    window.map.eachLayer(l => { if (l.feature && (!colour || l.options.color === colour)) n++; });
+    return n;
+}"""
+
+
+def drawn_features(frame, colour: str | None = None) -> int:
+    """How many features the map in ``frame`` has drawn (of one stroke colour)."""
+    return frame.locator("body").evaluate(_DRAWN, colour)
+
+
 def map_frame(page):
     page.wait_for_selector(MAP_FRAME, timeout=30_000)
     # After a rerun the previous map's iframe lingers until the new one replaced it.
     page.wait_for_function(f'document.querySelectorAll("{MAP_FRAME}").length === 1', timeout=30_000)
+    page.query_selector(MAP_FRAME).content_frame().wait_for_function(
+        "() => window.map && Object.values(window.map._layers).some(l => l.feature)",
+        timeout=30_000,
+    )
     frame = page.frame_locator(MAP_FRAME)
-    frame.locator("path.leaflet-interactive").first.wait_for(timeout=30_000)
+    frame.locator("canvas.leaflet-zoom-animated").first.wait_for(timeout=30_000)
     return frame
 
 
@@ -55,10 +73,11 @@ def english(page, heading: str = "Clearance map") -> None:
 def test_map_draws_its_layers_offline(app_server, offline_page, screenshot):
     page = open_page(offline_page, f"{app_server.url}/")
     frame = map_frame(page)
-    paths = frame.locator("path.leaflet-interactive")
     # 26 bundled oblast outlines, plus the seeded store's polygons.
     expected = 26 + 5
-    assert paths.count() >= expected
+    assert drawn_features(frame) >= expected
+    # Drawn on the canvas renderer (one <canvas>, no SVG path per feature).
+    assert frame.locator("path.leaflet-interactive").count() == 0
     assert offline_page.blocked == [], (
         f"the app tried to reach the internet: {offline_page.blocked}"
     )
@@ -70,13 +89,25 @@ def test_hostile_feature_text_is_shown_escaped_and_never_runs(app_server, offlin
     page = open_page(offline_page, f"{app_server.url}/")
     english(page)
     frame = map_frame(page)
-    # Open the popups of every hazard polygon: one carries the <img onerror> id.
-    # Tasks are drawn over hazards, so the click is dispatched on the hazard path itself.
-    polygons = frame.locator("path.leaflet-interactive[stroke='#f28e2b']")
-    expect(polygons).to_have_count(2, timeout=30_000)  # the two SHA polygons of the seed
+    # Open the popups of every hazard polygon: one carries the <img onerror> id. Tasks are
+    # drawn over hazards, so the click is fired on each hazard layer itself (as Leaflet's
+    # canvas renderer does for a click on it), propagating to the layer's popup handler.
+    sha = "#f28e2b"  # the two SHA polygons of the seed
+    assert drawn_features(frame, sha) == 2
+    body = frame.locator("body")
     shown = []
-    for i in range(polygons.count()):
-        polygons.nth(i).dispatch_event("click")
+    for i in range(2):
+        body.evaluate(
+            """(body, [colour, i]) => {
+                const hits = [];
+                window.map.eachLayer(l => {
+                    if (l.feature && l.options.color === colour) hits.push(l);
+                });
+                const l = hits[i];
+                l.fire("click", {latlng: l.getBounds().getCenter()}, true);
+            }""",
+            [sha, i],
+        )
         popup = frame.locator(".leaflet-popup-content")
         popup.wait_for(timeout=10_000)
         shown.append(popup.inner_text())
@@ -158,7 +189,7 @@ def _upload(page, name: str, data: bytes) -> None:
 def _confirmed_paths(app_server, offline_page) -> int:
     page = open_page(offline_page, f"{app_server.url}/")
     frame = map_frame(page)
-    return frame.locator("path.leaflet-interactive[stroke='#c0392b']").count()
+    return drawn_features(frame, "#c0392b")
 
 
 def test_bad_upload_names_every_problem_and_imports_nothing(app_server, offline_page, screenshot):

@@ -119,10 +119,10 @@ def test_user_text_never_reaches_the_page_unescaped():
     page = full_map().get_root().render()
     for raw in (XSS, SCRIPT, "<script>window", "onerror=window.__xss=1>"):
         assert raw not in page
-    # The escaped text is there (JSON-encoded inside the script), so users still see it.
-    assert "\\u0026lt;img src=x onerror=window.__xss=1\\u0026gt;" in page or (
-        "&lt;img src=x onerror=window.__xss=1&gt;" in page
-    )
+    # The text is there as JSON data with <, > and & escaped (\\u003c…), so users still see
+    # it: the browser puts it into popups and tooltips with textContent, never as HTML.
+    assert "\\u003cimg src=x onerror=window.__xss=1\\u003e" in page
+    assert "\\u003cscript\\u003ewindow.__xss=2\\u003c/script\\u003e" in page
 
 
 def test_popup_table_escapes_labels_and_values():
@@ -220,3 +220,31 @@ def test_casualties_as_counts_only_when_exact_points_are_not_allowed():
     for value in ("36.05", "36.25", "49.05", "36.5", "49.5"):
         assert not re.search(re.escape(value) + r"(?!\d)", page), value
     assert "markerClusterGroup" not in page
+
+
+def test_a_snapshot_is_drawn_once_and_never_served_stale():
+    frame = hazards()
+    frame.attrs[webmap.SNAPSHOT_ATTR] = ("test store", 1, "planner", "hazards")
+    first = webmap.build_map({"hazards": frame}).get_root().render()
+    again = webmap.build_map({"hazards": frame}).get_root().render()
+    assert "H-1" in first
+    # The reused layer is the same drawing (element ids differ between maps).
+    assert re.sub(r"_[0-9a-f]{32}", "", first) == re.sub(r"_[0-9a-f]{32}", "", again)
+    # Rows dropped after the snapshot was taken (the attrs travel with the subset) are
+    # noticed: the map shows the subset, not the reused drawing.
+    subset = frame.iloc[[1]]
+    assert subset.attrs == frame.attrs
+    page = webmap.build_map({"hazards": subset}).get_root().render()
+    assert '"H-1"' not in page
+    assert "\\u003cimg src=x" in page
+
+
+def test_a_changed_value_in_a_snapshot_is_drawn_anew():
+    frame = hazards()
+    frame.attrs[webmap.SNAPSHOT_ATTR] = ("test store", 2, "planner", "hazards")
+    assert "H-1" in webmap.build_map({"hazards": frame}).get_root().render()
+    renamed = frame.assign(hazard_id=["H-renamed", "H-2"])  # same rows, attrs carried over
+    assert renamed.attrs == frame.attrs
+    page = webmap.build_map({"hazards": renamed}).get_root().render()
+    assert "H-renamed" in page
+    assert '"H-1"' not in page
