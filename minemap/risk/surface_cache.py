@@ -12,18 +12,25 @@ The surface last computed is stored with the store (``Store.put_derived``, key
   non-personal schema field, so a role that cannot read personal fields sees the same
   checksums);
 - the equal-area CRS the areas were measured in (it depends on the data's extent);
-- a bounding box (in lon/lat, generously enlarged) of the evidence of every record, so
-  the records of a batch undone later can still be located although the store deleted
-  their rows.
+- the component of every evidence record (store batch id and position in the batch), and
+  a lon/lat box (generously enlarged) around every released polygon, so records of a batch
+  undone later can still be found although the store deleted their rows.
 
 On the next run, if parameters, code, CRS and every shared batch's checksum match, the
-batches added since are new records and the batches gone are removed records:
-:func:`minemap.risk.surface.update_surface` recomputes only the components they touch
-(tested identical to a full :func:`~minemap.risk.surface.hazard_surface`). Anything
-else — different parameters or code, records set aside by ``as_of``, rows without a batch
-id, layers that are not whole store batches, a batch whose rows changed, a damaged cache
-row — means a full recomputation: a stale hazard map would be a safety failure. A damaged
-or unreadable cache row is logged as a warning and ignored, never raised.
+batches added since are new records and the batches gone are removed records. Only the
+components they touch are recomputed: seeds are the added evidence, the current members
+of every cached component that lost a record, and the evidence under released land added
+or undone; seeds grow through the STRtree to whole connected components, and a cached
+component is replaced when any of its **members** is affected (decided by membership, not
+by geometric tests on the cached rows, so a component cut to a sliver by released land
+is replaced too). The result equals a full :func:`~minemap.risk.surface.hazard_surface`
+(tested). Anything else — different parameters or code, records set aside by ``as_of``,
+rows without a batch id, layers that are not whole store batches, a batch whose rows
+changed, a damaged cache row — means a full recomputation: a stale hazard map would be a
+safety failure. A damaged or unreadable cache row is logged as a warning and ignored,
+never raised. This module uses the geometry engine's private helpers (``_evidence``,
+``_components``, ``_component_id``) so the evidence and components are the same by
+construction; their source is part of ``params_sha256``.
 """
 
 from __future__ import annotations
@@ -251,18 +258,9 @@ def batch_digests(frame: gpd.GeoDataFrame, layer: str) -> dict[str, str]:
     return out
 
 
-def _degree_boxes(bounds: np.ndarray, radius_m: np.ndarray | None = None) -> np.ndarray:
-    """Enlarge lon/lat boxes by ``radius_m`` (generously converted) and a fixed margin."""
-    b = np.array(bounds, dtype="float64")
-    if radius_m is not None:
-        r = np.nan_to_num(np.asarray(radius_m, dtype="float64"), nan=0.0)
-        lat = np.clip(np.maximum(np.abs(b[:, 1]), np.abs(b[:, 3])) + 1.0, 0.0, 89.0)
-        dlat = r / 110_000.0
-        dlon = r / (110_000.0 * np.cos(np.radians(lat)))
-        b[:, 0] -= dlon
-        b[:, 2] += dlon
-        b[:, 1] -= dlat
-        b[:, 3] += dlat
+def _released_boxes(frame: gpd.GeoDataFrame) -> np.ndarray:
+    """(n, 4) lon/lat boxes around released polygons, enlarged by 2 % and a fixed margin."""
+    b = np.array(shapely.bounds(np.asarray(frame.geometry.array, dtype=object)), dtype="float64")
     width = (b[:, 2] - b[:, 0]) * 0.02 + _MARGIN_DEG
     height = (b[:, 3] - b[:, 1]) * 0.02 + _MARGIN_DEG
     b[:, 0] -= width
@@ -272,67 +270,70 @@ def _degree_boxes(bounds: np.ndarray, radius_m: np.ndarray | None = None) -> np.
     return b
 
 
-def _record_boxes(
-    layer: str,
-    frame: gpd.GeoDataFrame,
-    footprints: gpd.GeoDataFrame | None,
-    casualty_buffer_m: float | Mapping[str, float] | None,
-) -> np.ndarray:
-    """(n, 4) lon/lat boxes covering each record's evidence (or released polygon)."""
-    if layer == "strikes":
-        geoms = np.asarray(footprints.geometry.array, dtype=object)
-        radius = None
-        if "footprint_radius_m" in footprints.columns:
-            radius = footprints["footprint_radius_m"].to_numpy(dtype="float64", na_value=np.nan)
-        return _degree_boxes(shapely.bounds(geoms), radius)
-    geoms = np.asarray(frame.geometry.array, dtype=object)
-    if layer == "casualties":
-        from minemap.risk.surface import casualty_buffers
-
-        radius = casualty_buffers(frame, casualty_buffer_m=casualty_buffer_m)["buffer_radius_m"]
-        return _degree_boxes(shapely.bounds(geoms), radius.to_numpy())
-    return _degree_boxes(shapely.bounds(geoms))
-
-
 # -- the payload ---------------------------------------------------------------------------
 
 
-def _encode(surface: gpd.GeoDataFrame, boxes: dict[tuple[str, str], np.ndarray]) -> bytes:
+@dataclass
+class _Cached:
+    surface: gpd.GeoDataFrame
+    members: pd.DataFrame  # batch_id, pos, component_id: every evidence record's component
+    boxes: dict[str, np.ndarray]  # cleared batch id → (n, 4) lon/lat boxes
+
+
+def _encode(cached: _Cached) -> bytes:
     index = []
     arrays = []
     start = 0
-    for (layer, batch_id), arr in sorted(boxes.items()):
-        index.append([layer, batch_id, start, start + len(arr)])
+    for batch_id, arr in sorted(cached.boxes.items()):
+        index.append([batch_id, start, start + len(arr)])
         arrays.append(arr)
         start += len(arr)
     stacked = np.vstack(arrays) if arrays else np.empty((0, 4))
-    parquet = io.BytesIO()
-    gpd.GeoDataFrame(surface).to_parquet(parquet, index=False)
+    parts = {}
+    for name, frame in (("surface", cached.surface), ("members", cached.members)):
+        buf = io.BytesIO()
+        frame.to_parquet(buf, index=False)
+        parts[f"{name}.parquet"] = buf.getvalue()
     npy = io.BytesIO()
     np.save(npy, stacked.astype("<f8"), allow_pickle=False)
+    parts["boxes.npy"] = npy.getvalue()
+    parts["boxes.json"] = json.dumps(index).encode()
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_STORED) as zf:
-        zf.writestr("surface.parquet", parquet.getvalue())
-        zf.writestr("boxes.npy", npy.getvalue())
-        zf.writestr("boxes.json", json.dumps(index))
+        for name, blob in parts.items():
+            zf.writestr(name, blob)
     return out.getvalue()
 
 
-def _decode(payload: bytes) -> tuple[gpd.GeoDataFrame, dict[tuple[str, str], np.ndarray]]:
+def _decode(payload: bytes) -> _Cached:
     with zipfile.ZipFile(io.BytesIO(payload)) as zf:
         surface = gpd.read_parquet(io.BytesIO(zf.read("surface.parquet")))
+        members = pd.read_parquet(io.BytesIO(zf.read("members.parquet")))
         stacked = np.load(io.BytesIO(zf.read("boxes.npy")), allow_pickle=False)
         index = json.loads(zf.read("boxes.json"))
     if stacked.ndim != 2 or stacked.shape[1] != 4:
-        raise ValueError("record boxes are not an (n, 4) array")
-    boxes = {(str(layer), str(b)): stacked[int(s) : int(e)] for layer, b, s, e in index}
-    return surface, boxes
+        raise ValueError("released-land boxes are not an (n, 4) array")
+    if list(members.columns) != ["batch_id", "pos", "component_id"]:
+        raise ValueError("the component membership table has the wrong columns")
+    boxes = {str(b): stacked[int(s) : int(e)] for b, s, e in index}
+    surface = surface.set_crs(STORAGE_CRS, allow_override=True)
+    return _Cached(surface, members, boxes)
 
 
-# -- the cache-aware surface ---------------------------------------------------------------
+# -- evidence with record identities ---------------------------------------------------------
 
 
-def _area_crs_wkt(frames: list[gpd.GeoDataFrame | None]) -> str:
+@dataclass
+class _Evidence:
+    geoms: np.ndarray  # metric
+    kinds: np.ndarray
+    keys: np.ndarray
+    batch: np.ndarray  # store batch id of each evidence geometry
+    pos: np.ndarray  # its position within the batch (stable: batches are whole or gone)
+    crs: pyproj.CRS
+
+
+def _area_crs(frames: list[gpd.GeoDataFrame | None]) -> pyproj.CRS:
     boxes = [f.total_bounds for f in frames if f is not None and len(f)]
     if not boxes:
         bounds = np.array([np.nan] * 4)
@@ -341,7 +342,178 @@ def _area_crs_wkt(frames: list[gpd.GeoDataFrame | None]) -> str:
         bounds = np.array(
             [np.nanmin(b[:, 0]), np.nanmin(b[:, 1]), np.nanmax(b[:, 2]), np.nanmax(b[:, 3])]
         )
-    return _spatial.equal_area_crs_for(bounds).to_wkt()
+    return _spatial.equal_area_crs_for(bounds)
+
+
+def _positions(batch: np.ndarray) -> np.ndarray:
+    return pd.Series(batch).groupby(batch, sort=False).cumcount().to_numpy(dtype="int64")
+
+
+def _current_evidence(
+    hazards: gpd.GeoDataFrame | None,
+    strikes: gpd.GeoDataFrame | None,
+    footprints: gpd.GeoDataFrame | None,
+    casualties: gpd.GeoDataFrame | None,
+    crs: pyproj.CRS,
+    batch_cols: Mapping[str, np.ndarray],
+    casualty_buffer_m: float | Mapping[str, float] | None,
+) -> _Evidence:
+    """The evidence exactly as :func:`hazard_surface` builds it, with each one's record."""
+    from minemap.risk import surface as _surface
+
+    geoms, kinds, keys = _surface._evidence(
+        hazards, footprints, casualties, crs, casualty_buffer_m, None
+    )
+    batches, positions = [], []
+    for layer, source in (("hazards", hazards), ("strikes", footprints),
+                          ("casualties", casualties)):  # fmt: skip
+        if source is None or not len(source):
+            continue
+        g = np.asarray(source.geometry.array, dtype=object)
+        keep = ~shapely.is_missing(g) & ~shapely.is_empty(g)
+        batch = batch_cols[layer]
+        batches.append(batch[keep])
+        positions.append(_positions(batch)[keep])
+    batch = np.concatenate(batches) if batches else np.empty(0, dtype=str)
+    pos = np.concatenate(positions) if positions else np.empty(0, dtype="int64")
+    if len(batch) != len(geoms):
+        raise _NoCacheError("the evidence could not be matched to its records")
+    return _Evidence(geoms, kinds, keys, batch, pos, crs)
+
+
+def _membership(ev: _Evidence, subset: np.ndarray, n_threads: int) -> pd.DataFrame:
+    """Component id of every evidence record in ``subset`` (indices; a closed set)."""
+    from minemap.risk import surface as _surface
+
+    geoms = ev.geoms[subset]
+    comp = np.empty(len(subset), dtype=object)
+    if len(subset):
+        tree = shapely.STRtree(geoms)
+        left, right = _spatial.query_pairs(tree, geoms, predicate="intersects", n_threads=n_threads)
+        labels = _spatial.connected_components(len(geoms), left, right)
+        order, offsets = _spatial.group_indices(labels)
+        keys = ev.keys[subset]
+        for g in range(len(offsets) - 1):
+            members = order[offsets[g] : offsets[g + 1]]
+            comp[members] = _surface._component_id(keys[members])
+    return pd.DataFrame(
+        {
+            "batch_id": pd.array(ev.batch[subset].astype(object), dtype="str"),
+            "pos": ev.pos[subset].astype("int64"),
+            "component_id": pd.array(comp, dtype="str"),
+        }
+    )
+
+
+def _check_membership(surface: gpd.GeoDataFrame, members: pd.DataFrame) -> None:
+    """Every surface row is a component of the membership, with its number of members."""
+    counts = members["component_id"].value_counts()
+    ids = surface["component_id"].astype(str)
+    got = counts.reindex(ids.to_numpy()).to_numpy()
+    if np.isnan(got.astype("float64")).any() or (got != surface["n_evidence"].to_numpy()).any():
+        raise _NoCacheError("the surface's components do not match their members")
+
+
+def _grow(tree: shapely.STRtree, geoms: np.ndarray, seeds: np.ndarray) -> np.ndarray:
+    affected = seeds.copy()
+    frontier = np.flatnonzero(seeds)
+    while len(frontier):
+        nbrs = np.unique(tree.query(geoms[frontier], predicate="intersects")[1])
+        frontier = nbrs[~affected[nbrs]]
+        affected[frontier] = True
+    return affected
+
+
+def _update(
+    cached: _Cached,
+    ev: _Evidence,
+    *,
+    added: set[str],
+    removed: set[str],
+    released: gpd.GeoDataFrame | None,
+    released_batch: np.ndarray,
+    n_threads: int,
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame, int, int]:
+    """(surface, members, components recomputed, cached components dropped).
+
+    Like :func:`~minemap.risk.surface.update_surface`, but which cached components are
+    stale is decided by their **members** (records of undone batches, records now
+    connected to a change), never by geometric tests on the cached rows: a component cut
+    down to a sliver by released land cannot escape being replaced.
+    """
+    from minemap.risk import surface as _surface
+
+    geoms = ev.geoms
+    n = len(geoms)
+    prev_members = cached.members
+    old_key = prev_members["batch_id"].astype(str) + ":" + prev_members["pos"].astype(str)
+    comp_of = pd.Series(prev_members["component_id"].astype(str).to_numpy(), index=old_key)
+    if comp_of.index.has_duplicates:
+        raise _NoCacheError("the cached membership lists a record twice")
+    cur_key = pd.Index(ev.batch.astype(str)) + ":" + pd.Index(ev.pos.astype(str))
+    cur_comp = comp_of.reindex(cur_key).to_numpy(dtype=object)
+
+    seeds = np.isin(ev.batch, sorted(added)) if added else np.zeros(n, dtype=bool)
+    known = ~pd.isna(cur_comp)
+    if (~known & ~seeds).any():
+        raise _NoCacheError("a record of an unchanged batch is not in the cached membership")
+    gone = prev_members["batch_id"].astype(str).isin(removed).to_numpy()
+    stale = set(prev_members["component_id"].astype(str).to_numpy()[gone])
+
+    # released land added or undone: the evidence under it is recomputed
+    changed = []
+    if released is not None and len(released) and added:
+        take = np.isin(released_batch, sorted(added))
+        changed.append(np.asarray(released.geometry.array, dtype=object)[take])
+    for batch_id in removed:
+        arr = cached.boxes.get(batch_id)
+        if arr is not None and len(arr):
+            arr = arr[np.isfinite(arr).all(axis=1)]
+            boxes = shapely.box(arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3])
+            changed.append(shapely.segmentize(boxes, _SEGMENT_DEG))
+    tree = shapely.STRtree(geoms) if n else None
+    if changed and n:
+        cut = np.concatenate(changed)
+        cut = cut[~shapely.is_missing(cut) & ~shapely.is_empty(cut)]
+        if len(cut):
+            cut_m = _surface._valid(_spatial.project(cut, STORAGE_CRS, ev.crs))
+            seeds[np.unique(tree.query(cut_m, predicate="intersects")[1])] = True
+
+    affected = np.zeros(n, dtype=bool)
+    while n:
+        seeds |= known & np.isin(cur_comp, sorted(stale))
+        affected = _grow(tree, geoms, seeds)
+        now_stale = stale | set(cur_comp[affected & known])
+        if now_stale == stale:
+            break
+        stale = now_stale
+        seeds = affected
+
+    subset = np.flatnonzero(affected)
+    fresh = _surface._components(
+        geoms[subset], ev.kinds[subset], ev.keys[subset], released, ev.crs, n_threads
+    )
+    previous = cached.surface
+    drop = previous["component_id"].astype(str).isin(stale).to_numpy()
+    kept = previous[~drop]
+    frames = [f for f in (kept, fresh) if len(f)]
+    if frames:
+        out = pd.concat(frames, ignore_index=True)
+        out = out.sort_values("component_id", kind="stable").reset_index(drop=True)
+        out = gpd.GeoDataFrame(out, geometry="geometry", crs=STORAGE_CRS)
+    else:
+        out = _surface._empty_surface(ev.crs)
+    out.attrs["area_crs"] = ev.crs.to_wkt()
+    keep_members = ~gone & ~prev_members["component_id"].astype(str).isin(stale).to_numpy()
+    members = pd.concat(
+        [prev_members[keep_members], _membership(ev, subset, n_threads)], ignore_index=True
+    )
+    if len(members) != n:
+        raise _NoCacheError("the updated membership does not cover the evidence")
+    return out, members, len(fresh), int(drop.sum())
+
+
+# -- the cache-aware surface ---------------------------------------------------------------
 
 
 def _whole_batches(cache: Any, batches: dict[str, dict[str, int]]) -> None:
@@ -361,36 +533,42 @@ def _whole_batches(cache: Any, batches: dict[str, dict[str, int]]) -> None:
                 )
 
 
-def _changed_geometries(
-    added: set[str],
-    removed: set[str],
-    layers: Mapping[str, gpd.GeoDataFrame | None],
-    footprints: gpd.GeoDataFrame | None,
-    batch_cols: Mapping[str, np.ndarray],
-    old_boxes: Mapping[tuple[str, str], np.ndarray],
-) -> gpd.GeoSeries:
-    parts: list[np.ndarray] = []
-    for layer in SURFACE_LAYERS:
-        frame = layers.get(layer)
-        if frame is None or not len(frame) or not added:
-            continue
-        take = np.isin(batch_cols[layer], sorted(added))
-        if not take.any():
-            continue
-        source = footprints if layer == "strikes" else frame
-        parts.append(np.asarray(source.geometry.array, dtype=object)[take])
-    for (_layer, batch_id), arr in old_boxes.items():
-        if batch_id in removed and len(arr):
-            ok = np.isfinite(arr).all(axis=1)
-            boxes = shapely.box(arr[ok, 0], arr[ok, 1], arr[ok, 2], arr[ok, 3])
-            parts.append(shapely.segmentize(boxes, _SEGMENT_DEG))
-    geoms = np.concatenate(parts) if parts else np.empty(0, dtype=object)
-    return gpd.GeoSeries(geoms, crs=STORAGE_CRS)
-
-
 def _warn(run_warnings: list[str], message: str) -> None:
     log.warning(message)
     run_warnings.append(message)
+
+
+def _load(
+    cache: DerivedCache, params: str, warnings: list[str]
+) -> tuple[_Cached, dict[str, dict[str, str]], str]:
+    """(cached surface, its batches per layer, its area CRS WKT); raises _NoCacheError."""
+    try:
+        record = cache.get_derived(SURFACE_KEY)
+    except Exception as exc:  # an unreadable cache is not a reason to fail the plan
+        _warn(warnings, f"the cached hazard surface could not be read ({exc}); recomputing")
+        raise _NoCacheError("cached surface unreadable") from None
+    if record is None:
+        raise _NoCacheError("no cached surface yet")
+    if record.params_sha256 != params:
+        raise _NoCacheError("parameters, code or library versions changed since the cached run")
+    try:
+        if hashlib.sha256(record.payload).hexdigest() != record.payload_sha256:
+            raise ValueError("its payload does not match its checksum")
+        inputs = json.loads(record.inputs_json)
+        if not isinstance(inputs, dict) or inputs.get("format") != _FORMAT:
+            raise ValueError("its inputs record is not in the expected format")
+        batches = inputs["batches"]
+        if not isinstance(batches, dict) or set(batches) != set(SURFACE_LAYERS):
+            raise ValueError("its batch list is incomplete")
+        batches = {layer: {str(b): str(d) for b, d in m.items()} for layer, m in batches.items()}
+        cached = _decode(record.payload)
+        if len(cached.surface) != int(inputs["n_components"]):
+            raise ValueError("its surface has the wrong number of components")
+        _check_membership(cached.surface, cached.members)
+    except Exception as exc:  # damaged: ignored with a warning, never raised
+        _warn(warnings, f"the cached hazard surface is damaged ({exc}); ignored, recomputing")
+        raise _NoCacheError("cached surface damaged: ignored") from None
+    return cached, batches, str(inputs["area_crs"])
 
 
 def cached_hazard_surface(
@@ -404,6 +582,7 @@ def cached_hazard_surface(
     excluded: Mapping[str, int] | None = None,
     reuse: bool = True,
     casualty_buffer_m: float | Mapping[str, float] | None = None,
+    n_threads: int = _spatial.N_THREADS,
 ) -> SurfaceRun:
     """The hazard surface of the layers, updated from the store's cached one when safe.
 
@@ -423,13 +602,14 @@ def cached_hazard_surface(
         False: compute the whole surface (the cached one is not read) and store it.
     casualty_buffer_m : optional
         As for :func:`~minemap.risk.surface.hazard_surface`.
+    n_threads : int
 
     Returns
     -------
     SurfaceRun
         The surface equals ``hazard_surface`` on the same layers in every case.
     """
-    from minemap.risk.surface import hazard_surface, update_surface
+    from minemap.risk.surface import hazard_surface
 
     layers = {"hazards": hazards, "strikes": strikes, "casualties": casualties,
               "cleared": released}  # fmt: skip
@@ -439,7 +619,6 @@ def cached_hazard_surface(
         and (footprints is None or len(footprints) != len(strikes))
     ):
         raise ValueError("footprints must be strike_footprints(strikes), aligned to it")
-    surface_frames = [hazards, footprints, casualties, released]
     warnings: list[str] = []
 
     def full() -> gpd.GeoDataFrame:
@@ -449,16 +628,16 @@ def cached_hazard_surface(
             casualties=casualties,
             released=released,
             casualty_buffer_m=casualty_buffer_m,
+            n_threads=n_threads,
         )
 
     # 1. can the current inputs be cached at all?
     try:
         set_aside = {k: v for k, v in (excluded or {}).items() if k in SURFACE_LAYERS and v}
         if set_aside:
-            total = sum(set_aside.values())
             raise _NoCacheError(
-                f"the plan date sets {total:,} record(s) aside; the cache holds surfaces of "
-                "all records"
+                f"the plan date sets {sum(set_aside.values()):,} record(s) aside; the cache "
+                "holds the surface of all records"
             )
         batch_cols: dict[str, np.ndarray] = {}
         digests: dict[str, dict[str, str]] = {}
@@ -466,146 +645,88 @@ def cached_hazard_surface(
         for layer, frame in layers.items():
             if frame is None or not len(frame):
                 batch_cols[layer] = np.empty(0, dtype=str)
-                digests[layer] = {}
-                counts[layer] = {}
+                digests[layer], counts[layer] = {}, {}
                 continue
             batch_cols[layer] = _batch_column(frame, layer)
             digests[layer] = batch_digests(frame, layer)
             counts[layer] = {b: len(idx) for b, idx in _groups(batch_cols[layer]).items()}
         _whole_batches(cache, counts)
+        crs = _area_crs([hazards, footprints, casualties, released])
+        ev = _current_evidence(
+            hazards, strikes, footprints, casualties, crs, batch_cols, casualty_buffer_m
+        )
     except _NoCacheError as exc:
         surface = full()
         return SurfaceRun(surface, "full", str(exc), len(surface), len(surface))
 
     params = surface_params_sha256(casualty_buffer_m=casualty_buffer_m)
-    area_crs = _area_crs_wkt(surface_frames)
-    current = {layer: digests[layer] for layer in SURFACE_LAYERS}
+    area_crs = crs.to_wkt()
 
     # 2. the cached surface, if it provably fits
-    surface = None
-    mode: Literal["full", "incremental"] = "full"
+    run = None
     reason = "cache not used (--no-cache)"
-    added: set[str] = set()
-    removed: set[str] = set()
-    previous_ids: set[str] = set()
     if reuse:
         try:
-            surface, previous_ids, added, removed, reason = _try_update(
-                cache, params, area_crs, current, layers, footprints, batch_cols, warnings,
-                update_surface, casualty_buffer_m,
-            )  # fmt: skip
-            mode = "incremental" if surface is not None else "full"
+            cached, old, old_crs = _load(cache, params, warnings)
+            if old_crs != area_crs:
+                raise _NoCacheError("the data's extent moved the equal-area CRS")
+            old_of = {b: (layer, d) for layer, m in old.items() for b, d in m.items()}
+            now_of = {b: (layer, d) for layer, m in digests.items() for b, d in m.items()}
+            for batch_id in sorted(set(old_of) & set(now_of)):
+                if old_of[batch_id] != now_of[batch_id]:
+                    raise _NoCacheError(f"the rows of batch {batch_id} changed since")
+            added = set(now_of) - set(old_of)
+            removed = set(old_of) - set(now_of)
+            if not added and not removed:
+                run = SurfaceRun(cached.surface, "incremental", "no batch added or undone",
+                                 len(cached.surface), saved=True)  # fmt: skip
+                run.surface.attrs["area_crs"] = area_crs
+                return run
+            try:
+                surface, members, n_fresh, n_dropped = _update(
+                    cached, ev, added=added, removed=removed, released=released,
+                    released_batch=batch_cols["cleared"], n_threads=n_threads,
+                )  # fmt: skip
+            except _NoCacheError:
+                raise
+            except Exception as exc:
+                _warn(warnings, f"updating the cached hazard surface failed ({exc}); recomputing")
+                raise _NoCacheError("incremental update failed") from None
+            reason = f"{len(added)} batch(es) added, {len(removed)} undone"
+            run = SurfaceRun(surface, "incremental", reason, len(surface), n_fresh, n_dropped,
+                             sorted(added), sorted(removed), warnings=warnings)  # fmt: skip
         except _NoCacheError as exc:
             reason = str(exc)
-    if surface is None:
+    if run is None:
         surface = full()
-        n_changed, n_removed = len(surface), 0
-    else:
-        ids = set(surface["component_id"].astype(str))
-        n_changed, n_removed = len(ids - previous_ids), len(previous_ids - ids)
-    run = SurfaceRun(
-        surface, mode, reason, len(surface), n_changed, n_removed,
-        sorted(added), sorted(removed), warnings=warnings,
-    )  # fmt: skip
-    if mode == "incremental" and not added and not removed:
-        run.saved = True  # already stored as it is
-        return run
+        run = SurfaceRun(surface, "full", reason, len(surface), len(surface), warnings=warnings)
+        try:
+            members = _membership(ev, np.arange(len(ev.geoms)), n_threads)
+            _check_membership(surface, members)
+        except Exception as exc:
+            _warn(warnings, f"the hazard surface cannot be kept for the next run ({exc})")
+            return run
 
     # 3. keep it for the next run
     try:
         boxes = {}
-        for layer, frame in layers.items():
-            if frame is None or not len(frame):
-                continue
-            all_boxes = _record_boxes(layer, frame, footprints, casualty_buffer_m)
-            for batch_id, idx in _groups(batch_cols[layer]).items():
-                boxes[(layer, batch_id)] = all_boxes[idx]
+        if released is not None and len(released):
+            all_boxes = _released_boxes(released)
+            for batch_id, idx in _groups(batch_cols["cleared"]).items():
+                boxes[batch_id] = all_boxes[idx]
         inputs = {
             "format": _FORMAT,
             "area_crs": area_crs,
-            "batches": current,
-            "n_components": len(surface),
+            "batches": digests,
+            "n_components": len(run.surface),
         }
         cache.put_derived(
             SURFACE_KEY,
             params_sha256=params,
             inputs_json=json.dumps(inputs, sort_keys=True),
-            payload=_encode(surface, boxes),
+            payload=_encode(_Cached(run.surface, members, boxes)),
         )
         run.saved = True
     except Exception as exc:  # a cache that cannot be written must not fail the plan
         _warn(warnings, f"the hazard surface could not be kept for the next run: {exc}")
     return run
-
-
-def _try_update(
-    cache: DerivedCache,
-    params: str,
-    area_crs: str,
-    current: dict[str, dict[str, str]],
-    layers: Mapping[str, gpd.GeoDataFrame | None],
-    footprints: gpd.GeoDataFrame | None,
-    batch_cols: Mapping[str, np.ndarray],
-    warnings: list[str],
-    update_surface: Any,
-    casualty_buffer_m: float | Mapping[str, float] | None,
-) -> tuple[gpd.GeoDataFrame | None, set[str], set[str], set[str], str]:
-    """(surface or None, previous component ids, added, removed, reason)."""
-    try:
-        record = cache.get_derived(SURFACE_KEY)
-    except Exception as exc:
-        _warn(warnings, f"the cached hazard surface could not be read ({exc}); recomputing")
-        raise _NoCacheError("cached surface unreadable") from None
-    if record is None:
-        raise _NoCacheError("no cached surface yet")
-    if record.params_sha256 != params:
-        raise _NoCacheError("parameters, code or library versions changed since the cached surface")
-    try:
-        if hashlib.sha256(record.payload).hexdigest() != record.payload_sha256:
-            raise ValueError("its payload does not match its checksum")
-        inputs = json.loads(record.inputs_json)
-        if not isinstance(inputs, dict) or inputs.get("format") != _FORMAT:
-            raise ValueError("its inputs record is not in the expected format")
-        cached = inputs["batches"]
-        cached_crs = str(inputs["area_crs"])
-        if not isinstance(cached, dict) or set(cached) != set(SURFACE_LAYERS):
-            raise ValueError("its batch list is incomplete")
-        previous, old_boxes = _decode(record.payload)
-        if len(previous) != int(inputs["n_components"]):
-            raise ValueError("its surface has the wrong number of components")
-        old = {str(b): (layer, str(d)) for layer, m in cached.items() for b, d in m.items()}
-    except Exception as exc:
-        _warn(warnings, f"the cached hazard surface is damaged ({exc}); ignored, recomputing")
-        raise _NoCacheError("cached surface damaged: ignored") from None
-    if cached_crs != area_crs:
-        raise _NoCacheError("the data's extent moved the equal-area CRS")
-    now = {b: (layer, d) for layer, m in current.items() for b, d in m.items()}
-    for batch_id in sorted(set(old) & set(now)):
-        if old[batch_id] != now[batch_id]:
-            raise _NoCacheError(f"the rows of batch {batch_id} differ from the cached surface's")
-    added = set(now) - set(old)
-    removed = set(old) - set(now)
-    for batch_id in removed:
-        if (old[batch_id][0], batch_id) not in old_boxes:
-            raise _NoCacheError(f"no record boxes for undone batch {batch_id}")
-    previous = previous.set_crs(STORAGE_CRS, allow_override=True)
-    previous.attrs["area_crs"] = area_crs
-    previous_ids = set(previous["component_id"].astype(str))
-    if not added and not removed:
-        return previous, previous_ids, added, removed, "no batch added or undone"
-    changed = _changed_geometries(added, removed, layers, footprints, batch_cols, old_boxes)
-    try:
-        surface = update_surface(
-            previous,
-            changed=changed,
-            hazards=layers.get("hazards"),
-            footprints=footprints,
-            casualties=layers.get("casualties"),
-            released=layers.get("cleared"),
-            casualty_buffer_m=casualty_buffer_m,
-        )
-    except Exception as exc:
-        _warn(warnings, f"updating the cached hazard surface failed ({exc}); recomputing")
-        raise _NoCacheError("incremental update failed") from None
-    reason = f"{len(added)} batch(es) added, {len(removed)} undone"
-    return surface, previous_ids, added, removed, reason
