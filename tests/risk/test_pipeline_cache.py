@@ -383,3 +383,39 @@ def test_cli_reports_incremental_runs_and_no_cache_gives_the_same_bytes(tmp_path
     assert record["surface"]["mode"] == "incremental"
     assert len(record["surface"]["added_batches"]) == 1
     assert json.loads((tmp_path / "c.run.json").read_text())["surface"]["mode"] == "full"
+
+
+def test_frames_that_are_not_whole_store_batches_are_never_cached(tmp_path):
+    path = tmp_path / "store.gpkg"
+    _base_store(path)
+    with open_store(path) as store:
+        layers = read_layers(store)
+        layers["hazards"] = layers["hazards"].iloc[1:]  # one record of the batch missing
+        res = prioritise(layers, as_of=AS_OF, surface_cache=store)
+        assert store.get_derived(SURFACE_KEY) is None
+    assert res.run_record["surface"]["mode"] == "full"
+    assert "1 of its 2 records" in res.run_record["surface"]["reason"]
+
+
+def test_app_prioritisation_keeps_and_updates_the_surface(tmp_path, monkeypatch):
+    """The app's cached wrapper uses the store's surface (a new data_version: incremental)."""
+    from minemap_app import cache
+
+    path = tmp_path / "store.gpkg"
+    _base_store(path)
+    monkeypatch.setenv("MINEMAP_STORE", str(path))
+    with open_store(path) as store:
+        version = store.data_version()
+    first = cache.prioritisation(
+        str(path), version, "planner", None, as_of=pd.Timestamp(AS_OF).date()
+    )
+    assert first.run_record["surface"]["mode"] == "full"
+    with open_store(path) as store:
+        ingest(store, strikes("T", [(2200, 300)]), "strikes", "today")
+        version = store.data_version()
+        plain = prioritise(read_layers(store), as_of=AS_OF)
+    second = cache.prioritisation(
+        str(path), version, "planner", None, as_of=pd.Timestamp(AS_OF).date()
+    )
+    assert second.run_record["surface"]["mode"] == "incremental"
+    assert csv_bytes(second.tasks) == csv_bytes(plain.tasks)
