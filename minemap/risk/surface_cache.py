@@ -509,7 +509,11 @@ def _update(
         [prev_members[keep_members], _membership(ev, subset, n_threads)], ignore_index=True
     )
     if len(members) != n:
-        raise _NoCacheError("the updated membership does not cover the evidence")
+        raise ValueError("the updated membership does not cover the evidence")
+    try:  # a last cheap consistency check; failing it is a bug, reported as a warning
+        _check_membership(out, members)
+    except _NoCacheError as exc:
+        raise ValueError(str(exc)) from None
     return out, members, len(fresh), int(drop.sum())
 
 
