@@ -67,6 +67,7 @@ __all__ = [
 ]
 
 log = logging.getLogger("minemap.risk")
+log.addHandler(logging.NullHandler())  # shown where logging is set up; the CLI prints its own
 
 SURFACE_KEY = "hazard_surface"
 """Key of the cached surface in the store's derived table."""

@@ -463,3 +463,17 @@ def test_real_bosnia_hazards_and_releases_in_halves_with_undos(tmp_path):
         store.undo_batch(h1, user="t")
     run = step("incremental")
     assert run.n_changed < run.n_components
+
+
+def test_cli_damaged_cache_warns_once_and_recomputes(tmp_path):
+    path = tmp_path / "store.gpkg"
+    _base_store(path)
+    assert _cli("prioritise", "--store", str(path), "--as-of", AS_OF).returncode == 0
+    raw_sql(path, "UPDATE minemap_derived SET payload = X'00'")
+    res = _cli("prioritise", "--store", str(path), "--as-of", AS_OF)
+    assert res.returncode == 0, res.stderr
+    assert "Traceback" not in res.stderr
+    assert (res.stdout + res.stderr).count("cached hazard surface is damaged") == 1
+    assert "surface: full" in res.stdout
+    again = _cli("prioritise", "--store", str(path), "--as-of", AS_OF)
+    assert "surface: incremental" in again.stdout
