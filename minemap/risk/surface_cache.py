@@ -482,7 +482,7 @@ def _update(
 
     affected = np.zeros(n, dtype=bool)
     while n:
-        seeds |= known & np.isin(cur_comp, sorted(stale))
+        seeds |= known & pd.Series(cur_comp).isin(stale).to_numpy()  # hash-based: NaN-safe
         affected = _grow(tree, geoms, seeds)
         now_stale = stale | set(cur_comp[affected & known])
         if now_stale == stale:
