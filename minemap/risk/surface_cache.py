@@ -425,6 +425,28 @@ def _grow(tree: shapely.STRtree, geoms: np.ndarray, seeds: np.ndarray) -> np.nda
     return affected
 
 
+def _released_near(
+    released: gpd.GeoDataFrame | None, evidence_m: np.ndarray, crs: pyproj.CRS
+) -> gpd.GeoDataFrame | None:
+    """The released polygons that may intersect ``evidence_m``, in their original order.
+
+    A superset of those the subtraction uses (their lon/lat boxes, densified, projected
+    and taken 1 m wider, intersect the evidence), so the result is the same while only a
+    few of the country's released polygons are reprojected.
+    """
+    if released is None or not len(released) or not len(evidence_m):
+        return released
+    geoms = np.asarray(released.geometry.array, dtype=object)
+    ok = np.flatnonzero(~shapely.is_missing(geoms) & ~shapely.is_empty(geoms))
+    if not len(ok):
+        return released
+    b = shapely.bounds(geoms[ok])
+    boxes = shapely.segmentize(shapely.box(b[:, 0], b[:, 1], b[:, 2], b[:, 3]), _SEGMENT_DEG)
+    boxes_m = _spatial.project(boxes, STORAGE_CRS, crs)
+    hits = shapely.STRtree(evidence_m).query(boxes_m, predicate="dwithin", distance=1.0)[0]
+    return released.iloc[ok[np.unique(hits)]]
+
+
 def _update(
     cached: _Cached,
     ev: _Evidence,
@@ -492,7 +514,12 @@ def _update(
 
     subset = np.flatnonzero(affected)
     fresh = _surface._components(
-        geoms[subset], ev.kinds[subset], ev.keys[subset], released, ev.crs, n_threads
+        geoms[subset],
+        ev.kinds[subset],
+        ev.keys[subset],
+        _released_near(released, geoms[subset], ev.crs),
+        ev.crs,
+        n_threads,
     )
     previous = cached.surface
     drop = previous["component_id"].astype(str).isin(stale).to_numpy()
