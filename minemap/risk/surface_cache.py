@@ -279,6 +279,7 @@ class _Cached:
     surface: gpd.GeoDataFrame
     members: pd.DataFrame  # batch_id, pos, component_id: every evidence record's component
     boxes: dict[str, np.ndarray]  # cleared batch id → (n, 4) lon/lat boxes
+    wkb: np.ndarray | None = None  # the surface's geometries as WKB, when already known
 
 
 def _encode(cached: _Cached) -> bytes:
@@ -290,8 +291,15 @@ def _encode(cached: _Cached) -> bytes:
         arrays.append(arr)
         start += len(arr)
     stacked = np.vstack(arrays) if arrays else np.empty((0, 4))
+    # the surface as plain Parquet with a WKB column: kept rows reuse the WKB they were
+    # read with, so an update encodes only the components it recomputed
+    wkb = cached.wkb
+    if wkb is None:
+        wkb = shapely.to_wkb(np.asarray(cached.surface.geometry.array, dtype=object))
+    table = pd.DataFrame(cached.surface.drop(columns=cached.surface.geometry.name))
+    table["geometry_wkb"] = pd.Series(list(wkb), dtype=object, index=table.index)
     parts = {}
-    for name, frame in (("surface", cached.surface), ("members", cached.members)):
+    for name, frame in (("surface", table), ("members", cached.members)):
         buf = io.BytesIO()
         frame.to_parquet(buf, index=False)
         parts[f"{name}.parquet"] = buf.getvalue()
@@ -308,7 +316,7 @@ def _encode(cached: _Cached) -> bytes:
 
 def _decode(payload: bytes) -> _Cached:
     with zipfile.ZipFile(io.BytesIO(payload)) as zf:
-        surface = gpd.read_parquet(io.BytesIO(zf.read("surface.parquet")))
+        table = pd.read_parquet(io.BytesIO(zf.read("surface.parquet")))
         members = pd.read_parquet(io.BytesIO(zf.read("members.parquet")))
         stacked = np.load(io.BytesIO(zf.read("boxes.npy")), allow_pickle=False)
         index = json.loads(zf.read("boxes.json"))
@@ -317,8 +325,10 @@ def _decode(payload: bytes) -> _Cached:
     if list(members.columns) != ["batch_id", "pos", "component_id"]:
         raise ValueError("the component membership table has the wrong columns")
     boxes = {str(b): stacked[int(s) : int(e)] for b, s, e in index}
-    surface = surface.set_crs(STORAGE_CRS, allow_override=True)
-    return _Cached(surface, members, boxes)
+    wkb = table.pop("geometry_wkb").to_numpy(dtype=object)
+    geoms = shapely.from_wkb(wkb)
+    surface = gpd.GeoDataFrame(table, geometry=gpd.GeoSeries(geoms, crs=STORAGE_CRS))
+    return _Cached(surface, members, boxes, wkb)
 
 
 # -- evidence with record identities ---------------------------------------------------------
@@ -456,8 +466,8 @@ def _update(
     released: gpd.GeoDataFrame | None,
     released_batch: np.ndarray,
     n_threads: int,
-) -> tuple[gpd.GeoDataFrame, pd.DataFrame, int, int]:
-    """(surface, members, components recomputed, cached components dropped).
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame, np.ndarray, int, int]:
+    """(surface, members, its WKB, components recomputed, cached components dropped).
 
     Like :func:`~minemap.risk.surface.update_surface`, but which cached components are
     stale is decided by their **members** (records of undone batches, records now
@@ -524,10 +534,17 @@ def _update(
     previous = cached.surface
     drop = previous["component_id"].astype(str).isin(stale).to_numpy()
     kept = previous[~drop]
+    old_wkb = cached.wkb
+    if old_wkb is None:
+        old_wkb = shapely.to_wkb(np.asarray(previous.geometry.array, dtype=object))
+    new_wkb = shapely.to_wkb(np.asarray(fresh.geometry.array, dtype=object))
+    wkb = np.concatenate([old_wkb[~drop], new_wkb])
     frames = [f for f in (kept, fresh) if len(f)]
     if frames:
         out = pd.concat(frames, ignore_index=True)
-        out = out.sort_values("component_id", kind="stable").reset_index(drop=True)
+        order = np.argsort(out["component_id"].to_numpy(dtype=str), kind="stable")
+        out = out.iloc[order].reset_index(drop=True)
+        wkb = wkb[order]
         out = gpd.GeoDataFrame(out, geometry="geometry", crs=STORAGE_CRS)
     else:
         out = _surface._empty_surface(ev.crs)
@@ -542,7 +559,7 @@ def _update(
         _check_membership(out, members)
     except _NoCacheError as exc:
         raise ValueError(str(exc)) from None
-    return out, members, len(fresh), int(drop.sum())
+    return out, members, wkb, len(fresh), int(drop.sum())
 
 
 # -- the cache-aware surface ---------------------------------------------------------------
@@ -715,7 +732,7 @@ def cached_hazard_surface(
                 run.surface.attrs["area_crs"] = area_crs
                 return run
             try:
-                surface, members, n_fresh, n_dropped = _update(
+                surface, members, wkb, n_fresh, n_dropped = _update(
                     cached, ev, added=added, removed=removed, released=released,
                     released_batch=batch_cols["cleared"], n_threads=n_threads,
                 )  # fmt: skip
@@ -730,6 +747,7 @@ def cached_hazard_surface(
         except _NoCacheError as exc:
             reason = str(exc)
     if run is None:
+        wkb = None
         surface = full()
         run = SurfaceRun(surface, "full", reason, len(surface), len(surface), warnings=warnings)
         try:
@@ -756,7 +774,7 @@ def cached_hazard_surface(
             SURFACE_KEY,
             params_sha256=params,
             inputs_json=json.dumps(inputs, sort_keys=True),
-            payload=_encode(_Cached(run.surface, members, boxes)),
+            payload=_encode(_Cached(run.surface, members, boxes, wkb)),
         )
         run.saved = True
     except Exception as exc:  # a cache that cannot be written must not fail the plan
