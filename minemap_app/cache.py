@@ -375,7 +375,18 @@ def prioritisation(
     auth.require(role, "view_tasks")
     layers = {name: layer(path, version, name, role) for name in LAYER_NAMES}
     layers = {name: frame for name, frame in layers.items() if not frame.empty}
-    return prioritise(layers, weights=_weights(weights), as_of=as_of, sensitivity=sensitivity)
+    if not _exists(path):
+        return prioritise(layers, weights=_weights(weights), as_of=as_of, sensitivity=sensitivity)
+    # the hazard surface of the last run (any process) is kept in the store and only
+    # the components touched by imports/undos since are recomputed (same result)
+    with _open(path) as store:
+        return prioritise(
+            layers,
+            weights=_weights(weights),
+            as_of=as_of,
+            sensitivity=sensitivity,
+            surface_cache=store,
+        )
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)

@@ -137,8 +137,20 @@ def prioritise_command(
             help="With --engine dask: scheduler address (default: start a local cluster).",
         ),
     ] = None,
+    no_cache: Annotated[
+        bool,
+        typer.Option(
+            "--no-cache",
+            help="Recompute the whole hazard surface instead of updating the one kept in "
+            "the store (the new one is kept).",
+        ),
+    ] = False,
 ) -> None:
-    """Rank clearance tasks: score, reasons, effort and cost, with a run record."""
+    """Rank clearance tasks: score, reasons, effort and cost, with a run record.
+
+    The hazard surface of the last run is kept in the store; only the components touched
+    by imports or undos since are recomputed, when that is provably the same as a full run.
+    """
     from minemap.risk.engines import ENGINES, get_engine
     from minemap.risk.pipeline import prioritise
     from minemap.risk.weights import default_weights, load_weights
@@ -188,6 +200,8 @@ def prioritise_command(
                 sensitivity=sensitivity,
                 progress=lambda stage, f: bar.update(job, completed=f, description=stage),
                 engine=runner,
+                surface_cache=st if runner is None else None,
+                reuse_surface=not no_cache,
             )
         if out is not None:
             write_tasks(result.tasks, out)
@@ -202,6 +216,9 @@ def prioritise_command(
         raise fail(str(exc)) from None
     _print_table(result.tasks, top)
     rec = result.run_record
+    for warning in rec["surface"].get("warnings", []):
+        err_console.print(f"[yellow]warning:[/yellow] {warning}")
+    console.print(rec["surface"]["summary"])
     console.print(
         f"weights {rec['weights']['name']} v{rec['weights']['version']} "
         f"(sha256 {rec['weights']['sha256'][:12]}), as of {rec['as_of']}, "

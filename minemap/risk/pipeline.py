@@ -350,6 +350,8 @@ def prioritise(
     land_values: LandValues | None = None,
     effort: EffortParams = DEFAULT_EFFORT,
     engine: Any = None,
+    surface_cache: Any = None,
+    reuse_surface: bool = True,
 ) -> PrioritisationResult:
     """Rank clearance tasks from the canonical layers.
 
@@ -376,6 +378,13 @@ def prioritise(
         Runs the geometry (hazard surface and tasks) elsewhere, e.g. on a Dask cluster
         (:func:`minemap.risk.engines.get_engine`); the result is the same. Default: here,
         in this process. Scoring and ranking always run here (normalisation is global).
+    surface_cache : Store, optional
+        The store the layers were read from: the hazard surface computed last time is
+        kept there and only the components touched by batches added or undone since are
+        recomputed (:mod:`minemap.risk.surface_cache`; same result as a full run). Not used
+        with ``engine``. The run record's ``surface`` says what happened.
+    reuse_surface : bool
+        False: ignore the kept surface and compute the whole surface (then keep it).
 
     Returns
     -------
@@ -401,13 +410,33 @@ def prioritise(
     strikes = used.get("strikes")
     footprints = strike_footprints(strikes) if strikes is not None and len(strikes) else None
     step("hazard surface", 0.05)
+    surface_record: dict[str, Any]
+    surface_summary = None
     if engine is None:
-        surface = hazard_surface(
-            hazards=used.get("hazards"),
-            footprints=footprints,
-            casualties=used.get("casualties"),
-            released=used.get("cleared"),
-        )
+        if surface_cache is not None:
+            from minemap.risk.surface_cache import cached_hazard_surface
+
+            run = cached_hazard_surface(
+                surface_cache,
+                hazards=used.get("hazards"),
+                strikes=strikes,
+                footprints=footprints,
+                casualties=used.get("casualties"),
+                released=used.get("cleared"),
+                excluded=excluded,
+                reuse=reuse_surface,
+            )
+            surface = run.surface
+            surface_record = run.to_record()
+            surface_summary = run.summary()
+        else:
+            surface = hazard_surface(
+                hazards=used.get("hazards"),
+                footprints=footprints,
+                casualties=used.get("casualties"),
+                released=used.get("cleared"),
+            )
+            surface_record = {"mode": "full", "reason": "no store cache given"}
         step("tasks", 0.2)
         tasks = make_tasks(
             surface,
@@ -427,6 +456,7 @@ def prioritise(
             as_of=as_of_ts,
             progress=lambda f: step("hazard surface and tasks", 0.05 + 0.25 * f),
         )
+        surface_record = {"mode": "full", "reason": "computed by the engine"}
 
     lost = _unattributed(tasks, used.get("casualties"), footprints, attribute_points)
     unattributed = pd.DataFrame(lost, columns=["layer", "record_id", "reason"])
@@ -452,6 +482,10 @@ def prioritise(
         for name in sorted(layers)
     }
     result.run_record["n_unattributed"] = len(unattributed)
+    surface_record.setdefault(
+        "summary", surface_summary or f"surface: full ({surface_record['reason']})"
+    )
+    result.run_record["surface"] = surface_record
     if engine is not None:
         result.run_record["engine"] = engine.describe()
     result.unattributed = unattributed

@@ -19,7 +19,10 @@ implements :class:`Store` with the same guarantees:
   entry, including those written with a data change;
 - accounts (issue 6): users are never deleted (only disabled), every user change is
   audited in the same transaction, passwords are stored only as the hash they are
-  given, session tokens only as the hash they are given.
+  given, session tokens only as the hash they are given;
+- derived results (:class:`DerivedRecord`, e.g. the cached hazard surface) are kept
+  beside the data but are not data: writing them never moves ``data_version`` or the
+  audit log, and a reader sees the old row or the new one, never a mix.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from minemap._report import Report
 __all__ = [
     "BatchRecord",
     "BatchStatus",
+    "DerivedRecord",
     "DuplicateImportError",
     "LoginAttempt",
     "LoginOutcome",
@@ -125,6 +129,41 @@ class BatchRecord:
             out[key] = None if value is None else value.isoformat()
         out["extra_columns"] = [list(pair) for pair in self.extra_columns]
         return out
+
+
+@dataclass(frozen=True, slots=True)
+class DerivedRecord:
+    """One derived result kept with the store (a cache: rebuildable from the layers).
+
+    The store keeps these fields as given and checks nothing about their meaning: the
+    code that wrote a record decides whether it still fits the data (for the hazard
+    surface: :mod:`minemap.risk.surface_cache`).
+
+    Attributes
+    ----------
+    key : str
+        What it is, e.g. ``"hazard_surface"`` (one row per key; a new one replaces it).
+    params_sha256 : str
+        Hash of every parameter and code version the result depends on.
+    inputs_json : str
+        JSON text naming the exact inputs (e.g. active batch ids and their checksums).
+    minemap_version : str
+        minemap version that wrote it.
+    created_at : datetime
+        When it was written (UTC).
+    payload : bytes
+        The result itself.
+    payload_sha256 : str
+        SHA-256 of ``payload`` when it was written: a damaged row shows as a mismatch.
+    """
+
+    key: str
+    params_sha256: str
+    inputs_json: str
+    minemap_version: str
+    created_at: datetime
+    payload: bytes = field(repr=False)
+    payload_sha256: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -320,6 +359,26 @@ class Store(ABC):
 
         The audit log is append-only, so this changes exactly when :meth:`audit_log`
         does (a cache key for views of the log).
+        """
+
+    # -- derived results (caches; not data) ----------------------------------------------
+    @abstractmethod
+    def get_derived(self, key: str) -> DerivedRecord | None:
+        """The derived record stored under ``key``, or None.
+
+        Returned as stored, without judging it: a damaged row (bad JSON, a payload that
+        no longer matches ``payload_sha256``) is for the caller to detect and ignore.
+        """
+
+    @abstractmethod
+    def put_derived(
+        self, key: str, *, params_sha256: str, inputs_json: str, payload: bytes
+    ) -> DerivedRecord:
+        """Store (or replace) the derived record under ``key``, in one transaction.
+
+        Never bumps :meth:`data_version` and writes no audit entry: derived results are
+        caches of the data, not data. Concurrent readers see the previous record or this
+        one, whole.
         """
 
     # -- accounts (issue 6) ------------------------------------------------------------

@@ -12,7 +12,10 @@ Layout (see ``docs/store.md``):
   ``minemap_meta`` (schema version, data version);
 - accounts (issue 6, not registered in ``gpkg_contents``, so GIS tools don't list
   them): ``minemap_users`` (never deleted), ``minemap_sessions`` (token hashes) and
-  ``minemap_login_attempts`` (for rate limiting).
+  ``minemap_login_attempts`` (for rate limiting);
+- ``minemap_derived``: derived results kept with the store (the cached hazard
+  surface), a plain SQLite table (not registered, so ``ogrinfo`` and QGIS do not list
+  it); writing it never moves ``data_version``.
 
 Every write runs in one ``BEGIN IMMEDIATE`` transaction on one ``sqlite3``
 connection, in WAL mode with ``synchronous=FULL``: a crash or ``kill -9`` at any
@@ -46,6 +49,7 @@ from minemap._report import Report
 from minemap.layers import LAYER_NAMES, LayerSchema, get_schema
 from minemap.store._base import (
     BatchRecord,
+    DerivedRecord,
     DuplicateImportError,
     LoginAttempt,
     LoginOutcome,
@@ -181,6 +185,19 @@ CREATE INDEX minemap_login_attempts_at ON minemap_login_attempts (at);
 """
 _AUTH_TABLES = ("minemap_users", "minemap_sessions", "minemap_login_attempts")
 
+# Derived results (caches of the data, e.g. the hazard surface). Added on open (a new
+# table only: older minemap versions ignore it; the schema version stays 1).
+_DERIVED_TABLE_SQL = """
+CREATE TABLE minemap_derived (
+  key TEXT PRIMARY KEY NOT NULL,
+  params_sha256 TEXT NOT NULL,
+  inputs_json TEXT NOT NULL,
+  minemap_version TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  payload BLOB NOT NULL,
+  payload_sha256 TEXT NOT NULL)
+"""
+
 _RTREE_TRIGGERS = [
     'CREATE TRIGGER "rtree_{t}_geom_insert" AFTER INSERT ON "{t}" '
     'WHEN (new."geom" NOT NULL AND NOT ST_IsEmpty(NEW."geom")) BEGIN '
@@ -295,6 +312,7 @@ class GeoPackageStore(Store):
             con.execute("PRAGMA synchronous = FULL")
             self._upgrade_layers()
             self._upgrade_auth()
+            self._upgrade_derived()
         except sqlite3.DatabaseError as exc:
             self.close()
             raise StoreError(
@@ -443,6 +461,14 @@ class GeoPackageStore(Store):
                 return
             for statement in _split_sql(_AUTH_TABLES_SQL):
                 con.execute(statement)
+
+    def _upgrade_derived(self) -> None:
+        """Create the derived-results table in stores made before it existed."""
+        if self._has_table("minemap_derived"):
+            return
+        with self._write() as con:
+            if not self._has_table("minemap_derived"):  # another process may have made it
+                con.execute(_DERIVED_TABLE_SQL)
 
     @staticmethod
     def _create_layer(con: sqlite3.Connection, schema: LayerSchema) -> None:
@@ -1055,6 +1081,62 @@ class GeoPackageStore(Store):
         with self._lock:
             row = self._db.execute("SELECT max(id) FROM minemap_audit").fetchone()
         return int(row[0] or 0)
+
+    # -- derived results (caches; not data) --------------------------------------------
+    def get_derived(self, key: str) -> DerivedRecord | None:
+        """The derived record under ``key`` as stored, or None (see :class:`Store`)."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT key, params_sha256, inputs_json, minemap_version, created_at, "
+                "payload, payload_sha256 FROM minemap_derived WHERE key = ?",
+                (key,),
+            ).fetchone()
+        if row is None:
+            return None
+        key, params, inputs, version, created_at, payload, digest = row
+        try:  # returned as stored: the caller judges a damaged row, the store never raises
+            when = _parse_time(str(created_at))
+        except ValueError:
+            when = None
+        return DerivedRecord(
+            key=key,
+            params_sha256=str(params),
+            inputs_json=str(inputs),
+            minemap_version=str(version),
+            created_at=when or datetime.fromtimestamp(0, UTC),
+            payload=bytes(payload) if isinstance(payload, (bytes, memoryview)) else b"",
+            payload_sha256=str(digest),
+        )
+
+    def put_derived(
+        self, key: str, *, params_sha256: str, inputs_json: str, payload: bytes
+    ) -> DerivedRecord:
+        """Store or replace the derived record under ``key`` (``data_version`` unchanged)."""
+        record = DerivedRecord(
+            key=key,
+            params_sha256=params_sha256,
+            inputs_json=inputs_json,
+            minemap_version=__version__,
+            created_at=datetime.now(UTC),
+            payload=bytes(payload),
+            payload_sha256=hashlib.sha256(payload).hexdigest(),
+        )
+        with self._write() as con:
+            con.execute(
+                "INSERT OR REPLACE INTO minemap_derived (key, params_sha256, inputs_json, "
+                "minemap_version, created_at, payload, payload_sha256) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    record.key,
+                    record.params_sha256,
+                    record.inputs_json,
+                    record.minemap_version,
+                    _format_time(record.created_at),
+                    sqlite3.Binary(record.payload),
+                    record.payload_sha256,
+                ),
+            )
+        return record
 
     def integrity_check(self) -> list[str]:
         """Check SQLite, GeoPackage and minemap invariants; ``[]`` when healthy.

@@ -23,6 +23,7 @@ imports write their rows in parallel and queue only for the last few statements.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import threading
@@ -44,6 +45,7 @@ from minemap._report import Report
 from minemap.layers import LAYER_NAMES, LayerSchema, get_schema
 from minemap.store._base import (
     BatchRecord,
+    DerivedRecord,
     DuplicateImportError,
     LoginAttempt,
     LoginOutcome,
@@ -946,6 +948,62 @@ class PostGISStore(Store):
         """The newest migration applied to this database."""
         with self._lock, self._db.cursor() as cur:
             return int(cur.execute("SELECT max(version) FROM schema_migrations").fetchone()[0])
+
+    # -- derived results (caches; not data) --------------------------------------------
+    def get_derived(self, key: str) -> DerivedRecord | None:
+        """The derived record under ``key`` as stored, or None (see :class:`Store`)."""
+        with self._lock, self._db.cursor(binary=True) as cur:
+            row = cur.execute(
+                "SELECT key, params_sha256, inputs_json, minemap_version, created_at, "
+                "payload, payload_sha256 FROM minemap_derived WHERE key = %s",
+                (key,),
+            ).fetchone()
+        if row is None:
+            return None
+        key, params, inputs, version, created_at, payload, digest = row
+        return DerivedRecord(
+            key=key,
+            params_sha256=str(params),
+            inputs_json=str(inputs),
+            minemap_version=str(version),
+            created_at=_utc(created_at) or datetime.fromtimestamp(0, UTC),
+            payload=bytes(payload),
+            payload_sha256=str(digest),
+        )
+
+    def put_derived(
+        self, key: str, *, params_sha256: str, inputs_json: str, payload: bytes
+    ) -> DerivedRecord:
+        """Store or replace the derived record under ``key`` (``data_version`` unchanged)."""
+        record = DerivedRecord(
+            key=key,
+            params_sha256=params_sha256,
+            inputs_json=inputs_json,
+            minemap_version=__version__,
+            created_at=datetime.now(UTC),
+            payload=bytes(payload),
+            payload_sha256=hashlib.sha256(payload).hexdigest(),
+        )
+        with self._write() as cur:
+            cur.execute(
+                "INSERT INTO minemap_derived (key, params_sha256, inputs_json, "
+                "minemap_version, created_at, payload, payload_sha256) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (key) DO UPDATE SET "
+                "params_sha256 = EXCLUDED.params_sha256, inputs_json = EXCLUDED.inputs_json, "
+                "minemap_version = EXCLUDED.minemap_version, "
+                "created_at = EXCLUDED.created_at, payload = EXCLUDED.payload, "
+                "payload_sha256 = EXCLUDED.payload_sha256",
+                (
+                    record.key,
+                    record.params_sha256,
+                    record.inputs_json,
+                    record.minemap_version,
+                    record.created_at,
+                    record.payload,
+                    record.payload_sha256,
+                ),
+            )
+        return record
 
     def integrity_check(self) -> list[str]:
         """Check minemap's invariants in the database; ``[]`` when healthy.

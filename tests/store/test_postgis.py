@@ -67,6 +67,7 @@ def test_schema_has_typed_geometry_srid_and_gist(pg_url):
     assert _rows(pg_url, "SELECT version, name FROM schema_migrations ORDER BY 1") == [
         (1, "initial"),
         (2, "accounts"),
+        (3, "derived"),
     ]
     # the database itself refuses what minemap would never write
     for sql, message in (
@@ -185,7 +186,7 @@ def test_a_version_1_store_gets_the_account_tables(pg_url):
         )
     raw_sql(
         pg_url,
-        "DROP TABLE minemap_sessions, minemap_login_attempts, minemap_users",
+        "DROP TABLE minemap_sessions, minemap_login_attempts, minemap_users, minemap_derived",
         "DELETE FROM schema_migrations WHERE version >= 2",
         "UPDATE minemap_meta SET value = '1' WHERE key = 'schema_version'",
     )

@@ -1,0 +1,782 @@
+"""The hazard surface kept with the store, and brought up to date incrementally.
+
+A national surface is rebuilt from scratch only when that is the only safe thing to do.
+The surface last computed is stored with the store (``Store.put_derived``, key
+:data:`SURFACE_KEY`) together with exactly what it was computed from:
+
+- ``params_sha256``: the parameters and code it depends on — minemap version, the source
+  of the geometry modules, shapely/GEOS and pyproj/PROJ versions, the munition catalogue
+  file, the casualty buffer radii;
+- the **exact set of store batches** of the four surface layers (hazards, strikes,
+  casualties, cleared) and a checksum of each batch's rows (geometry WKB and every
+  non-personal schema field, so a role that cannot read personal fields sees the same
+  checksums);
+- the equal-area CRS the areas were measured in (it depends on the data's extent);
+- the component of every evidence record (store batch id and position in the batch), and
+  a lon/lat box (generously enlarged) around every released polygon, so records of a batch
+  undone later can still be found although the store deleted their rows.
+
+On the next run, if parameters, code, CRS and every shared batch's checksum match, the
+batches added since are new records and the batches gone are removed records. Only the
+components they touch are recomputed: seeds are the added evidence, the current members
+of every cached component that lost a record, and the evidence under released land added
+or undone; seeds grow through the STRtree to whole connected components, and a cached
+component is replaced when any of its **members** is affected (decided by membership, not
+by geometric tests on the cached rows, so a component cut to a sliver by released land
+is replaced too). The result equals a full :func:`~minemap.risk.surface.hazard_surface`
+(tested). Anything else — different parameters or code, records set aside by ``as_of``,
+rows without a batch id, layers that are not whole store batches, a batch whose rows
+changed, a damaged cache row — means a full recomputation: a stale hazard map would be a
+safety failure. A damaged or unreadable cache row is logged as a warning and ignored,
+never raised. This module uses the geometry engine's private helpers (``_evidence``,
+``_components``, ``_component_id``) so the evidence and components are the same by
+construction; their source is part of ``params_sha256``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import logging
+import zipfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyproj
+import shapely
+
+from minemap.layers import get_schema
+from minemap.risk import _spatial
+from minemap.settings import STORAGE_CRS
+
+__all__ = [
+    "SURFACE_KEY",
+    "SURFACE_LAYERS",
+    "DerivedCache",
+    "SurfaceRun",
+    "batch_digests",
+    "cached_hazard_surface",
+    "surface_params_sha256",
+]
+
+log = logging.getLogger("minemap.risk")
+log.addHandler(logging.NullHandler())  # shown where logging is set up; the CLI prints its own
+
+SURFACE_KEY = "hazard_surface"
+"""Key of the cached surface in the store's derived table."""
+
+SURFACE_LAYERS = ("hazards", "strikes", "casualties", "cleared")
+"""The store layers the hazard surface depends on (farmland does not change it)."""
+
+_FORMAT = 1  # payload layout; bump when it changes
+_MARGIN_DEG = 0.002  # enlarge every record box by this (~220 m north-south)
+_SEGMENT_DEG = 0.005  # densify boxes before projecting so their edges stay outside
+# modules whose code decides the surface: a change in any of them invalidates the cache
+_CODE_MODULES = (
+    "minemap.risk.surface",
+    "minemap.risk.footprints",
+    "minemap.risk.catalogue",
+    "minemap.risk._spatial",
+    "minemap.risk.surface_cache",
+    "minemap.geometry",
+    "minemap.settings",
+)
+
+
+class DerivedCache(Protocol):
+    """What the cache needs of a store (:class:`minemap.store.Store` has it)."""
+
+    def get_derived(self, key: str) -> Any: ...  # pragma: no cover - protocol
+
+    def put_derived(
+        self, key: str, *, params_sha256: str, inputs_json: str, payload: bytes
+    ) -> Any: ...  # pragma: no cover - protocol
+
+
+@dataclass
+class SurfaceRun:
+    """A hazard surface and how it was obtained.
+
+    Attributes
+    ----------
+    surface : GeoDataFrame
+        What :func:`~minemap.risk.surface.hazard_surface` returns on the layers.
+    mode : {"full", "incremental"}
+        ``"incremental"``: the cached surface was updated (or reused as it was).
+    reason : str
+        Why (e.g. ``"2 batch(es) added, 1 undone"`` or why the cache could not be used).
+    n_components : int
+    n_changed : int
+        Components of ``surface`` that were not in the cached surface (new, or whose
+        evidence changed); for a full run, all of them.
+    n_removed : int
+        Components of the cached surface that are gone.
+    added_batches, removed_batches : list of str
+    saved : bool
+        Whether this surface was stored for the next run.
+    warnings : list of str
+        Problems met with the cache (damaged row, failed write); the run went on.
+    """
+
+    surface: gpd.GeoDataFrame
+    mode: Literal["full", "incremental"]
+    reason: str
+    n_components: int = 0
+    n_changed: int = 0
+    n_removed: int = 0
+    added_batches: list[str] = field(default_factory=list)
+    removed_batches: list[str] = field(default_factory=list)
+    saved: bool = False
+    warnings: list[str] = field(default_factory=list)
+
+    def to_record(self) -> dict[str, Any]:
+        """JSON-able summary for the run record."""
+        return {
+            "mode": self.mode,
+            "reason": self.reason,
+            "n_components": self.n_components,
+            "n_components_changed": self.n_changed,
+            "n_components_removed": self.n_removed,
+            "added_batches": sorted(self.added_batches),
+            "removed_batches": sorted(self.removed_batches),
+            "saved": self.saved,
+            "warnings": list(self.warnings),
+        }
+
+    def summary(self) -> str:
+        """One line for people, e.g. ``surface: incremental, 3 of 96,075 components …``."""
+        if self.mode == "incremental":
+            return (
+                f"surface: incremental ({self.reason}), {self.n_changed:,} of "
+                f"{self.n_components:,} components recomputed, {self.n_removed:,} gone"
+            )
+        return f"surface: full, {self.n_components:,} components ({self.reason})"
+
+
+class _NoCacheError(Exception):
+    """The cache cannot be used for this run (the message says why)."""
+
+
+# -- parameters, checksums, extents --------------------------------------------------------
+
+
+def _module_source(name: str) -> bytes:
+    import importlib
+
+    module = importlib.import_module(name)
+    path = getattr(module, "__file__", None)
+    return Path(path).read_bytes() if path else name.encode()
+
+
+def surface_params_sha256(*, casualty_buffer_m: float | Mapping[str, float] | None = None) -> str:
+    """SHA-256 of everything besides the layers that the hazard surface depends on.
+
+    The minemap version, the source code of the geometry modules, the shapely/GEOS and
+    pyproj/PROJ versions, the packaged munition catalogue and the casualty buffer radii.
+    """
+    from minemap import __version__
+    from minemap.risk.surface import CASUALTY_BUFFER_M
+
+    h = hashlib.sha256()
+    catalogue = resources.files("minemap.risk").joinpath("data", "munitions.toml").read_bytes()
+    described = {
+        "format": _FORMAT,
+        "minemap": __version__,
+        "shapely": shapely.__version__,
+        "geos": shapely.geos_version_string,
+        "pyproj": pyproj.__version__,
+        "proj": pyproj.proj_version_str,
+        "casualty_buffer_m_default": CASUALTY_BUFFER_M,
+        "casualty_buffer_m": (
+            dict(casualty_buffer_m) if isinstance(casualty_buffer_m, Mapping) else casualty_buffer_m
+        ),
+        "catalogue_sha256": hashlib.sha256(catalogue).hexdigest(),
+        "margin_deg": _MARGIN_DEG,
+    }
+    h.update(json.dumps(described, sort_keys=True, default=str).encode())
+    for name in _CODE_MODULES:
+        h.update(name.encode() + b"\0" + hashlib.sha256(_module_source(name)).digest())
+    return h.hexdigest()
+
+
+def _groups(batch: np.ndarray) -> dict[str, np.ndarray]:
+    codes, uniques = pd.factorize(batch, sort=False)
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(len(uniques) + 1))
+    return {str(b): order[bounds[i] : bounds[i + 1]] for i, b in enumerate(uniques)}
+
+
+def _batch_column(frame: pd.DataFrame, layer: str) -> np.ndarray:
+    if "batch_id" not in frame.columns:
+        raise _NoCacheError(f"the {layer} records have no batch ids (not read from a store)")
+    batch = frame["batch_id"].astype(object).to_numpy()
+    if pd.isna(batch).any():
+        raise _NoCacheError(f"some {layer} records have no batch id")
+    return batch.astype(str)
+
+
+def batch_digests(frame: gpd.GeoDataFrame, layer: str) -> dict[str, str]:
+    """SHA-256 per store batch of its rows as the surface sees them.
+
+    Covers, in row order, the geometry (WKB) and every schema field present except the
+    personal ones (so every role that may build tasks gets the same checksums); extra
+    columns are not used by the surface and not covered.
+
+    Raises
+    ------
+    ValueError
+        A record has no ``batch_id`` (the layer was not read from a store).
+    """
+    try:
+        batch = _batch_column(frame, layer)
+    except _NoCacheError as exc:
+        raise ValueError(str(exc)) from None
+    schema = get_schema(layer)
+    personal = set(schema.personal_fields)
+    cols = [f.name for f in schema.fields if f.name in frame.columns and f.name not in personal]
+    if cols:
+        rows = pd.util.hash_pandas_object(pd.DataFrame(frame[cols]), index=False)
+        row_hash = rows.to_numpy(dtype="uint64")
+    else:
+        row_hash = np.zeros(len(frame), dtype="uint64")
+    wkb = shapely.to_wkb(np.asarray(frame.geometry.array, dtype=object))
+    head = json.dumps([layer, cols, [str(frame[c].dtype) for c in cols]]).encode()
+    out = {}
+    for batch_id, idx in _groups(batch).items():
+        h = hashlib.sha256(head)
+        h.update(len(idx).to_bytes(8, "little"))
+        h.update(row_hash[idx].tobytes())
+        for blob in wkb[idx]:
+            h.update(b"\0" if blob is None else len(blob).to_bytes(4, "little") + blob)
+        out[batch_id] = h.hexdigest()
+    return out
+
+
+def _released_boxes(frame: gpd.GeoDataFrame) -> np.ndarray:
+    """(n, 4) lon/lat boxes around released polygons, enlarged by 2 % and a fixed margin."""
+    b = np.array(shapely.bounds(np.asarray(frame.geometry.array, dtype=object)), dtype="float64")
+    width = (b[:, 2] - b[:, 0]) * 0.02 + _MARGIN_DEG
+    height = (b[:, 3] - b[:, 1]) * 0.02 + _MARGIN_DEG
+    b[:, 0] -= width
+    b[:, 2] += width
+    b[:, 1] -= height
+    b[:, 3] += height
+    return b
+
+
+# -- the payload ---------------------------------------------------------------------------
+
+
+@dataclass
+class _Cached:
+    surface: gpd.GeoDataFrame
+    members: pd.DataFrame  # batch_id, pos, component_id: every evidence record's component
+    boxes: dict[str, np.ndarray]  # cleared batch id → (n, 4) lon/lat boxes
+    wkb: np.ndarray | None = None  # the surface's geometries as WKB, when already known
+
+
+def _encode(cached: _Cached) -> bytes:
+    index = []
+    arrays = []
+    start = 0
+    for batch_id, arr in sorted(cached.boxes.items()):
+        index.append([batch_id, start, start + len(arr)])
+        arrays.append(arr)
+        start += len(arr)
+    stacked = np.vstack(arrays) if arrays else np.empty((0, 4))
+    # the surface as plain Parquet with a WKB column: kept rows reuse the WKB they were
+    # read with, so an update encodes only the components it recomputed
+    wkb = cached.wkb
+    if wkb is None:
+        wkb = shapely.to_wkb(np.asarray(cached.surface.geometry.array, dtype=object))
+    table = pd.DataFrame(cached.surface.drop(columns=cached.surface.geometry.name))
+    table["geometry_wkb"] = pd.Series(list(wkb), dtype=object, index=table.index)
+    parts = {}
+    for name, frame in (("surface", table), ("members", cached.members)):
+        buf = io.BytesIO()
+        frame.to_parquet(buf, index=False)
+        parts[f"{name}.parquet"] = buf.getvalue()
+    npy = io.BytesIO()
+    np.save(npy, stacked.astype("<f8"), allow_pickle=False)
+    parts["boxes.npy"] = npy.getvalue()
+    parts["boxes.json"] = json.dumps(index).encode()
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_STORED) as zf:
+        for name, blob in parts.items():
+            zf.writestr(name, blob)
+    return out.getvalue()
+
+
+def _decode(payload: bytes) -> _Cached:
+    with zipfile.ZipFile(io.BytesIO(payload)) as zf:
+        table = pd.read_parquet(io.BytesIO(zf.read("surface.parquet")))
+        members = pd.read_parquet(io.BytesIO(zf.read("members.parquet")))
+        stacked = np.load(io.BytesIO(zf.read("boxes.npy")), allow_pickle=False)
+        index = json.loads(zf.read("boxes.json"))
+    if stacked.ndim != 2 or stacked.shape[1] != 4:
+        raise ValueError("released-land boxes are not an (n, 4) array")
+    if list(members.columns) != ["batch_id", "pos", "component_id"]:
+        raise ValueError("the component membership table has the wrong columns")
+    boxes = {str(b): stacked[int(s) : int(e)] for b, s, e in index}
+    wkb = table.pop("geometry_wkb").to_numpy(dtype=object)
+    geoms = shapely.from_wkb(wkb)
+    surface = gpd.GeoDataFrame(table, geometry=gpd.GeoSeries(geoms, crs=STORAGE_CRS))
+    return _Cached(surface, members, boxes, wkb)
+
+
+# -- evidence with record identities ---------------------------------------------------------
+
+
+@dataclass
+class _Evidence:
+    geoms: np.ndarray  # metric
+    kinds: np.ndarray
+    keys: np.ndarray
+    batch: np.ndarray  # store batch id of each evidence geometry
+    pos: np.ndarray  # its position within the batch (stable: batches are whole or gone)
+    crs: pyproj.CRS
+
+
+def _area_crs(frames: list[gpd.GeoDataFrame | None]) -> pyproj.CRS:
+    boxes = [f.total_bounds for f in frames if f is not None and len(f)]
+    if not boxes:
+        bounds = np.array([np.nan] * 4)
+    else:
+        b = np.vstack(boxes)
+        bounds = np.array(
+            [np.nanmin(b[:, 0]), np.nanmin(b[:, 1]), np.nanmax(b[:, 2]), np.nanmax(b[:, 3])]
+        )
+    return _spatial.equal_area_crs_for(bounds)
+
+
+def _positions(batch: np.ndarray) -> np.ndarray:
+    return pd.Series(batch).groupby(batch, sort=False).cumcount().to_numpy(dtype="int64")
+
+
+def _current_evidence(
+    hazards: gpd.GeoDataFrame | None,
+    strikes: gpd.GeoDataFrame | None,
+    footprints: gpd.GeoDataFrame | None,
+    casualties: gpd.GeoDataFrame | None,
+    crs: pyproj.CRS,
+    batch_cols: Mapping[str, np.ndarray],
+    casualty_buffer_m: float | Mapping[str, float] | None,
+) -> _Evidence:
+    """The evidence exactly as :func:`hazard_surface` builds it, with each one's record."""
+    from minemap.risk import surface as _surface
+
+    geoms, kinds, keys = _surface._evidence(
+        hazards, footprints, casualties, crs, casualty_buffer_m, None
+    )
+    batches, positions = [], []
+    for layer, source in (("hazards", hazards), ("strikes", footprints),
+                          ("casualties", casualties)):  # fmt: skip
+        if source is None or not len(source):
+            continue
+        g = np.asarray(source.geometry.array, dtype=object)
+        keep = ~shapely.is_missing(g) & ~shapely.is_empty(g)
+        batch = batch_cols[layer]
+        batches.append(batch[keep])
+        positions.append(_positions(batch)[keep])
+    batch = np.concatenate(batches) if batches else np.empty(0, dtype=str)
+    pos = np.concatenate(positions) if positions else np.empty(0, dtype="int64")
+    if len(batch) != len(geoms):
+        raise _NoCacheError("the evidence could not be matched to its records")
+    return _Evidence(geoms, kinds, keys, batch, pos, crs)
+
+
+def _membership(ev: _Evidence, subset: np.ndarray, n_threads: int) -> pd.DataFrame:
+    """Component id of every evidence record in ``subset`` (indices; a closed set)."""
+    from minemap.risk import surface as _surface
+
+    geoms = ev.geoms[subset]
+    comp = np.empty(len(subset), dtype=object)
+    if len(subset):
+        tree = shapely.STRtree(geoms)
+        left, right = _spatial.query_pairs(tree, geoms, predicate="intersects", n_threads=n_threads)
+        labels = _spatial.connected_components(len(geoms), left, right)
+        order, offsets = _spatial.group_indices(labels)
+        keys = ev.keys[subset]
+        for g in range(len(offsets) - 1):
+            members = order[offsets[g] : offsets[g + 1]]
+            comp[members] = _surface._component_id(keys[members])
+    return pd.DataFrame(
+        {
+            "batch_id": pd.array(ev.batch[subset].astype(object), dtype="str"),
+            "pos": ev.pos[subset].astype("int64"),
+            "component_id": pd.array(comp, dtype="str"),
+        }
+    )
+
+
+def _check_membership(surface: gpd.GeoDataFrame, members: pd.DataFrame) -> None:
+    """Every surface row is a component of the membership, with its number of members."""
+    counts = members["component_id"].value_counts()
+    ids = surface["component_id"].astype(str)
+    got = counts.reindex(ids.to_numpy()).to_numpy()
+    if np.isnan(got.astype("float64")).any() or (got != surface["n_evidence"].to_numpy()).any():
+        raise _NoCacheError("the surface's components do not match their members")
+
+
+def _grow(tree: shapely.STRtree, geoms: np.ndarray, seeds: np.ndarray) -> np.ndarray:
+    affected = seeds.copy()
+    frontier = np.flatnonzero(seeds)
+    while len(frontier):
+        nbrs = np.unique(tree.query(geoms[frontier], predicate="intersects")[1])
+        frontier = nbrs[~affected[nbrs]]
+        affected[frontier] = True
+    return affected
+
+
+def _released_near(
+    released: gpd.GeoDataFrame | None, evidence_m: np.ndarray, crs: pyproj.CRS
+) -> gpd.GeoDataFrame | None:
+    """The released polygons that may intersect ``evidence_m``, in their original order.
+
+    A superset of those the subtraction uses (their lon/lat boxes, densified, projected
+    and taken 1 m wider, intersect the evidence), so the result is the same while only a
+    few of the country's released polygons are reprojected.
+    """
+    if released is None or not len(released) or not len(evidence_m):
+        return released
+    geoms = np.asarray(released.geometry.array, dtype=object)
+    ok = np.flatnonzero(~shapely.is_missing(geoms) & ~shapely.is_empty(geoms))
+    if not len(ok):
+        return released
+    b = shapely.bounds(geoms[ok])
+    boxes = shapely.segmentize(shapely.box(b[:, 0], b[:, 1], b[:, 2], b[:, 3]), _SEGMENT_DEG)
+    boxes_m = _spatial.project(boxes, STORAGE_CRS, crs)
+    hits = shapely.STRtree(evidence_m).query(boxes_m, predicate="dwithin", distance=1.0)[0]
+    return released.iloc[ok[np.unique(hits)]]
+
+
+def _update(
+    cached: _Cached,
+    ev: _Evidence,
+    *,
+    added: set[str],
+    removed: set[str],
+    released: gpd.GeoDataFrame | None,
+    released_batch: np.ndarray,
+    n_threads: int,
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame, np.ndarray, int, int]:
+    """(surface, members, its WKB, components recomputed, cached components dropped).
+
+    Like :func:`~minemap.risk.surface.update_surface`, but which cached components are
+    stale is decided by their **members** (records of undone batches, records now
+    connected to a change), never by geometric tests on the cached rows: a component cut
+    down to a sliver by released land cannot escape being replaced.
+    """
+    from minemap.risk import surface as _surface
+
+    geoms = ev.geoms
+    n = len(geoms)
+    prev_members = cached.members
+    old_key = prev_members["batch_id"].astype(str) + ":" + prev_members["pos"].astype(str)
+    comp_of = pd.Series(prev_members["component_id"].astype(str).to_numpy(), index=old_key)
+    if comp_of.index.has_duplicates:
+        raise _NoCacheError("the cached membership lists a record twice")
+    cur_key = pd.Index(ev.batch.astype(str)) + ":" + pd.Index(ev.pos.astype(str))
+    cur_comp = comp_of.reindex(cur_key).to_numpy(dtype=object)
+
+    seeds = np.isin(ev.batch, sorted(added)) if added else np.zeros(n, dtype=bool)
+    known = ~pd.isna(cur_comp)
+    if (~known & ~seeds).any():
+        raise _NoCacheError("a record of an unchanged batch is not in the cached membership")
+    gone = prev_members["batch_id"].astype(str).isin(removed).to_numpy()
+    stale = set(prev_members["component_id"].astype(str).to_numpy()[gone])
+
+    # released land added or undone: the evidence under it is recomputed
+    changed = []
+    if released is not None and len(released) and added:
+        take = np.isin(released_batch, sorted(added))
+        changed.append(np.asarray(released.geometry.array, dtype=object)[take])
+    for batch_id in removed:
+        arr = cached.boxes.get(batch_id)
+        if arr is not None and len(arr):
+            arr = arr[np.isfinite(arr).all(axis=1)]
+            boxes = shapely.box(arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3])
+            changed.append(shapely.segmentize(boxes, _SEGMENT_DEG))
+    tree = shapely.STRtree(geoms) if n else None
+    if changed and n:
+        cut = np.concatenate(changed)
+        cut = cut[~shapely.is_missing(cut) & ~shapely.is_empty(cut)]
+        if len(cut):
+            cut_m = _surface._valid(_spatial.project(cut, STORAGE_CRS, ev.crs))
+            seeds[np.unique(tree.query(cut_m, predicate="intersects")[1])] = True
+
+    affected = np.zeros(n, dtype=bool)
+    while n:
+        seeds |= known & pd.Series(cur_comp).isin(stale).to_numpy()  # hash-based: NaN-safe
+        affected = _grow(tree, geoms, seeds)
+        now_stale = stale | set(cur_comp[affected & known])
+        if now_stale == stale:
+            break
+        stale = now_stale
+        seeds = affected
+
+    subset = np.flatnonzero(affected)
+    fresh = _surface._components(
+        geoms[subset],
+        ev.kinds[subset],
+        ev.keys[subset],
+        _released_near(released, geoms[subset], ev.crs),
+        ev.crs,
+        n_threads,
+    )
+    previous = cached.surface
+    drop = previous["component_id"].astype(str).isin(stale).to_numpy()
+    kept = previous[~drop]
+    old_wkb = cached.wkb
+    if old_wkb is None:
+        old_wkb = shapely.to_wkb(np.asarray(previous.geometry.array, dtype=object))
+    new_wkb = shapely.to_wkb(np.asarray(fresh.geometry.array, dtype=object))
+    wkb = np.concatenate([old_wkb[~drop], new_wkb])
+    frames = [f for f in (kept, fresh) if len(f)]
+    if frames:
+        out = pd.concat(frames, ignore_index=True)
+        order = np.argsort(out["component_id"].to_numpy(dtype=str), kind="stable")
+        out = out.iloc[order].reset_index(drop=True)
+        wkb = wkb[order]
+        out = gpd.GeoDataFrame(out, geometry="geometry", crs=STORAGE_CRS)
+    else:
+        out = _surface._empty_surface(ev.crs)
+    out.attrs["area_crs"] = ev.crs.to_wkt()
+    keep_members = ~gone & ~prev_members["component_id"].astype(str).isin(stale).to_numpy()
+    members = pd.concat(
+        [prev_members[keep_members], _membership(ev, subset, n_threads)], ignore_index=True
+    )
+    if len(members) != n:
+        raise ValueError("the updated membership does not cover the evidence")
+    try:  # a last cheap consistency check; failing it is a bug, reported as a warning
+        _check_membership(out, members)
+    except _NoCacheError as exc:
+        raise ValueError(str(exc)) from None
+    return out, members, wkb, len(fresh), int(drop.sum())
+
+
+# -- the cache-aware surface ---------------------------------------------------------------
+
+
+def _whole_batches(cache: Any, batches: dict[str, dict[str, int]]) -> None:
+    """Every batch in the frames is an active store batch of that layer, all of its rows."""
+    lister = getattr(cache, "list_batches", None)
+    if lister is None:
+        return
+    known = {b.batch_id: b for b in lister()}
+    for layer, counts in batches.items():
+        for batch_id, n in counts.items():
+            rec = known.get(batch_id)
+            if rec is None or rec.status != "active" or rec.layer != layer:
+                raise _NoCacheError(f"{layer} batch {batch_id} is not an active store batch")
+            if rec.feature_count != n:
+                raise _NoCacheError(
+                    f"{layer} batch {batch_id} has {n} of its {rec.feature_count} records here"
+                )
+
+
+def _warn(run_warnings: list[str], message: str) -> None:
+    log.warning(message)
+    run_warnings.append(message)
+
+
+def _load(
+    cache: DerivedCache, params: str, warnings: list[str]
+) -> tuple[_Cached, dict[str, dict[str, str]], str]:
+    """(cached surface, its batches per layer, its area CRS WKT); raises _NoCacheError."""
+    try:
+        record = cache.get_derived(SURFACE_KEY)
+    except Exception as exc:  # an unreadable cache is not a reason to fail the plan
+        _warn(warnings, f"the cached hazard surface could not be read ({exc}); recomputing")
+        raise _NoCacheError("cached surface unreadable") from None
+    if record is None:
+        raise _NoCacheError("no cached surface yet")
+    if record.params_sha256 != params:
+        raise _NoCacheError("parameters, code or library versions changed since the cached run")
+    try:
+        if hashlib.sha256(record.payload).hexdigest() != record.payload_sha256:
+            raise ValueError("its payload does not match its checksum")
+        inputs = json.loads(record.inputs_json)
+        if not isinstance(inputs, dict) or inputs.get("format") != _FORMAT:
+            raise ValueError("its inputs record is not in the expected format")
+        batches = inputs["batches"]
+        if not isinstance(batches, dict) or set(batches) != set(SURFACE_LAYERS):
+            raise ValueError("its batch list is incomplete")
+        batches = {layer: {str(b): str(d) for b, d in m.items()} for layer, m in batches.items()}
+        cached = _decode(record.payload)
+        if len(cached.surface) != int(inputs["n_components"]):
+            raise ValueError("its surface has the wrong number of components")
+        _check_membership(cached.surface, cached.members)
+    except Exception as exc:  # damaged: ignored with a warning, never raised
+        _warn(warnings, f"the cached hazard surface is damaged ({exc}); ignored, recomputing")
+        raise _NoCacheError("cached surface damaged: ignored") from None
+    return cached, batches, str(inputs["area_crs"])
+
+
+def cached_hazard_surface(
+    cache: DerivedCache,
+    *,
+    hazards: gpd.GeoDataFrame | None = None,
+    footprints: gpd.GeoDataFrame | None = None,
+    strikes: gpd.GeoDataFrame | None = None,
+    casualties: gpd.GeoDataFrame | None = None,
+    released: gpd.GeoDataFrame | None = None,
+    excluded: Mapping[str, int] | None = None,
+    reuse: bool = True,
+    casualty_buffer_m: float | Mapping[str, float] | None = None,
+    n_threads: int = _spatial.N_THREADS,
+) -> SurfaceRun:
+    """The hazard surface of the layers, updated from the store's cached one when safe.
+
+    Parameters
+    ----------
+    cache : Store
+        Where the surface is kept (``get_derived``/``put_derived``; ``list_batches`` is
+        used, when present, to check that the frames hold whole active batches).
+    hazards, strikes, casualties, released : GeoDataFrame, optional
+        The store layers as used (``released`` is the ``cleared`` layer), with ``batch_id``.
+    footprints : GeoDataFrame, optional
+        :func:`~minemap.risk.footprints.strike_footprints` of ``strikes`` (aligned to it).
+    excluded : mapping, optional
+        Records set aside per layer before this call (``as_of``): if any surface layer
+        lost records, the cache is neither used nor written.
+    reuse : bool
+        False: compute the whole surface (the cached one is not read) and store it.
+    casualty_buffer_m : optional
+        As for :func:`~minemap.risk.surface.hazard_surface`.
+    n_threads : int
+
+    Returns
+    -------
+    SurfaceRun
+        The surface equals ``hazard_surface`` on the same layers in every case.
+    """
+    from minemap.risk.surface import hazard_surface
+
+    layers = {"hazards": hazards, "strikes": strikes, "casualties": casualties,
+              "cleared": released}  # fmt: skip
+    if (
+        strikes is not None
+        and len(strikes)
+        and (footprints is None or len(footprints) != len(strikes))
+    ):
+        raise ValueError("footprints must be strike_footprints(strikes), aligned to it")
+    warnings: list[str] = []
+
+    def full() -> gpd.GeoDataFrame:
+        return hazard_surface(
+            hazards=hazards,
+            footprints=footprints,
+            casualties=casualties,
+            released=released,
+            casualty_buffer_m=casualty_buffer_m,
+            n_threads=n_threads,
+        )
+
+    # 1. can the current inputs be cached at all?
+    try:
+        set_aside = {k: v for k, v in (excluded or {}).items() if k in SURFACE_LAYERS and v}
+        if set_aside:
+            raise _NoCacheError(
+                f"the plan date sets {sum(set_aside.values()):,} record(s) aside; the cache "
+                "holds the surface of all records"
+            )
+        batch_cols: dict[str, np.ndarray] = {}
+        digests: dict[str, dict[str, str]] = {}
+        counts: dict[str, dict[str, int]] = {}
+        for layer, frame in layers.items():
+            if frame is None or not len(frame):
+                batch_cols[layer] = np.empty(0, dtype=str)
+                digests[layer], counts[layer] = {}, {}
+                continue
+            batch_cols[layer] = _batch_column(frame, layer)
+            digests[layer] = batch_digests(frame, layer)
+            counts[layer] = {b: len(idx) for b, idx in _groups(batch_cols[layer]).items()}
+        _whole_batches(cache, counts)
+        crs = _area_crs([hazards, footprints, casualties, released])
+        ev = _current_evidence(
+            hazards, strikes, footprints, casualties, crs, batch_cols, casualty_buffer_m
+        )
+    except _NoCacheError as exc:
+        surface = full()
+        return SurfaceRun(surface, "full", str(exc), len(surface), len(surface))
+
+    params = surface_params_sha256(casualty_buffer_m=casualty_buffer_m)
+    area_crs = crs.to_wkt()
+
+    # 2. the cached surface, if it provably fits
+    run = None
+    reason = "cache not used (--no-cache)"
+    if reuse:
+        try:
+            cached, old, old_crs = _load(cache, params, warnings)
+            if old_crs != area_crs:
+                raise _NoCacheError("the data's extent moved the equal-area CRS")
+            old_of = {b: (layer, d) for layer, m in old.items() for b, d in m.items()}
+            now_of = {b: (layer, d) for layer, m in digests.items() for b, d in m.items()}
+            for batch_id in sorted(set(old_of) & set(now_of)):
+                if old_of[batch_id] != now_of[batch_id]:
+                    raise _NoCacheError(f"the rows of batch {batch_id} changed since")
+            added = set(now_of) - set(old_of)
+            removed = set(old_of) - set(now_of)
+            if not added and not removed:
+                run = SurfaceRun(cached.surface, "incremental", "no batch added or undone",
+                                 len(cached.surface), saved=True)  # fmt: skip
+                run.surface.attrs["area_crs"] = area_crs
+                return run
+            try:
+                surface, members, wkb, n_fresh, n_dropped = _update(
+                    cached, ev, added=added, removed=removed, released=released,
+                    released_batch=batch_cols["cleared"], n_threads=n_threads,
+                )  # fmt: skip
+            except _NoCacheError:
+                raise
+            except Exception as exc:
+                _warn(warnings, f"updating the cached hazard surface failed ({exc}); recomputing")
+                raise _NoCacheError("incremental update failed") from None
+            reason = f"{len(added)} batch(es) added, {len(removed)} undone"
+            run = SurfaceRun(surface, "incremental", reason, len(surface), n_fresh, n_dropped,
+                             sorted(added), sorted(removed), warnings=warnings)  # fmt: skip
+        except _NoCacheError as exc:
+            reason = str(exc)
+    if run is None:
+        wkb = None
+        surface = full()
+        run = SurfaceRun(surface, "full", reason, len(surface), len(surface), warnings=warnings)
+        try:
+            members = _membership(ev, np.arange(len(ev.geoms)), n_threads)
+            _check_membership(surface, members)
+        except Exception as exc:
+            _warn(warnings, f"the hazard surface cannot be kept for the next run ({exc})")
+            return run
+
+    # 3. keep it for the next run
+    try:
+        boxes = {}
+        if released is not None and len(released):
+            all_boxes = _released_boxes(released)
+            for batch_id, idx in _groups(batch_cols["cleared"]).items():
+                boxes[batch_id] = all_boxes[idx]
+        inputs = {
+            "format": _FORMAT,
+            "area_crs": area_crs,
+            "batches": digests,
+            "n_components": len(run.surface),
+        }
+        cache.put_derived(
+            SURFACE_KEY,
+            params_sha256=params,
+            inputs_json=json.dumps(inputs, sort_keys=True),
+            payload=_encode(_Cached(run.surface, members, boxes, wkb)),
+        )
+        run.saved = True
+    except Exception as exc:  # a cache that cannot be written must not fail the plan
+        _warn(warnings, f"the hazard surface could not be kept for the next run: {exc}")
+    return run
