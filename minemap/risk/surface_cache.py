@@ -339,6 +339,7 @@ class _Evidence:
     geoms: np.ndarray  # metric
     kinds: np.ndarray
     keys: np.ndarray
+    circ: np.ndarray  # (n, 3) centre x, y, radius of drawn circles; NaN for polygons
     batch: np.ndarray  # store batch id of each evidence geometry
     pos: np.ndarray  # its position within the batch (stable: batches are whole or gone)
     crs: pyproj.CRS
@@ -372,7 +373,7 @@ def _current_evidence(
     """The evidence exactly as :func:`hazard_surface` builds it, with each one's record."""
     from minemap.risk import surface as _surface
 
-    geoms, kinds, keys = _surface._evidence(
+    geoms, kinds, keys, circ = _surface._evidence(
         hazards, footprints, casualties, crs, casualty_buffer_m, None
     )
     batches, positions = [], []
@@ -389,7 +390,7 @@ def _current_evidence(
     pos = np.concatenate(positions) if positions else np.empty(0, dtype="int64")
     if len(batch) != len(geoms):
         raise _NoCacheError("the evidence could not be matched to its records")
-    return _Evidence(geoms, kinds, keys, batch, pos, crs)
+    return _Evidence(geoms, kinds, keys, circ, batch, pos, crs)
 
 
 def _membership(ev: _Evidence, subset: np.ndarray, n_threads: int) -> pd.DataFrame:
@@ -402,11 +403,8 @@ def _membership(ev: _Evidence, subset: np.ndarray, n_threads: int) -> pd.DataFra
         tree = shapely.STRtree(geoms)
         left, right = _spatial.query_pairs(tree, geoms, predicate="intersects", n_threads=n_threads)
         labels = _spatial.connected_components(len(geoms), left, right)
-        order, offsets = _spatial.group_indices(labels)
-        keys = ev.keys[subset]
-        for g in range(len(offsets) - 1):
-            members = order[offsets[g] : offsets[g + 1]]
-            comp[members] = _surface._component_id(keys[members])
+        n_groups = int(labels.max()) + 1
+        comp[:] = _surface._component_ids(ev.keys[subset], labels, n_groups)[labels]
     return pd.DataFrame(
         {
             "batch_id": pd.array(ev.batch[subset].astype(object), dtype="str"),
@@ -527,6 +525,7 @@ def _update(
         geoms[subset],
         ev.kinds[subset],
         ev.keys[subset],
+        ev.circ[subset],
         _released_near(released, geoms[subset], ev.crs),
         ev.crs,
         n_threads,
