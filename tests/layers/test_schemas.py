@@ -34,5 +34,5 @@ def test_only_casualties_carry_personal_fields() -> None:
 
 
 def test_unknown_layer_names_the_valid_ones() -> None:
-    with pytest.raises(ValueError, match="casualties, strikes, hazards, cleared, farmland, settlements"):
+    with pytest.raises(ValueError, match=", ".join(LAYER_NAMES)):
         get_schema("mines")

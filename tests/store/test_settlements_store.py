@@ -10,8 +10,7 @@ import shapely
 from geopandas.testing import assert_geodataframe_equal
 
 from minemap.layers import LAYER_NAMES
-from minemap.store import open_store
-from minemap.store import _gpkg, _postgis
+from minemap.store import _gpkg, _postgis, open_store
 from tests.store.frames import make_frame
 from tests.store.helpers import accepted_report
 
