@@ -17,7 +17,7 @@ from minemap.cli._common import StoreOption, console, err_console, fail
 __all__ = ["backtest_command"]
 
 OUT_FORMATS = (".json", ".csv")
-_LAYERS = ("hazards", "strikes", "casualties", "cleared", "farmland")
+_LAYERS = ("hazards", "strikes", "casualties", "cleared", "farmland", "settlements")
 
 
 def _clean(value: Any) -> Any:

@@ -24,11 +24,13 @@ OUT_FORMATS = (".gpkg", ".geojson", ".parquet", ".csv")
 _SHORT = {
     "casualty_risk": "casualties",
     "expected_items": "items",
+    "people_exposed": "people",
     "evidence_strength": "evidence",
     "farmland_impact": "farmland",
     "cost_per_ha": "cost",
 }
-_RISK_LAYERS = ("hazards", "strikes", "casualties", "cleared", "farmland")
+# the layers minemap.risk.pipeline.RISK_LAYERS reads (not imported: the CLI starts fast)
+_RISK_LAYERS = ("hazards", "strikes", "casualties", "cleared", "farmland", "settlements")
 
 
 def run_record_path(out: Path) -> Path:

@@ -91,6 +91,7 @@ table = pd.DataFrame(
         },
         ui.tr("col.area_ha"): (tasks["area_m2"] / 10_000).round(2),
         ui.tr("col.farmland_ha"): (tasks.get("farmland_area_m2", 0.0) / 10_000).round(2),
+        ui.tr("col.people_exposed"): tasks.get("people_exposed", 0),
         ui.tr("col.evidence_class"): tasks["evidence_class"].astype(str),
         ui.tr("col.expected_items"): [
             f"{i18n.fmt_number(lo, lang)}–{i18n.fmt_number(hi, lang)}"
