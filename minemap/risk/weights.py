@@ -121,11 +121,15 @@ class Weights:
 
     def replace_weights(self, weights: Mapping[str, float], *, suffix: str) -> Weights:
         """A copy with other weights (used by sensitivity scenarios); not re-validated
-        for all-zero so that leave-one-out of a single non-zero weight can be expressed."""
+        for all-zero so that leave-one-out of a single non-zero weight can be expressed.
+        An optional component left out (:data:`OPTIONAL_COMPONENTS`) gets 0, as in a file."""
+        missing = sorted(set(COMPONENTS) - set(weights) - set(OPTIONAL_COMPONENTS))
+        if missing:
+            raise KeyError(f"weights for {', '.join(missing)} missing")
         return Weights(
             name=f"{self.name}{suffix}",
             version=self.version,
-            weights={k: float(weights[k]) for k in COMPONENTS},
+            weights={k: float(weights.get(k, 0.0)) for k in COMPONENTS},
             normalisation=self.normalisation,
             evidence_strength=dict(self.evidence_strength),
             description=self.description,

@@ -175,3 +175,12 @@ def test_prioritise_many_counts_people_in_every_weight_set():
     for res in results:
         assert res.tasks["people_exposed"].sum() == 900
         assert res.run_record["parameters"]["people_exposed"]["counted"] is True
+
+
+def test_replace_weights_without_people_exposed_means_zero():
+    five = {k: v for k, v in default_weights().weights.items() if k != "people_exposed"}
+    assert default_weights().replace_weights(five, suffix="-x").weights["people_exposed"] == 0
+    with pytest.raises(KeyError, match="cost_per_ha"):
+        default_weights().replace_weights(
+            {k: v for k, v in five.items() if k != "cost_per_ha"}, suffix="-y"
+        )
