@@ -139,6 +139,14 @@ def prioritise_command(
             help="With --engine dask: scheduler address (default: start a local cluster).",
         ),
     ] = None,
+    exposure_distance: Annotated[
+        float,
+        typer.Option(
+            "--exposure-distance",
+            min=0,
+            help="People exposed: metres from a task within which settlements count.",
+        ),
+    ] = 2000.0,  # minemap.risk.exposure.EXPOSURE_DISTANCE_M (not imported: fast start)
 ) -> None:
     """Rank clearance tasks: score, reasons, effort and cost, with a run record."""
     from minemap.risk.engines import ENGINES, get_engine
@@ -190,6 +198,7 @@ def prioritise_command(
                 sensitivity=sensitivity,
                 progress=lambda stage, f: bar.update(job, completed=f, description=stage),
                 engine=runner,
+                exposure_distance_m=exposure_distance,
             )
         if out is not None:
             write_tasks(result.tasks, out)
@@ -209,6 +218,14 @@ def prioritise_command(
         f"(sha256 {rec['weights']['sha256'][:12]}), as of {rec['as_of']}, "
         f"{rec['n_unattributed']} record(s) outside every task"
     )
+    people = rec["parameters"]["people_exposed"]
+    if people["counted"]:
+        console.print(
+            f"people exposed: {people['n_settlements']} settlement(s), within "
+            f"{people['exposure_distance_m']:g} m of a task"
+        )
+    else:
+        console.print("people exposed: not counted (no settlements layer in the store)")
     if result.sensitivity is not None:
         flagged = int(result.tasks["flag_single_weight"].sum())
         console.print(

@@ -68,3 +68,22 @@ def test_prioritise_on_the_demo_counts_people(tmp_path: Path) -> None:
     assert record["parameters"]["people_exposed"]["counted"] is True
     assert record["parameters"]["people_exposed"]["n_settlements"] == 40
     assert record["inputs"]["settlements"]["n_records"] == 40
+    assert "people exposed: 40 settlement(s), within 2000 m" in done.stdout
+    # a shorter reach counts fewer people, and the record says which reach was used
+    near = tmp_path / "near.csv"
+    done = _cli("prioritise", "--store", str(store), "--as-of", "2025-03-01", "--out", str(near),
+                "--exposure-distance", "500")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert pd.read_csv(near)["people_exposed"].sum() < plan["people_exposed"].sum()
+    record = json.loads((tmp_path / "near.run.json").read_text(encoding="utf-8"))
+    assert record["parameters"]["people_exposed"]["exposure_distance_m"] == 500
+
+
+def test_cli_default_reach_is_the_library_default() -> None:
+    import inspect
+
+    from minemap.cli.prioritise import prioritise_command
+    from minemap.risk.exposure import EXPOSURE_DISTANCE_M
+
+    default = inspect.signature(prioritise_command).parameters["exposure_distance"].default
+    assert default == EXPOSURE_DISTANCE_M
