@@ -203,6 +203,10 @@ _EN: dict[str, str] = {
     "map.component.farmland_impact": "farmland impact",
     "map.component.cost_per_ha": "cost per ha",
     "prio.top": "Top of the ranking: {tasks}",
+    "prio.no_people": (
+        "People exposed are not counted: the store has no settlements layer (upload one on "
+        "the Upload page). Their weight does nothing until then."
+    ),
     "prio.all_zero": "At least one weight must be above zero.",
     "prio.select_hint": "Select a row to see the task on the map below.",
     "prio.tab.table": "Ranking",
@@ -546,6 +550,10 @@ _UK: dict[str, str] = {
     "map.component.farmland_impact": "вплив на сільгоспугіддя",
     "map.component.cost_per_ha": "вартість на га",
     "prio.top": "Початок рейтингу: {tasks}",
+    "prio.no_people": (
+        "Населення поблизу не враховано: у сховищі немає шару населених пунктів (завантажте "
+        "його на сторінці «Завантаження»). Доти ця вага нічого не змінює."
+    ),
     "prio.all_zero": "Принаймні одна вага має бути більшою за нуль.",
     "prio.select_hint": "Виберіть рядок, щоб побачити завдання на карті нижче.",
     "prio.tab.table": "Рейтинг",

@@ -77,6 +77,8 @@ if tasks.empty:
     st.stop()
 
 st.caption(ui.tr("prio.top", tasks=ui.md_escape(", ".join(tasks["task_id"].astype(str).head(5)))))
+if not result.run_record["parameters"]["people_exposed"]["counted"]:
+    st.caption(ui.tr("prio.no_people"))
 
 components = list(defaults)
 table = pd.DataFrame(

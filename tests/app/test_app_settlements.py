@@ -25,6 +25,8 @@ def test_priorities_show_people_exposed_after_a_settlements_upload(seeded_store,
     col = i18n.t("col.people_exposed", "uk")
     before = at.dataframe[0].value
     assert (before[col] == 0).all()  # no settlements layer yet: nobody counted
+    note = i18n.t("prio.no_people", "uk")
+    assert note in [c.value for c in at.caption]
 
     with open_store(seeded_store) as store:
         hazard = store.read_layer("hazards").geometry.iloc[0]
@@ -45,3 +47,4 @@ def test_priorities_show_people_exposed_after_a_settlements_upload(seeded_store,
     after = at.dataframe[0].value
     assert after[col].max() == 4321
     assert i18n.t("component.people_exposed", "uk") in after.columns
+    assert note not in [c.value for c in at.caption]
