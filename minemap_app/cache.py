@@ -540,11 +540,15 @@ def backtest(
     until: date | None,
     weights: tuple[tuple[str, str | None], ...],
     n_boot: int,
+    n_folds: int | None = None,
+    block_size_m: float = 10_000.0,
 ) -> dict[str, Any]:
     """``minemap.backtest.evaluate.backtest`` on the layers ``role`` may read.
 
     ``weights`` holds ``(label, TOML text)`` pairs; ``None`` text is the shipped default.
-    Returns plain values only (scores, curves, verdicts, warnings — no frames).
+    ``n_folds``/``block_size_m``: the spatial block hold-out. Returns plain values only
+    (``BacktestResult.to_dict()``: scores, curves, verdict and warning statements, run
+    records, block figures — no frames).
     """
     from minemap.backtest.evaluate import backtest as run
     from minemap.risk.weights import parse_weights
@@ -553,12 +557,16 @@ def backtest(
     sets = [None if text is None else parse_weights(text, source=label) for label, text in weights]
     layers = {name: layer(path, version, name, role) for name in LAYER_NAMES}
     layers = {name: frame for name, frame in layers.items() if not frame.empty}
-    result = run(layers, as_of=as_of, until=until, weights=sets or [None], n_boot=n_boot)
-    return {
-        "scores": [score.to_dict() for score in result.scores],
-        "verdicts": result.verdicts(),
-        "warnings": list(result.warnings),
-    }
+    result = run(
+        layers,
+        as_of=as_of,
+        until=until,
+        weights=sets or [None],
+        n_boot=n_boot,
+        n_folds=n_folds,
+        block_size_m=block_size_m,
+    )
+    return result.to_dict()
 
 
 # --- admin -------------------------------------------------------------------------------------

@@ -359,6 +359,26 @@ _EN: dict[str, str] = {
     "bt.failed": "The back-test could not run: {problem}",
     "bt.verdict_lang": "The verdicts are written in English by the back-test engine.",
     "bt.nothing": "No later {outcome} inside the ranked area in this period: nothing to judge by.",
+    # --- back-test: spatial blocks and PDF (session 3) ---
+    "bt.blocks": "Spatial block hold-out",
+    "bt.blocks_help": (
+        "Tasks go into square grid blocks dealt into folds; intervals then resample whole "
+        "blocks (neighbours are alike), and with several weight sets each fold is scored "
+        "with the set that did best on the other folds."
+    ),
+    "bt.folds": "Number of folds",
+    "bt.block_km": "Block size (km)",
+    "bt.blocks_title": "Spatial block hold-out",
+    "bt.blocks_caption": (
+        "{n_blocks} blocks of {size} km dealt into {folds} folds; the intervals above "
+        "resample whole blocks. Each ranking's own figures per fold:"
+    ),
+    "bt.col.fold": "Fold",
+    "bt.col.tasks": "Tasks",
+    "bt.col.blocks": "Blocks",
+    "bt.col.gain25": "Top 25 %: share",
+    "bt.warnings": "Warnings",
+    "bt.download_pdf": "Download the back-test (PDF)",
 }
 
 _UK: dict[str, str] = {
@@ -708,6 +728,26 @@ _UK: dict[str, str] = {
     "bt.nothing": (
         "У цьому періоді немає пізніших {outcome} у площі рейтингу: немає з чим порівняти."
     ),
+    # --- back-test: spatial blocks and PDF (session 3) ---
+    "bt.blocks": "Просторова перевірка блоками",
+    "bt.blocks_help": (
+        "Завдання розподіляються на квадратні блоки сітки, розкладені в групи; інтервали "
+        "тоді перевибирають цілі блоки (сусіди схожі), а з кількома наборами ваг кожну "
+        "групу оцінюють набором, що найкраще показав себе на інших групах."
+    ),
+    "bt.folds": "Кількість груп",
+    "bt.block_km": "Розмір блоку (км)",
+    "bt.blocks_title": "Просторова перевірка блоками",
+    "bt.blocks_caption": (
+        "{n_blocks} блоків по {size} км, розкладених у {folds} груп; інтервали вище "
+        "перевибирають цілі блоки. Показники кожного рейтингу за групами:"
+    ),
+    "bt.col.fold": "Група",
+    "bt.col.tasks": "Завдань",
+    "bt.col.blocks": "Блоків",
+    "bt.col.gain25": "Верхні 25 %: частка",
+    "bt.warnings": "Застереження",
+    "bt.download_pdf": "Завантажити ретроперевірку (PDF)",
 }
 
 TEXTS: dict[str, dict[str, str]] = {"en": _EN, "uk": _UK}

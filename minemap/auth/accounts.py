@@ -48,7 +48,7 @@ from minemap.auth.passwords import (
     password_problems,
     verify_password,
 )
-from minemap.auth.roles import ROLES
+from minemap.auth.roles import POLICIES, ROLES
 from minemap.store._base import SessionRecord, Store, UserRecord
 
 __all__ = [
@@ -266,19 +266,49 @@ def _existing(store: Store, name: str) -> UserRecord:
     return record
 
 
+def _manages_users(role: str) -> bool:
+    policy = POLICIES.get(role)
+    return policy is not None and "manage_users" in policy.actions
+
+
+def _keep_a_manager(store: Store, record: UserRecord, change: str) -> None:
+    """Refuse a change that would leave no enabled account able to manage accounts."""
+    if record.disabled or not _manages_users(record.role):
+        return
+    others = [
+        r
+        for r in store.list_users()
+        if r.name != record.name and not r.disabled and _manages_users(r.role)
+    ]
+    if not others:
+        raise AccountError(
+            f"cannot {change} {record.name!r}: it is the only enabled account that can manage "
+            "accounts, so nobody could sign in to undo it; add or enable another admin first"
+        )
+
+
 def disable_user(
     store: Store, name: str, *, by: str | None = None, clock: Clock = utc_now
 ) -> Account:
     """Disable an account: it cannot sign in, and its sessions end now (audited).
 
+    An account cannot disable itself (``by`` is its own name: in the app that would end
+    the admin's own session mid-task), and the last enabled admin cannot be disabled.
+
     Raises
     ------
     AccountError
-        No such account, or it is disabled already.
+        No such account, it is disabled already, it is ``by`` itself, or it is the last
+        enabled account that can manage accounts.
     """
     record = _existing(store, name)
     if record.disabled:
         raise AccountError(f"the account {record.name!r} is disabled already")
+    if by is not None and by.strip().lower() == record.name:
+        raise AccountError(
+            f"you cannot disable your own account {record.name!r}; ask another admin"
+        )
+    _keep_a_manager(store, record, "disable")
     return Account.from_record(store.update_user(record.name, at=clock(), by=by, disabled=True))
 
 
@@ -333,7 +363,8 @@ def set_role(
     Raises
     ------
     AccountError
-        No such account, or ``role`` is not a role.
+        No such account, ``role`` is not a role, or the change would take the right to
+        manage accounts from the last enabled account that has it.
     """
     problems = _check_role(role)
     if problems:
@@ -341,6 +372,8 @@ def set_role(
     record = _existing(store, name)
     if record.role == role:
         raise AccountError(f"the account {record.name!r} has the {role} role already")
+    if not _manages_users(role):
+        _keep_a_manager(store, record, f"make {role}")
     return Account.from_record(store.update_user(record.name, at=clock(), by=by, role=role))
 
 

@@ -32,7 +32,13 @@ import shapely
 from minemap.backtest.metrics import DEFAULT_FRACTIONS
 from minemap.backtest.scoring import RankingScore, score_ranking
 from minemap.backtest.split import Split, block_folds, grid_blocks, split_as_of
-from minemap.backtest.verdict import verdict
+from minemap.backtest.verdict import (
+    outside_facts,
+    overfitting_facts,
+    render,
+    unknown_devices_facts,
+    verdict_facts,
+)
 from minemap.geometry import area_m2, assert_same_crs, to_area_crs
 
 __all__ = ["BacktestResult", "backtest", "overfitting_warning", "task_outcomes"]
@@ -146,20 +152,9 @@ def task_outcomes(
 
 
 def overfitting_warning(names: Sequence[str], *, cross_validated: bool) -> str | None:
-    """The warning shown when several weight sets are compared on one period."""
-    if len(names) < 2:
-        return None
-    text = (
-        f"{len(names)} weight sets were compared on the same period that is reported: the "
-        "best of them looks better here than it will on new ground, because it was chosen "
-        "for this period. Confirm the choice on a later period (another --as-of/--until)"
-    )
-    if cross_validated:
-        return text + (
-            "; the 'chosen by block CV' figure below picks the weights without the block "
-            "it is scored on and is the fairer estimate."
-        )
-    return text + " or with spatial blocks (--blocks)."
+    """The warning shown when several weight sets are compared on one period (English)."""
+    facts = overfitting_facts(names, cross_validated=cross_validated)
+    return None if facts is None else render(facts, "en")
 
 
 @dataclass
@@ -181,7 +176,12 @@ class BacktestResult:
         Outcome totals inside tasks and overall (see :func:`task_outcomes`).
     scores : list of RankingScore
         Findings and harm per weight set (and the block-CV choice if computed).
-    warnings : list of str
+    notes : list of dict
+        Warnings as statements (:mod:`minemap.backtest.verdict`: ``overfitting``,
+        ``outside``, ``unknown_devices``); :attr:`warnings` renders them in English.
+    blocks : dict or None
+        With spatial blocks: ``n_folds``, ``block_size_m``, ``n_blocks``, and per fold the
+        tasks, blocks and, per ranking and outcome, the fold's own AUC and top-25 % gain.
     """
 
     split: Split
@@ -190,19 +190,40 @@ class BacktestResult:
     outcomes: pd.DataFrame
     coverage: dict[str, float]
     scores: list[RankingScore] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
+    notes: list[dict[str, Any]] = field(default_factory=list)
+    blocks: dict[str, Any] | None = None
 
-    def verdicts(self) -> list[str]:
+    @property
+    def warnings(self) -> list[str]:
+        """The warnings in English."""
+        return self.warnings_in("en")
+
+    def warnings_in(self, lang: str = "en") -> list[str]:
+        """The warnings in ``lang`` (``en`` or ``uk``)."""
+        return [render(n, lang) for n in self.notes]
+
+    def verdict_facts(self) -> list[dict[str, Any]]:
+        """One verdict statement per score (language-free, JSON-able)."""
+        return [verdict_facts(s) for s in self.scores]
+
+    def verdicts(self, lang: str = "en") -> list[str]:
         """One plain-words verdict per score."""
-        return [verdict(s, subject="ranked hazard area") for s in self.scores]
+        return [render(f, lang, subject="ranked hazard area") for f in self.verdict_facts()]
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-able summary (no geometries)."""
+        """JSON-able summary (no geometries).
+
+        ``verdicts``/``warnings`` are the English sentences; ``verdict_facts`` and
+        ``warning_facts`` the statements they are rendered from (any language).
+        """
         return {
             "split": self.split.summary(),
             "coverage": dict(self.coverage),
             "run_records": self.run_records,
             "scores": [s.to_dict() for s in self.scores],
+            "blocks": self.blocks,
+            "verdict_facts": self.verdict_facts(),
+            "warning_facts": [dict(n) for n in self.notes],
             "verdicts": self.verdicts(),
             "warnings": list(self.warnings),
         }
@@ -360,26 +381,68 @@ def backtest(
             )
         )
         scores.append(score_ranking(s, areas, harm, name=label, outcome_name="harm", **common))
-    warnings = []
-    over = overfitting_warning(list(rankings), cross_validated=folds is not None)
+    notes: list[dict[str, Any]] = []
+    over = overfitting_facts(list(rankings), cross_validated=folds is not None)
     if over:
-        warnings.append(over)
-    for what, inside, total in (
-        ("found area", coverage["found_area_in_tasks_m2"], coverage["found_area_m2"]),
-        (
-            "casualty incidents",
-            coverage["casualty_incidents_in_tasks"],
-            coverage["casualty_incidents"],
-        ),
+        notes.append(over)
+    for outcome, inside, total in (
+        ("findings", coverage["found_area_in_tasks_m2"], coverage["found_area_m2"]),
+        ("harm", coverage["casualty_incidents_in_tasks"], coverage["casualty_incidents"]),
     ):
         if total > 0 and inside < total:
-            warnings.append(
-                f"{1 - inside / total:.0%} of later {what} lay outside every ranked task: "
-                "the ranking cannot take credit for it (no hazard was mapped there)."
-            )
+            notes.append(outside_facts(outcome, 1 - inside / total))
     if coverage["released_unknown_devices"]:
-        warnings.append(
-            f"{coverage['released_unknown_devices']} later release(s) do not say how many "
-            "devices were found: left out of the findings."
+        notes.append(unknown_devices_facts(coverage["released_unknown_devices"]))
+    block_figures = None
+    if folds is not None:
+        block_figures = _fold_figures(
+            aligned, areas, {"findings": found, "harm": harm}, clean, folds, groups
         )
-    return BacktestResult(split, rankings, records, per, coverage, scores, warnings)
+        block_figures.update(n_folds=int(n_folds), block_size_m=float(block_size_m))
+    return BacktestResult(
+        split, rankings, records, per, coverage, scores, notes, blocks=block_figures
+    )
+
+
+def _fold_figures(
+    aligned: Mapping[str, np.ndarray],
+    areas: np.ndarray,
+    targets: Mapping[str, np.ndarray],
+    clean: np.ndarray,
+    folds: np.ndarray,
+    groups: np.ndarray,
+) -> dict[str, Any]:
+    """Per fold: tasks, blocks and each ranking's own AUC and top-25 % gain on the fold."""
+    from minemap.backtest.metrics import gain_at, weighted_roc_auc
+
+    out: dict[str, Any] = {"n_blocks": len(np.unique(groups)), "folds": []}
+    for k in np.unique(folds):
+        mask = folds == k
+        fold: dict[str, Any] = {
+            "fold": int(k),
+            "tasks": int(mask.sum()),
+            "blocks": len(np.unique(groups[mask])),
+            "figures": [],
+        }
+        for outcome, target in targets.items():
+            t = target[mask]
+            if outcome == "findings":
+                pos, neg = t, clean[mask]
+            else:
+                pos = (t > 0).astype(float)
+                neg = 1.0 - pos
+            fold[f"{outcome}_total"] = float(t.sum())
+            for name, s in aligned.items():
+                if t.sum() > 0:
+                    gain = float(gain_at(s[mask], areas[mask], t, [0.25])[0])
+                else:
+                    gain = float("nan")
+                if pos.sum() > 0 and neg.sum() > 0:
+                    auc = float(weighted_roc_auc(s[mask], pos, neg))
+                else:
+                    auc = float("nan")
+                fold["figures"].append(
+                    {"name": name, "outcome": outcome, "auc": auc, "gain25": gain}
+                )
+        out["folds"].append(fold)
+    return out

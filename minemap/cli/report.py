@@ -71,8 +71,13 @@ def report(
     author: Annotated[
         str | None, typer.Option("--author", help="Report author named in the PDF.")
     ] = None,
-    weights_version: Annotated[
-        str | None, typer.Option("--weights-version", help="Priority weights version to state.")
+    weights: Annotated[
+        Path | None,
+        typer.Option(
+            "--weights",
+            help="Weights TOML for the plan's ranking (default: shipped set); its name, "
+            "version and hash are stated in the methods section.",
+        ),
     ] = None,
     plan_top: Annotated[
         int,
@@ -113,10 +118,12 @@ def report(
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise fail(f"{backtest.name} is not a back-test JSON file: {exc}") from None
 
+    from minemap.risk.weights import load_weights
     from minemap.settings import resolve_store_path
     from minemap.store import open_store
 
     try:
+        chosen = load_weights(weights) if weights is not None else None
         db = open_store(resolve_store_path(store), create=False)
         # the funder-safe view: personal fields are never requested
         counts = db.counts()
@@ -138,7 +145,7 @@ def report(
             boundaries=admin,
             batches=batches,
             author=author,
-            weights_version=weights_version,
+            weights=chosen,
             plan_top=plan_top,
             backtest=backtest_data,
         )

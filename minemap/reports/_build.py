@@ -24,6 +24,7 @@ from minemap.geometry import to_area_crs
 from minemap.layers import get_schema
 from minemap.reports import figures as fig
 from minemap.reports.privacy import TOTAL, ProtectedTable, funder_view, protect_counts
+from minemap.risk.weights import Weights, default_weights
 from minemap.settings import STORAGE_CRS
 
 __all__ = [
@@ -152,6 +153,7 @@ def _plan(
     area: BaseGeometry | None,
     top_n: int,
     threshold: float,
+    weights: Weights,
 ) -> PlanSummary | None:
     """Rank tasks from records up to ``as_of``; None if there is no hazard evidence then."""
     from minemap.risk.pipeline import filter_as_of, prioritise
@@ -160,7 +162,7 @@ def _plan(
     history, _ = filter_as_of(risk, as_of)
     if not any(len(history.get(n, ())) for n in _EVIDENCE_LAYERS):
         return None
-    ranked = prioritise(risk, as_of=as_of).tasks
+    ranked = prioritise(risk, as_of=as_of, weights=weights).tasks
     if area is not None and len(ranked):
         ranked = ranked[ranked.geometry.intersects(area)].copy()
         ranked["geometry"] = ranked.geometry.intersection(area)
@@ -383,6 +385,7 @@ def build_report(
     boundaries: gpd.GeoDataFrame | None = None,
     tasks: pd.DataFrame | None = None,
     batches: Iterable[object] | None = None,
+    weights: Weights | None = None,
     weights_version: str | None = None,
     author: str | None = None,
     generated_at: dt.datetime | None = None,
@@ -412,7 +415,12 @@ def build_report(
         ``priority_score``); ids are anonymised, geometry is dropped.
     batches
         Batch records (``store.list_batches()``) for the methods section.
-    weights_version, author, generated_at
+    weights
+        Priority weights of the plan's ranking (default: the shipped set).
+    weights_version
+        The weights named in the methods section; default: those of the plan's ranking
+        (``name vVERSION (sha256 …)``) when the plan was ranked, else none.
+    author, generated_at
         Stated in the methods section (``author`` also in the PDF metadata).
     top_n
         How many ranked ``tasks`` to list.
@@ -511,6 +519,7 @@ def build_report(
 
     plan = None
     if plan_top:
+        used = weights if weights is not None else default_weights()
         plan = _plan(
             layers,
             cleared,
@@ -518,7 +527,10 @@ def build_report(
             area=area_geom,
             top_n=plan_top,
             threshold=completion_threshold,
+            weights=used,
         )
+        if weights_version is None and plan is not None:
+            weights_version = f"{used.name} v{used.version} (sha256 {used.sha256[:12]})"
 
     return ReportData(
         start=start_ts,

@@ -40,7 +40,21 @@ from minemap.reports.figures import METHODS
 from minemap.reports.i18n import check_lang, format_date, format_month, format_number, t
 from minemap.reports.privacy import COMPLEMENTARY, TOTAL
 
-__all__ = ["FONT_DIR", "render_pdf"]
+__all__ = [
+    "CONTENT_W",
+    "FONT",
+    "FONT_BOLD",
+    "FONT_DIR",
+    "GREY",
+    "LIGHT",
+    "NAVY",
+    "build_pdf",
+    "data_table",
+    "escape",
+    "paragraph_styles",
+    "register_fonts",
+    "render_pdf",
+]
 
 FONT_DIR = Path(__file__).with_name("fonts")
 FONT, FONT_BOLD = "DejaVuSans", "DejaVuSans-Bold"
@@ -669,9 +683,30 @@ def render_pdf(report: ReportData, *, lang: str = "en") -> bytes:
     """The report as PDF bytes (A4 portrait)."""
     check_lang(lang)
     _register_fonts()
+    return build_pdf(
+        _story(report, lang),
+        lang=lang,
+        title=t("title", lang),
+        subject=t("subtitle", lang),
+        author=report.author or "minemap",
+        version=report.version,
+    )
+
+
+def build_pdf(
+    story: list, *, lang: str, title: str, subject: str, author: str, version: str
+) -> bytes:
+    """A4 PDF bytes from platypus flowables, in the reports' page style and metadata.
+
+    Every page has the footer "minemap <version> · <title>" and the page number; the
+    document metadata name only ``author`` and ``minemap <version>``. Other minemap PDFs
+    (e.g. the back-test) build their story with :func:`paragraph_styles` and
+    :func:`data_table` and call this.
+    """
+    check_lang(lang)
+    _register_fonts()
     buffer = io.BytesIO()
-    title = t("title", lang)
-    footer = f"minemap {report.version} · {title}"
+    footer = f"minemap {version} · {title}"
 
     def on_page(canvas, doc) -> None:
         canvas.saveState()
@@ -692,12 +727,22 @@ def render_pdf(report: ReportData, *, lang: str = "en") -> bytes:
         topMargin=16 * mm,
         bottomMargin=16 * mm,
         title=title,
-        author=report.author or "minemap",
-        subject=t("subtitle", lang),
-        creator=f"minemap {report.version}",
-        producer=f"minemap {report.version}",
+        author=author,
+        subject=subject,
+        creator=f"minemap {version}",
+        producer=f"minemap {version}",
         keywords="",
         lang=lang,
     )
-    doc.build(_story(report, lang), onFirstPage=on_page, onLaterPages=on_page)
+    doc.build(story, onFirstPage=on_page, onLaterPages=on_page)
     return buffer.getvalue()
+
+
+register_fonts = _register_fonts
+"""Register the vendored DejaVu fonts with reportlab (idempotent)."""
+paragraph_styles = _styles
+"""The reports' paragraph styles: base, small, title, subtitle, h2, h3, kpi, kpilabel."""
+data_table = _table
+"""A table in the reports' style: header row, zebra rows, numbers right-aligned."""
+escape = _esc
+"""Escape text for a reportlab Paragraph."""

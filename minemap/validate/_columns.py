@@ -8,7 +8,9 @@ Order of precedence, each step case-insensitive:
 
 A canonical field takes its values from one column only; a lower-precedence column that
 would map to an already-taken field is kept as an extra column, with a warning. Every
-column not mapped is kept under its original name.
+column not mapped is kept under its original name. A column that is, by name or alias, one
+of the layer's personal fields (a victim's name, age, sex) cannot be mapped onto any other
+field: ids and other fields end up in messages, map labels and reports.
 """
 
 from __future__ import annotations
@@ -42,6 +44,12 @@ def _find_column(name: str, columns: Sequence[str]) -> str | None:
         return name
     folded = [c for c in columns if c.casefold() == name.casefold()]
     return folded[0] if folded else None
+
+
+def _personal_source(column: str, schema: LayerSchema) -> str | None:
+    """The personal field a column would be read as by name or alias, if any."""
+    target = schema.alias_map().get(column.strip().casefold())
+    return target if target in schema.personal_fields else None
 
 
 def plan_columns(
@@ -93,6 +101,19 @@ def plan_columns(
             )
             problems = True
         if problems:
+            continue
+        personal = _personal_source(column, schema)
+        if personal is not None and target not in schema.personal_fields:
+            # the values would become labels, map popups and report rows: never allowed
+            out.error(
+                None,
+                "mapping",
+                f"--map {src}={dst}: column {quote(column)} holds victims' personal data (it is "
+                f"read as {personal}); mapping it onto {target} would show it in messages, maps "
+                "and reports",
+                f"leave {quote(column)} unmapped (it is kept as {personal}, for planners only) "
+                "or map another column to " + target,
+            )
             continue
         if target in taken:
             out.error(

@@ -9,6 +9,8 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from minemap.backtest.pdf import render_pdf
+from minemap.backtest.verdict import ranking_name, render
 from minemap_app import cache, i18n, settings, ui
 
 ui.require(*settings.BACKTEST_ACTIONS)
@@ -68,14 +70,38 @@ if len(weights) > most:
     st.warning(ui.tr("bt.too_many", n=most))
     weights = weights[:most]
 
+blocks_on = st.checkbox(
+    ui.tr("bt.blocks"), value=False, key="bt_blocks", help=ui.tr("bt.blocks_help")
+)
+n_folds: int | None = None
+block_km = 10.0
+if blocks_on:
+    columns = st.columns(2)
+    n_folds = int(
+        columns[0].number_input(
+            ui.tr("bt.folds"), min_value=2, max_value=20, value=5, step=1, key="bt_folds"
+        )
+    )
+    block_km = float(
+        columns[1].number_input(
+            ui.tr("bt.block_km"),
+            min_value=0.5,
+            max_value=200.0,
+            value=10.0,
+            step=0.5,
+            key="bt_block_km",
+        )
+    )
+
 if st.button(ui.tr("bt.run"), type="primary", key="bt_run", disabled=not weights):
     ui.require(*settings.BACKTEST_ACTIONS)
-    st.session_state["bt_request"] = (as_of, until, tuple(weights))
+    st.session_state["bt_request"] = (as_of, until, tuple(weights), n_folds, block_km)
 
 request = st.session_state.get("bt_request")
 if request is None:
     st.stop()
-as_of, until, chosen = request
+as_of, until, chosen, *spatial = request
+n_folds, block_km = (*spatial, None, 10.0)[:2]  # requests from before blocks: none
 if until is not None and until <= as_of:
     st.error(ui.tr("bt.bad_period"))
     st.stop()
@@ -89,13 +115,20 @@ try:
             until=until,
             weights=chosen,
             n_boot=settings.BACKTEST_BOOTSTRAP,
+            n_folds=n_folds,
+            block_size_m=float(block_km) * 1000.0,
         )
 except Exception as exc:  # the engine's message (bad TOML, nothing to rank), escaped
     ui.show_error("bt.failed", exc)
     st.stop()
 
-for warning in result["warnings"]:  # incl. the over-fitting warning for several weight sets
-    st.warning(ui.md_escape(warning))
+# incl. the over-fitting warning for several weight sets, in the page's language
+for note in result["warning_facts"]:
+    st.warning(ui.md_escape(render(note, lang)))
+
+
+def name(text: str) -> str:
+    return ranking_name(text, lang)
 
 
 def pct(iv: dict) -> str:
@@ -123,7 +156,7 @@ for outcome in ("findings", "harm"):
     for score in (s for s in scores if s["outcome"] == outcome):
         curve = score["curve"]
         rows += [
-            {"x": x, "y": y, "series": score["name"]}
+            {"x": x, "y": y, "series": name(score["name"])}
             for x, y in zip(curve["x"], curve["y"], strict=True)
         ]
         area_series = ui.tr("bt.area_only")
@@ -156,7 +189,7 @@ st.subheader(ui.tr("bt.table"))
 keys = sorted({k for s in scores for k in s["gain"]}, key=float)
 table = pd.DataFrame(
     {
-        ui.tr("bt.col.ranking"): [s["name"] for s in scores],
+        ui.tr("bt.col.ranking"): [name(s["name"]) for s in scores],
         ui.tr("bt.col.outcome"): [ui.tr(f"bt.outcome.{s['outcome']}") for s in scores],
         ui.tr("bt.col.auc"): [num(s["auc"]) for s in scores],
         **{
@@ -176,7 +209,52 @@ table = pd.DataFrame(
 st.dataframe(table, hide_index=True, width="stretch", key="bt_table")
 
 st.subheader(ui.tr("bt.verdicts"))
-if lang != "en":
-    st.caption(ui.tr("bt.verdict_lang"))
-for words in result["verdicts"]:
-    st.markdown(f"- {ui.md_escape(words)}")
+for facts in result["verdict_facts"]:
+    st.markdown(f"- {ui.md_escape(render(facts, lang))}")
+
+blocks = result.get("blocks")
+if blocks:
+    st.subheader(ui.tr("bt.blocks_title"))
+    st.caption(
+        ui.tr(
+            "bt.blocks_caption",
+            n_blocks=i18n.fmt_number(blocks["n_blocks"], lang),
+            size=i18n.fmt_number(blocks["block_size_m"] / 1000, lang, decimals=1),
+            folds=i18n.fmt_number(blocks["n_folds"], lang),
+        )
+    )
+    fold_rows = [
+        {
+            ui.tr("bt.col.fold"): fold["fold"] + 1,
+            ui.tr("bt.col.tasks"): fold["tasks"],
+            ui.tr("bt.col.blocks"): fold["blocks"],
+            ui.tr("bt.col.ranking"): name(fig["name"]),
+            ui.tr("bt.col.outcome"): ui.tr(f"bt.outcome.{fig['outcome']}"),
+            ui.tr("bt.col.auc"): (
+                i18n.fmt_number(fig["auc"], lang, decimals=2) if math.isfinite(fig["auc"]) else "–"
+            ),
+            ui.tr("bt.col.gain25"): (
+                f"{i18n.fmt_number(fig['gain25'] * 100, lang)} %"
+                if math.isfinite(fig["gain25"])
+                else "–"
+            ),
+        }
+        for fold in blocks["folds"]
+        for fig in fold["figures"]
+    ]
+    st.dataframe(pd.DataFrame(fold_rows), hide_index=True, width="stretch", key="bt_folds_table")
+
+try:
+    pdf = render_pdf(result, lang=lang)
+except Exception as exc:  # a rendering failure must not take the page down
+    ui.show_error("bt.failed", exc)
+else:
+    st.download_button(
+        ui.tr("bt.download_pdf"),
+        data=pdf,
+        file_name=f"minemap_backtest_{as_of:%Y-%m-%d}_{lang}.pdf",
+        mime="application/pdf",
+        key="bt_download_pdf",
+        on_click=ui.audit_download,
+        args=("backtest", "pdf"),
+    )

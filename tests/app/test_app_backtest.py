@@ -11,6 +11,7 @@ from datetime import date
 
 import pytest
 
+from minemap.backtest.verdict import ranking_name
 from minemap_app import i18n
 from tests.app.conftest import signed_in
 
@@ -45,6 +46,11 @@ def page(seeded_store):
     return at
 
 
+def plain(markdown: str) -> str:
+    """Text of an escaped markdown message (``ui.md_escape`` adds backslashes)."""
+    return markdown.replace("\\", "")
+
+
 def charts(at) -> list:
     return [e for e in at.get("arrow_vega_lite_chart")] + [e for e in at.get("vega_lite_chart")]
 
@@ -62,7 +68,9 @@ def test_runs_with_the_default_weights_and_shows_curve_table_and_verdict(page):
     table = comparison(page)
     outcomes = set(table[i18n.t("bt.col.outcome", "uk")])
     assert outcomes == {i18n.t("bt.outcome.findings", "uk"), i18n.t("bt.outcome.harm", "uk")}
-    assert set(table[i18n.t("bt.col.ranking", "uk")]) == {"default weights"}
+    default = ranking_name("default weights", "uk")
+    assert default == "стандартні ваги"
+    assert set(table[i18n.t("bt.col.ranking", "uk")]) == {default}
     # Intervals are shown with the estimates: "61 % (52–70 %)".
     gain = table[i18n.t("bt.col.gain", "uk", k="25")]
     assert any("(" in cell and "–" in cell for cell in gain)
@@ -71,9 +79,15 @@ def test_runs_with_the_default_weights_and_shows_curve_table_and_verdict(page):
     assert len(charts(page)) == 1
     nothing = i18n.t("bt.nothing", "uk", outcome=i18n.t("bt.outcome.findings", "uk"))
     assert nothing in [c.value for c in page.caption]
-    assert any("do not say how many devices" in w.value for w in page.warning)
-    verdicts = [m.value for m in page.markdown if m.value.startswith("- ")]
+    # warnings and verdicts in the page's language (Ukrainian by default)
+    assert any("не вказано, скільки предметів знайдено" in plain(w.value) for w in page.warning)
+    verdicts = [plain(m.value) for m in page.markdown if m.value.startswith("- ")]
     assert len(verdicts) == len(table)
+    assert all(v.startswith(f"- {default}: ") for v in verdicts)
+    assert not [v for v in verdicts if "the top quarter" in v or "nothing to judge" in v]
+    assert [b.label for b in page.get("download_button")] == [i18n.t("bt.download_pdf", "uk")]
+    # no block hold-out asked for: no fold table
+    assert not [d for d in page.dataframe if i18n.t("bt.col.fold", "uk") in d.value.columns]
     # One weight set: no over-fitting warning.
     assert not [w for w in page.warning if "compared on the same period" in w.value]
 
@@ -88,11 +102,11 @@ def test_several_weight_sets_are_compared_with_the_over_fitting_warning(page):
     assert not page.exception, page.exception
     table = comparison(page)
     assert set(table[i18n.t("bt.col.ranking", "uk")]) == {
-        "default weights",
-        "no-casualties v1.0.0",
+        "стандартні ваги",
+        "no-casualties v1.0.0",  # a weight file's own name is kept
     }
     assert len(table) == 4  # 2 weight sets × (findings, harm)
-    assert [w for w in page.warning if "2 weight sets were compared" in w.value]
+    assert [w for w in page.warning if "2 набори ваг порівняно" in plain(w.value)]
 
 
 def test_a_broken_weight_file_is_a_clear_message(page):
@@ -117,3 +131,50 @@ def test_the_end_must_come_after_the_ranking_date(page):
     page.date_input(key="bt_until").set_value(date(2024, 2, 1))
     page.button(key="bt_run").click().run()
     assert i18n.t("bt.bad_period", "uk") in [e.value for e in page.error]
+
+
+def folds_table(at):
+    col = i18n.t("bt.col.fold", "uk")
+    return next(d.value for d in at.dataframe if col in d.value.columns)
+
+
+def test_spatial_block_hold_out_is_offered_and_its_figures_shown(page):
+    page.date_input(key="bt_as_of").set_value(AS_OF)
+    page.date_input(key="bt_until").set_value(UNTIL)
+    page.checkbox(key="bt_blocks").check().run()
+    page.number_input(key="bt_folds").set_value(2).run()
+    page.number_input(key="bt_block_km").set_value(5.0).run()
+    page.button(key="bt_run").click().run()
+    assert not page.exception, page.exception
+    assert [e.value for e in page.error] == []
+    assert page.session_state["bt_request"][3:] == (2, 5.0)
+    folds = folds_table(page)
+    assert set(folds[i18n.t("bt.col.fold", "uk")]) <= {1, 2}
+    table = comparison(page)
+    assert set(folds[i18n.t("bt.col.outcome", "uk")]) == {
+        i18n.t("bt.outcome.findings", "uk"),
+        i18n.t("bt.outcome.harm", "uk"),
+    }
+    assert len(table) == 2
+    captions = [c.value for c in page.caption]
+    assert any("км" in c and "груп" in c for c in captions), captions
+    # the same request without blocks has no fold table
+    page.checkbox(key="bt_blocks").uncheck().run()
+    page.button(key="bt_run").click().run()
+    assert not [d for d in page.dataframe if i18n.t("bt.col.fold", "uk") in d.value.columns]
+
+
+def test_blocks_count_every_ranked_task_once(page, seeded_store):
+    """The fold table's tasks add up to the tasks ranked without blocks (same store)."""
+    from minemap.backtest.evaluate import backtest
+    from minemap.store import open_store
+
+    st = open_store(seeded_store, create=False)
+    layers = {n: st.read_layer(n) for n, c in st.counts().items() if c > 0}
+    expected = backtest(layers, as_of=AS_OF, until=UNTIL, n_boot=10).scores[0].n_items
+    page.session_state["bt_request"] = (AS_OF, UNTIL, (("d", None),), 2, 5.0)
+    page.run()
+    assert not page.exception, page.exception
+    folds = folds_table(page)
+    per_fold = folds.groupby(i18n.t("bt.col.fold", "uk"))[i18n.t("bt.col.tasks", "uk")].first()
+    assert per_fold.sum() == expected

@@ -59,6 +59,31 @@ def test_add_list_disable_enable(store, fast_hasher, clock):
     assert actions.count("user_changed") == 2
 
 
+def test_the_last_admin_cannot_be_disabled_or_demoted_and_nobody_disables_themselves(
+    store, fast_hasher, clock
+):
+    add_user(store, "anna", role="admin", password=PASSWORD, hasher=fast_hasher)
+    add_user(store, "olena.k", role="planner", password=OTHER, hasher=fast_hasher)
+    with pytest.raises(AccountError, match="only enabled account that can manage accounts"):
+        disable_user(store, "anna", by="cli:root", clock=clock)
+    with pytest.raises(AccountError, match="only enabled account that can manage accounts"):
+        set_role(store, "anna", "planner", by="cli:root", clock=clock)
+    anna = next(a for a in list_accounts(store) if a.name == "anna")
+    assert (anna.role, anna.disabled) == ("admin", False)
+    # a second admin makes both changes possible, but never on one's own account
+    add_user(store, "bohdan", role="admin", password=PASSWORD, hasher=fast_hasher)
+    with pytest.raises(AccountError, match="cannot disable your own account"):
+        disable_user(store, "anna", by="Anna", clock=clock)
+    assert disable_user(store, "anna", by="bohdan", clock=clock).disabled
+    # bohdan is now the only enabled admin: disabled admins do not count
+    with pytest.raises(AccountError, match="'bohdan'"):
+        set_role(store, "bohdan", "funder", by="cli:root", clock=clock)
+    enable_user(store, "anna", by="bohdan", clock=clock)
+    assert set_role(store, "bohdan", "funder", by="anna", clock=clock).role == "funder"
+    # non-admin accounts are unaffected by the rule
+    assert disable_user(store, "olena.k", by="anna", clock=clock).disabled
+
+
 def test_bad_accounts_are_refused_with_every_problem_at_once(store, fast_hasher):
     with pytest.raises(AccountError) as info:
         add_user(store, "bad name!", role="owner", password="short", hasher=fast_hasher)

@@ -36,13 +36,17 @@ def bih():
     real_data("bih_mine_action_east/suspect_areas.geojson")
     data = real_data("bih_mine_action_east/incidents.geojson").parent
     mod = _script()
+    real_data("bih_mine_action_east/lifted_minefields.geojson")
     layers = mod.load_layers(data, bbox=WINDOW)
-    res = mod.spatial_holdout(layers, n_folds=FOLDS, block_size_m=10_000.0, seed=0)
-    return mod, layers, res
+    lifted = mod.load_lifted(data, bbox=WINDOW)
+    layers["lifted"] = lifted  # not a minemap layer: kept aside below
+    ranked = {k: v for k, v in layers.items() if k != "lifted"}
+    res = mod.spatial_holdout(ranked, n_folds=FOLDS, block_size_m=10_000.0, seed=0, lifted=lifted)
+    return mod, ranked, res, lifted
 
 
 def test_every_incident_is_held_out_once_and_outcomes_add_up(bih):
-    mod, layers, res = bih
+    mod, layers, res, _ = bih
     assert len(layers["casualties"]) > 100
     assert len(layers["hazards"]) > 500
     inc_fold = res["fold_of_incident"]
@@ -67,7 +71,7 @@ def test_every_incident_is_held_out_once_and_outcomes_add_up(bih):
 
 
 def test_scores_are_sane_and_intervals_hold_their_estimates(bih):
-    mod, _, res = bih
+    mod, _, res, _ = bih
     out = mod.score(res["tasks"], n_boot=200, seed=0)
     s = out["score"]
     assert s.outcome == "harm"
@@ -100,7 +104,7 @@ def _moved(frame, mask, targets):
 
 
 def test_held_out_incidents_never_reach_the_ranking_they_are_scored_against(bih):
-    mod, layers, res = bih
+    mod, layers, res, _ = bih
     inc_fold = res["fold_of_incident"]
     hz = layers["hazards"]
     centres = hz.geometry.representative_point().to_numpy()
@@ -121,3 +125,38 @@ def test_held_out_incidents_never_reach_the_ranking_they_are_scored_against(bih)
     perturbed["casualties"] = _moved(layers["casualties"], one, centres[:1])
     changed = mod.fold_ranking(perturbed, inc_fold != k)
     assert not changed.drop(columns="geometry").equals(again.drop(columns="geometry"))
+
+
+def test_lifted_minefields_are_counted_inside_held_out_tasks_independently(bih):
+    """Each fold's held-out tasks hold exactly the fold's lifted-minefield points that a plain
+    shapely point-in-polygon count finds; points of blocks that are never held out are
+    not counted; the score is sane."""
+    import shapely
+
+    mod, _, res, lifted = bih
+    assert len(lifted) > 20
+    lifted_fold = res["fold_of_lifted"]
+    assert len(lifted_fold) == len(lifted)
+    assert set(lifted_fold) <= {-1, *range(FOLDS)}
+    pooled = res["tasks"]
+    total = 0
+    for k, c in res["coverage"].items():
+        ranking = res["rankings"][k]
+        held = ranking[
+            ranking["task_id"].astype(str).isin(pooled.loc[pooled["fold"] == k, "task_id"])
+        ]
+        pts = lifted.geometry.to_numpy()[lifted_fold == k]
+        union = shapely.union_all(held.geometry.to_numpy())
+        inside = int(shapely.intersects(pts, union).sum())
+        assert c["held_out_lifted"] == len(pts)
+        assert c["held_out_lifted_in_held_out_tasks"] == inside
+        assert pooled.loc[pooled["fold"] == k, "lifted_minefields"].sum() == inside
+        total += inside
+    assert total > 0  # some lifted minefields do lie in held-out suspect land
+    out = mod.score(pooled, n_boot=100, seed=0, outcome="lifted_minefields")
+    s = out["score"]
+    assert s.outcome == "lifted minefields"
+    assert s.outcome_total == total
+    assert 0.0 <= s.auc.estimate <= 1.0
+    for iv in s.gain.values():
+        assert 0.0 <= iv.low <= iv.estimate <= iv.high <= 1.0

@@ -63,6 +63,6 @@ def test_backtest_command_refuses_bad_input_without_traceback(store_path: Path, 
     assert proc.returncode == 1
     assert "nothing to rank" in proc.stderr
     assert "Traceback" not in proc.stderr
-    proc = run("--store", str(store_path), "--as-of", AS_OF, "--out", str(tmp_path / "x.pdf"))
+    proc = run("--store", str(store_path), "--as-of", AS_OF, "--out", str(tmp_path / "x.docx"))
     assert proc.returncode == 2
-    assert "x.pdf" in proc.stderr
+    assert "x.docx" in proc.stderr

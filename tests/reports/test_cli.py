@@ -192,3 +192,37 @@ def test_report_for_an_area_from_a_boundaries_file(tmp_path):
     text = out.read_text("utf-8-sig")
     # only C1 ∪ C2 (150 ha) lies in "West"; R1/X1 are in "East"
     assert "Land released (all methods),Value,150" in text
+
+
+def test_weights_option_names_the_plan_weights_and_refuses_a_bad_file(tmp_path):
+    from minemap._report import Report
+    from minemap.store import open_store
+    from tests.reports.conftest import make_layers
+
+    store = open_store(tmp_path / "s.gpkg")
+    for name, frame in make_layers().items():
+        store.ingest(
+            frame.drop(columns="batch_id"),
+            layer=name,
+            report=Report(file=f"{name}.geojson", layer=name),
+            file_name=f"{name}.geojson",
+            sha256=hashlib.sha256(name.encode()).hexdigest(),
+        )
+    weights = tmp_path / "field-team.toml"
+    default = (REPO / "minemap" / "risk" / "data" / "weights-default.toml").read_text("utf-8")
+    weights.write_text(
+        default.replace('name = "minemap-default"', 'name = "oblast-board"'), encoding="utf-8"
+    )
+    common = ["--store", str(tmp_path / "s.gpkg"), "--from", "2024-01-01", "--to", "2024-03-31"]
+    out = tmp_path / "r.csv"
+    result = run_report("--out", str(out), *common, "--weights", str(weights))
+    assert result.returncode == 0, result.stderr
+    assert "oblast-board v" in out.read_text(encoding="utf-8")
+    bad = tmp_path / "bad.toml"
+    bad.write_text('version = "x"\n[weights]\ncasualty_risk = -1\n', encoding="utf-8")
+    out.unlink()
+    result = run_report("--out", str(out), *common, "--weights", str(bad))
+    assert result.returncode == 1
+    assert "bad.toml" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not out.exists()

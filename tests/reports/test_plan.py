@@ -12,6 +12,7 @@ import shapely
 
 from minemap.reports import build_report, render
 from minemap.reports._tables import summary_rows
+from minemap.risk.weights import default_weights
 from tests.reports.conftest import box_km, canonical, to_4326
 
 # three hazard squares of 100 ha each, recorded before the period
@@ -88,6 +89,36 @@ def test_two_squares_one_cleared_is_one_of_two():
     plan = build_report(layers, start=START, end=END).plan
     assert (plan.n_planned, plan.n_completed) == (2, 1)
     assert plan.released_share == pytest.approx(0.5, rel=1e-5)
+
+
+def test_the_plan_is_ranked_with_the_given_weights_and_the_methods_name_them():
+    """H1 is a CHA, H2 an SHA with a casualty inside: evidence-only weights plan H1 (fully
+    released in the period), casualty-only weights plan H2 (half released)."""
+    layers = _layers()
+    layers["hazards"]["hazard_type"] = ["CHA", "SHA", "SHA"]
+    layers["casualties"] = canonical(
+        "casualties",
+        [dict(incident_id="I-1", date="2023-08-01", killed=0, injured=1, civilian=True)],
+        to_4326([shapely.Point(*box_km(5, 0, 6, 1).centroid.coords[0])]),
+    )
+    base = default_weights()
+    only = {
+        c: base.replace_weights({k: float(k == c) for k in base.weights}, suffix=f"-{c}")
+        for c in ("evidence_strength", "casualty_risk")
+    }
+    by_evidence = build_report(
+        layers, start=START, end=END, plan_top=1, weights=only["evidence_strength"]
+    )
+    by_casualty = build_report(
+        layers, start=START, end=END, plan_top=1, weights=only["casualty_risk"]
+    )
+    assert (by_evidence.plan.n_planned, by_evidence.plan.n_completed) == (1, 1)
+    assert (by_casualty.plan.n_planned, by_casualty.plan.n_completed) == (1, 0)
+    assert by_casualty.plan.released_share == pytest.approx(0.5, rel=1e-5)
+    w = only["casualty_risk"]
+    assert by_casualty.weights_version == f"{w.name} v{w.version} (sha256 {w.sha256[:12]})"
+    assert build_report(layers, start=START, end=END).weights_version.startswith(base.name)
+    assert build_report(layers, start=START, end=END, plan_top=0).weights_version is None
 
 
 def test_no_hazard_evidence_skips_the_figure_cleanly():

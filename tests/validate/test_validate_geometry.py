@@ -219,6 +219,27 @@ def test_area_m2_disagreeing_with_geometry_is_an_error_with_both_values():
     assert "EPSG:3035" in error.problem
 
 
+def test_area_m2_of_a_small_polygon_may_drift_by_a_boundary_band_not_more():
+    # a 10 m x 10 m cleared patch: 0.5 % of its area is 0.5 m², its 40 m boundary moved by
+    # coordinate rounding (≤ 0.1 m band) can shift the area by up to 4 m²
+    side_deg = 10 / 111_320  # ~10 m north-south; ~6.4 m east-west at 50.45°N
+    gdf = cleared()
+    small = shapely.box(LON, LAT, LON + side_deg, LAT + side_deg)
+    gdf = _with_geometry(gdf, 0, small)
+    truth = geodesic_area_m2(gdf.geometry).iloc[0]
+    perimeter_m = gdf.to_crs("EPSG:3035").length.iloc[0]
+    within_band = truth + 0.5 * 0.1 * perimeter_m  # 3-4 % off, inside the band
+    gdf["area_m2"] = [within_band, np.nan, np.nan]
+    assert abs(within_band - truth) / truth > 0.005
+    assert validate_layer(gdf, "cleared").report.ok
+    beyond_band = truth + 2 * 0.1 * perimeter_m
+    gdf["area_m2"] = [beyond_band, np.nan, np.nan]
+    [error] = validate_layer(gdf, "cleared").report.errors
+    assert error.field == "area_m2"
+    assert error.feature.startswith("feature 0")
+    assert "boundary rounding" in error.problem
+
+
 def test_overlapping_cleared_polygons_are_accepted_with_a_warning():
     gdf = _with_geometry(cleared(), 1, shapely.affinity.translate(square(0), 0.001, 0))
     result = validate_layer(gdf, "cleared")
