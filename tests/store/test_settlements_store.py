@@ -3,12 +3,15 @@ opens, gains the table (data kept, integrity intact) and round-trips settlements
 
 from __future__ import annotations
 
+import sqlite3
+
 import pandas as pd
 import pyogrio
 import pytest
 import shapely
 from geopandas.testing import assert_geodataframe_equal
 
+from minemap._errors import StoreError
 from minemap.layers import LAYER_NAMES
 from minemap.store import _gpkg, _postgis, open_store
 from tests.store.frames import make_frame
@@ -38,14 +41,21 @@ def _settlements() -> object:
     )
 
 
-def _make_old_store(location, backend, monkeypatch) -> None:
-    """A store as the previous minemap made it: five layer tables (PostGIS: schema 2)."""
+def _pretend_old_minemap(backend, monkeypatch) -> None:
+    """This process behaves like the previous minemap: five layers (GeoPackage schema 1,
+    PostGIS schema 2)."""
     if backend == "gpkg":
         monkeypatch.setattr(_gpkg, "LAYER_NAMES", OLD_LAYERS)
+        monkeypatch.setattr(_gpkg, "SCHEMA_VERSION", 1)
     else:
         monkeypatch.setattr(_postgis, "LAYER_NAMES", OLD_LAYERS)
         monkeypatch.setattr(_postgis, "MIGRATIONS", _postgis.MIGRATIONS[:2])
         monkeypatch.setattr(_postgis, "PG_SCHEMA_VERSION", 2)
+
+
+def _make_old_store(location, backend, monkeypatch) -> None:
+    """A store as the previous minemap made it, with farmland in it."""
+    _pretend_old_minemap(backend, monkeypatch)
     with open_store(location) as store:
         store.ingest(
             make_frame("farmland", 5),
@@ -66,18 +76,34 @@ def _has_settlements_table(location, backend) -> bool:
         return con.execute("SELECT to_regclass('settlements') IS NOT NULL").fetchone()[0]
 
 
+def _schema_version(location, backend) -> int:
+    if backend == "gpkg":
+        with sqlite3.connect(location) as con:
+            row = con.execute("SELECT value FROM minemap_meta WHERE key = 'schema_version'")
+            return int(row.fetchone()[0])
+    import psycopg
+
+    with psycopg.connect(location) as con:  # read raw: opening the store would upgrade it
+        return con.execute("SELECT max(version) FROM schema_migrations").fetchone()[0]
+
+
 def test_an_existing_store_gains_the_settlements_table(store_location, backend, monkeypatch):
     _make_old_store(store_location, backend, monkeypatch)
     assert not _has_settlements_table(store_location, backend)
+    old_version = _schema_version(store_location, backend)
     with open_store(store_location) as store:
         assert store.counts() == {**dict.fromkeys(LAYER_NAMES, 0), "farmland": 5}
         assert store.integrity_check() == []
         empty = store.read_layer("settlements")
         assert len(empty) == 0
         assert "population" in empty.columns
-        if backend == "postgis":
-            assert store.schema_version() == 3
+        assert len(store.read_layer("farmland")) == 5
     assert _has_settlements_table(store_location, backend)
+    assert _schema_version(store_location, backend) == old_version + 1
+    # the previous minemap now refuses the store instead of misreading settlements batches
+    _pretend_old_minemap(backend, monkeypatch)
+    with pytest.raises(StoreError, match="newer minemap"):
+        open_store(store_location)
 
 
 def test_settlements_round_trip(store_location):
