@@ -96,7 +96,8 @@ def ingest_file(
     path
         The uploaded file (any accepted format; detected from its content).
     layer
-        Target layer: casualties, strikes, hazards, cleared or farmland.
+        Target layer: any of ``minemap.layers.LAYER_NAMES`` (casualties, strikes, hazards,
+        cleared, farmland, settlements).
     store
         Store location (see :func:`minemap.settings.resolve_store_path`).
     mapping

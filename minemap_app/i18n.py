@@ -123,6 +123,7 @@ _EN: dict[str, str] = {
     "layer.farmland": "Farmland",
     "layer.strikes": "Strike sites",
     "layer.casualties": "Casualties",
+    "layer.settlements": "Settlements (population)",
     "prio.title": "Priorities",
     "prio.caption": (
         "The ranked clearance tasks with each component of the score. Move the weights to "
@@ -191,15 +192,21 @@ _EN: dict[str, str] = {
     "quality.no_batches": "No imports yet.",
     "component.casualty_risk": "Casualty risk",
     "component.expected_items": "Expected items",
+    "component.people_exposed": "People exposed (living nearby)",
     "component.evidence_strength": "Evidence strength",
     "component.farmland_impact": "Farmland impact",
     "component.cost_per_ha": "Cost per ha (lower is better)",
     "map.component.casualty_risk": "casualty risk",
     "map.component.expected_items": "expected items",
+    "map.component.people_exposed": "people exposed",
     "map.component.evidence_strength": "evidence strength",
     "map.component.farmland_impact": "farmland impact",
     "map.component.cost_per_ha": "cost per ha",
     "prio.top": "Top of the ranking: {tasks}",
+    "prio.no_people": (
+        "People exposed are not counted: the store has no settlements layer (upload one on "
+        "the Upload page). Their weight does nothing until then."
+    ),
     "prio.all_zero": "At least one weight must be above zero.",
     "prio.select_hint": "Select a row to see the task on the map below.",
     "prio.tab.table": "Ranking",
@@ -234,6 +241,7 @@ _EN: dict[str, str] = {
     "col.priority_score": "Score",
     "col.area_ha": "Area, ha",
     "col.farmland_ha": "Farmland, ha",
+    "col.people_exposed": "People nearby",
     "col.evidence_class": "Evidence",
     "col.expected_items": "Expected items",
     "col.batch_id": "Batch",
@@ -481,6 +489,7 @@ _UK: dict[str, str] = {
     "layer.farmland": "Сільгоспугіддя",
     "layer.strikes": "Місця ударів",
     "layer.casualties": "Постраждалі",
+    "layer.settlements": "Населені пункти (населення)",
     "prio.title": "Пріоритети",
     "prio.caption": (
         "Ранжовані завдання з розмінування з кожною складовою оцінки. Змінюйте ваги — "
@@ -550,15 +559,21 @@ _UK: dict[str, str] = {
     "quality.no_batches": "Імпортів ще немає.",
     "component.casualty_risk": "Ризик для людей",
     "component.expected_items": "Очікувані предмети",
+    "component.people_exposed": "Населення поблизу",
     "component.evidence_strength": "Сила доказів",
     "component.farmland_impact": "Вплив на сільгоспугіддя",
     "component.cost_per_ha": "Вартість на га (менша — краще)",
     "map.component.casualty_risk": "ризик для людей",
     "map.component.expected_items": "очікувані предмети",
+    "map.component.people_exposed": "населення поблизу",
     "map.component.evidence_strength": "сила доказів",
     "map.component.farmland_impact": "вплив на сільгоспугіддя",
     "map.component.cost_per_ha": "вартість на га",
     "prio.top": "Початок рейтингу: {tasks}",
+    "prio.no_people": (
+        "Населення поблизу не враховано: у сховищі немає шару населених пунктів (завантажте "
+        "його на сторінці «Завантаження»). Доти ця вага нічого не змінює."
+    ),
     "prio.all_zero": "Принаймні одна вага має бути більшою за нуль.",
     "prio.select_hint": "Виберіть рядок, щоб побачити завдання на карті нижче.",
     "prio.tab.table": "Рейтинг",
@@ -593,6 +608,7 @@ _UK: dict[str, str] = {
     "col.priority_score": "Оцінка",
     "col.area_ha": "Площа, га",
     "col.farmland_ha": "Сільгоспугіддя, га",
+    "col.people_exposed": "Мешканців поблизу",
     "col.evidence_class": "Докази",
     "col.expected_items": "Очікувано предметів",
     "col.batch_id": "Пакет",

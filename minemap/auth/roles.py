@@ -148,6 +148,9 @@ POLICIES: Final = MappingProxyType(
                 # Released land is safe land: its exact outline is what funders paid for.
                 "cleared": "exact",
                 "farmland": "exact",
+                # Settlements and their population are public reference data (census,
+                # OpenStreetMap): no personal fields. Exact, without the extra columns.
+                "settlements": "exact",
             },
         ),
         "admin": _policy(
@@ -162,6 +165,7 @@ POLICIES: Final = MappingProxyType(
                 "hazards": "aggregate",
                 "cleared": "exact",
                 "farmland": "exact",
+                "settlements": "exact",
             },
         ),
     }

@@ -20,7 +20,7 @@ __all__ = ["backtest_command"]
 
 OUT_FORMATS = (".json", ".csv", ".pdf")
 LANGS = ("en", "uk")
-_LAYERS = ("hazards", "strikes", "casualties", "cleared", "farmland")
+_LAYERS = ("hazards", "strikes", "casualties", "cleared", "farmland", "settlements")
 
 
 def _clean(value: Any) -> Any:

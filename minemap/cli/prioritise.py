@@ -24,11 +24,13 @@ OUT_FORMATS = (".gpkg", ".geojson", ".parquet", ".csv")
 _SHORT = {
     "casualty_risk": "casualties",
     "expected_items": "items",
+    "people_exposed": "people",
     "evidence_strength": "evidence",
     "farmland_impact": "farmland",
     "cost_per_ha": "cost",
 }
-_RISK_LAYERS = ("hazards", "strikes", "casualties", "cleared", "farmland")
+# the layers minemap.risk.pipeline.RISK_LAYERS reads (not imported: the CLI starts fast)
+_RISK_LAYERS = ("hazards", "strikes", "casualties", "cleared", "farmland", "settlements")
 
 
 def run_record_path(out: Path) -> Path:
@@ -145,6 +147,14 @@ def prioritise_command(
             "the store (the new one is kept).",
         ),
     ] = False,
+    exposure_distance: Annotated[
+        float,
+        typer.Option(
+            "--exposure-distance",
+            min=0,
+            help="People exposed: metres from a task within which settlements count.",
+        ),
+    ] = 2000.0,  # minemap.risk.exposure.EXPOSURE_DISTANCE_M (not imported: fast start)
 ) -> None:
     """Rank clearance tasks: score, reasons, effort and cost, with a run record.
 
@@ -202,6 +212,7 @@ def prioritise_command(
                 engine=runner,
                 surface_cache=st if runner is None else None,
                 reuse_surface=not no_cache,
+                exposure_distance_m=exposure_distance,
             )
         if out is not None:
             write_tasks(result.tasks, out)
@@ -224,6 +235,14 @@ def prioritise_command(
         f"(sha256 {rec['weights']['sha256'][:12]}), as of {rec['as_of']}, "
         f"{rec['n_unattributed']} record(s) outside every task"
     )
+    people = rec["parameters"]["people_exposed"]
+    if people["counted"]:
+        console.print(
+            f"people exposed: {people['n_settlements']} settlement(s), within "
+            f"{people['exposure_distance_m']:g} m of a task"
+        )
+    else:
+        console.print("people exposed: not counted (no settlements layer in the store)")
     if result.sensitivity is not None:
         flagged = int(result.tasks["flag_single_weight"].sum())
         console.print(

@@ -17,7 +17,7 @@ from minemap.reports import FORMATS, LANGS, build_report, render
 
 __all__ = ["report", "write_output"]
 
-_LAYERS = ("cleared", "hazards", "farmland", "casualties", "strikes")
+_LAYERS = ("cleared", "hazards", "farmland", "casualties", "strikes", "settlements")
 
 
 def write_output(path: Path, data: bytes) -> None:

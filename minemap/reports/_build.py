@@ -40,7 +40,7 @@ __all__ = [
 
 _NAME_COLUMNS = ("name", "name_uk", "name_en", "shapeName", "NAME", "katotth")
 _LAYERS = ("cleared", "hazards", "farmland", "casualties")
-_RISK_LAYERS = ("hazards", "strikes", "casualties", "cleared", "farmland")
+_RISK_LAYERS = ("hazards", "strikes", "casualties", "cleared", "farmland", "settlements")
 _EVIDENCE_LAYERS = ("hazards", "strikes", "casualties")
 
 

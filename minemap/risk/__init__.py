@@ -16,6 +16,7 @@ from minemap.risk.catalogue import (
 
 # Priorities (helper "priority"): farmland impact, weights, score, effort, sensitivity, grid.
 from minemap.risk.effort import DEFAULT_EFFORT, EffortParams, estimate_effort
+from minemap.risk.exposure import EXPOSURE_DISTANCE_M, people_exposed
 from minemap.risk.farmland import (
     compensation_eligible,
     default_land_values,
@@ -39,6 +40,7 @@ from minemap.risk.weights import Weights, default_weights, load_weights
 __all__ = [
     "CASUALTY_BUFFER_M",
     "DEFAULT_EFFORT",
+    "EXPOSURE_DISTANCE_M",
     "EffortParams",
     "MunitionCatalogue",
     "MunitionEntry",
@@ -61,6 +63,7 @@ __all__ = [
     "make_tasks",
     "match_munition",
     "match_munitions",
+    "people_exposed",
     "prioritise",
     "priority_components",
     "priority_score",

@@ -29,6 +29,7 @@ import shapely
 
 from minemap.geometry import require_storage_crs
 from minemap.risk.effort import DEFAULT_EFFORT, EffortParams, estimate_effort
+from minemap.risk.exposure import EXPOSURE_DISTANCE_M, people_exposed
 from minemap.risk.farmland import (
     COMPENSATION_DISTANCE_M,
     SEASON_FLOOR,
@@ -47,6 +48,7 @@ from minemap.risk.weights import COMPONENTS, Weights, default_weights
 
 __all__ = [
     "DATED_LAYERS",
+    "RISK_LAYERS",
     "PrioritisationResult",
     "Progress",
     "filter_as_of",
@@ -59,6 +61,8 @@ Progress = Callable[[str, float], None]
 """``progress(stage, fraction_done)``: called as the pipeline moves on (fraction 0..1)."""
 
 DATED_LAYERS = ("casualties", "strikes", "hazards", "cleared")
+RISK_LAYERS = ("hazards", "strikes", "casualties", "cleared", "farmland", "settlements")
+"""The layers :func:`prioritise` reads (``settlements`` optional: people exposed)."""
 DEFAULT_TOP = 10
 
 
@@ -173,6 +177,8 @@ def rank_tasks(
     top: int | None = None,
     sensitivity: bool = False,
     progress: Progress | None = None,
+    settlements: gpd.GeoDataFrame | None = None,
+    exposure_distance_m: float = EXPOSURE_DISTANCE_M,
 ) -> PrioritisationResult:
     """Score, rank, explain and cost an existing task frame.
 
@@ -194,6 +200,13 @@ def rank_tasks(
     sensitivity : bool
         Run :func:`~minemap.risk.sensitivity.rank_sensitivity` and add its per-task columns.
     progress : callable(stage, fraction), optional
+    settlements : GeoDataFrame, optional
+        The ``settlements`` layer (EPSG:4326): tasks get ``people_exposed``
+        (:func:`~minemap.risk.exposure.people_exposed`) and the ``people_exposed``
+        component counts. Without it (or empty) ``people_exposed`` is 0 and the component
+        is left out (weight 0): scores and ranks are those of the other components alone.
+    exposure_distance_m : float
+        Reach of a settlement (metres), default 2,000.
 
     Returns
     -------
@@ -223,6 +236,7 @@ def rank_tasks(
             "land_value_per_ha",
             "season_factor",
             "compensation_eligible",
+            "people_exposed",
         )
         if c in base
     ]
@@ -234,7 +248,16 @@ def rank_tasks(
     impact = farmland_impact(base, land_values=lv, as_of=as_of, season_floor=season_floor)
     surveyed = is_surveyed(base)
     eligible = compensation_eligible(base, frontline=frontline, surveyed=surveyed)
-    extra = pd.concat([values, factor, impact, surveyed, eligible], axis=1)
+    # people exposed (optional settlements layer): unknown without it, so the component
+    # is then left out (weight 0) rather than scored 0 for every task
+    has_people = settlements is not None and len(settlements) > 0
+    exposed = people_exposed(
+        base, settlements if has_people else None, exposure_distance_m=exposure_distance_m
+    )
+    w_rank = w if has_people else w.replace_weights({**w.weights, "people_exposed": 0}, suffix="")
+    if w_rank.total <= 0:
+        raise ValueError(f"weights {w.name!r}: only people_exposed counts, but no settlements")
+    extra = pd.concat([values, factor, impact, surveyed, eligible, exposed], axis=1)
     if frontline is not None:
         extra["frontline_distance_m"] = frontline_distance_m(base, frontline)
     step("effort", 0.3)
@@ -242,8 +265,8 @@ def rank_tasks(
     enriched = pd.concat([base.drop(columns=base.geometry.name), extra, eff], axis=1)
 
     step("priority", 0.5)
-    comps = priority_components(enriched, weights=w)
-    score = priority_score(comps, w)
+    comps = priority_components(enriched, weights=w_rank)
+    score = priority_score(comps, w_rank)
 
     sens_frame = None
     sens_cols = None
@@ -251,7 +274,7 @@ def rank_tasks(
         step("sensitivity", 0.6)
         sens = rank_sensitivity(
             comps,
-            w,
+            w_rank,
             top=top_n,
             progress=lambda d, t: step("sensitivity", 0.6 + 0.35 * d / max(t, 1)),
         )
@@ -288,6 +311,11 @@ def rank_tasks(
             "season_floor": season_floor,
             "compensation_distance_m": COMPENSATION_DISTANCE_M,
             "frontline": _frontline_record(frontline),
+            "people_exposed": {
+                "counted": has_people,
+                "n_settlements": len(settlements) if settlements is not None else 0,
+                "exposure_distance_m": float(exposure_distance_m),
+            },
         },
         "n_tasks": len(out),
         "ranking_sha256": ranking_sha256(out),
@@ -352,14 +380,16 @@ def prioritise(
     engine: Any = None,
     surface_cache: Any = None,
     reuse_surface: bool = True,
+    exposure_distance_m: float = EXPOSURE_DISTANCE_M,
 ) -> PrioritisationResult:
     """Rank clearance tasks from the canonical layers.
 
     Parameters
     ----------
     layers : mapping of layer name to GeoDataFrame
-        Any of ``hazards``, ``strikes``, ``casualties``, ``cleared``, ``farmland`` (canonical
-        frames, EPSG:4326; a ``batch_id`` column, as the store adds, is recorded).
+        Any of :data:`RISK_LAYERS`: ``hazards``, ``strikes``, ``casualties``, ``cleared``,
+        ``farmland``, ``settlements`` (canonical frames, EPSG:4326; a ``batch_id`` column,
+        as the store adds, is recorded). ``settlements`` adds people exposed.
     weights : Weights, optional
         Default set if None.
     as_of : date-like, optional
@@ -385,17 +415,17 @@ def prioritise(
         with ``engine``. The run record's ``surface`` says what happened.
     reuse_surface : bool
         False: ignore the kept surface and compute the whole surface (then keep it).
+    exposure_distance_m : float
+        Reach of a settlement for people exposed (metres, default 2,000).
 
     Returns
     -------
     PrioritisationResult
     """
-    unknown = sorted(set(layers) - {"hazards", "strikes", "casualties", "cleared", "farmland"})
+    unknown = sorted(set(layers) - set(RISK_LAYERS))
     if unknown:
-        raise ValueError(
-            f"unknown layer(s) {', '.join(unknown)}; "
-            "expected hazards, strikes, casualties, cleared, farmland"
-        )
+        expected = ", ".join(RISK_LAYERS)
+        raise ValueError(f"unknown layer(s) {', '.join(unknown)}; expected {expected}")
     for name, frame in layers.items():
         require_storage_crs(frame, what=f"{name} layer")
     step = progress or (lambda stage, fraction: None)
@@ -471,6 +501,8 @@ def prioritise(
         top=top,
         sensitivity=sensitivity,
         progress=lambda stage, f: step(stage, 0.3 + 0.7 * f),
+        settlements=used.get("settlements"),  # people exposed (optional layer)
+        exposure_distance_m=exposure_distance_m,
     )
     result.run_record["inputs"] = {
         name: {

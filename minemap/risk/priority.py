@@ -17,6 +17,8 @@ component                 raw value                                  normalisati
 ``casualty_risk``         ``casualty_recency`` (recency-weighted     method of the set
                           victims; else killed + injured)
 ``expected_items``        mid-point of ``expected_items_low/high``   method of the set
+``people_exposed``        ``people_exposed`` (residents within       method of the set
+                          walking distance, :mod:`~.exposure`)
 ``evidence_strength``     strongest evidence present (CHA, casualty, fixed 0..1 scale
                           strike, SHA) → its strength
 ``farmland_impact``       ``farmland_impact`` (UAH/yr)               method of the set
@@ -158,6 +160,7 @@ def raw_components(
     else:
         casualty = _num(tasks, "killed") + _num(tasks, "injured")
     items = (_num(tasks, "expected_items_low") + _num(tasks, "expected_items_high")) / 2.0
+    people = _num(tasks, "people_exposed")  # 0 without a settlements layer
     if "farmland_impact" in tasks:
         farm = _num(tasks, "farmland_impact")
     else:
@@ -170,6 +173,7 @@ def raw_components(
         {
             "casualty_risk": casualty.to_numpy(),
             "expected_items": items.to_numpy(),
+            "people_exposed": people.to_numpy(),
             "evidence_strength": _evidence_strength(tasks, w.evidence_strength).to_numpy(),
             "farmland_impact": farm.to_numpy(),
             "cost_per_ha": cost.to_numpy(),

@@ -16,6 +16,7 @@ Example file::
     [weights]
     casualty_risk = 30
     expected_items = 25
+    people_exposed = 15   # optional: left out = 0
     evidence_strength = 15
     farmland_impact = 20
     cost_per_ha = 10
@@ -40,6 +41,7 @@ __all__ = [
     "COMPONENTS",
     "EVIDENCE_CLASSES",
     "NORMALISATIONS",
+    "OPTIONAL_COMPONENTS",
     "Weights",
     "default_weights",
     "load_weights",
@@ -50,11 +52,16 @@ __all__ = [
 COMPONENTS: tuple[str, ...] = (
     "casualty_risk",
     "expected_items",
+    "people_exposed",
     "evidence_strength",
     "farmland_impact",
     "cost_per_ha",
 )
 """The priority components, in the order they are shown."""
+
+OPTIONAL_COMPONENTS: tuple[str, ...] = ("people_exposed",)
+"""Components a weights file may leave out (weight 0): ``people_exposed`` came with the
+settlements layer (weights 1.1.0), so files written before it keep their ranking."""
 
 EVIDENCE_CLASSES: tuple[str, ...] = ("CHA", "casualty", "strike", "SHA")
 """Evidence classes of a task (``evidence_class`` column of the task frame)."""
@@ -114,11 +121,15 @@ class Weights:
 
     def replace_weights(self, weights: Mapping[str, float], *, suffix: str) -> Weights:
         """A copy with other weights (used by sensitivity scenarios); not re-validated
-        for all-zero so that leave-one-out of a single non-zero weight can be expressed."""
+        for all-zero so that leave-one-out of a single non-zero weight can be expressed.
+        An optional component left out (:data:`OPTIONAL_COMPONENTS`) gets 0, as in a file."""
+        missing = sorted(set(COMPONENTS) - set(weights) - set(OPTIONAL_COMPONENTS))
+        if missing:
+            raise KeyError(f"weights for {', '.join(missing)} missing")
         return Weights(
             name=f"{self.name}{suffix}",
             version=self.version,
-            weights={k: float(weights[k]) for k in COMPONENTS},
+            weights={k: float(weights.get(k, 0.0)) for k in COMPONENTS},
             normalisation=self.normalisation,
             evidence_strength=dict(self.evidence_strength),
             description=self.description,
@@ -181,6 +192,9 @@ def weights_from_mapping(data: Mapping[str, Any], *, source: str = "<mapping>") 
     for key in sorted(set(table) - set(COMPONENTS)):
         problems.append(f"unknown component {key!r} in [weights]; known: {', '.join(COMPONENTS)}")
     for comp in COMPONENTS:
+        if comp not in table and comp in OPTIONAL_COMPONENTS:
+            weights[comp] = 0.0
+            continue
         if comp not in table:
             if data.get("weights") is not None:
                 problems.append(

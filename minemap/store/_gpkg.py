@@ -65,8 +65,12 @@ if TYPE_CHECKING:
 
 __all__ = ["SCHEMA_VERSION", "GeoPackageStore"]
 
-SCHEMA_VERSION = 1
-"""Version of the minemap tables' layout (``minemap_meta.schema_version``)."""
+SCHEMA_VERSION = 2
+"""Version of the minemap tables' layout (``minemap_meta.schema_version``).
+
+2: the optional ``settlements`` layer. A store opened by this minemap is raised to 2 (with
+the new table), so a minemap that does not know the layer refuses it ("upgrade minemap")
+instead of misreading its settlements batches (as PostGIS migration 0003 does)."""
 
 GPKG_APPLICATION_ID = 0x47504B47  # "GPKG"
 GPKG_USER_VERSION = 10300  # GeoPackage 1.3.0: read without warnings by GDAL 3.6 (QGIS 3.28 LTR era)
@@ -426,7 +430,8 @@ class GeoPackageStore(Store):
             self._append_audit(con, "store_created", None, {"schema_version": SCHEMA_VERSION})
 
     def _upgrade_layers(self) -> None:
-        """Create missing layer tables and add schema fields new since the store was made."""
+        """Create missing layer tables and add schema fields new since the store was made;
+        raise ``schema_version`` to :data:`SCHEMA_VERSION`."""
         todo = []
         for layer in LAYER_NAMES:
             if not self._has_table(layer):
@@ -436,9 +441,15 @@ class GeoPackageStore(Store):
             missing = [f for f in get_schema(layer).fields if f.name not in have]
             if missing:
                 todo.append((layer, missing))
-        if not todo:
+        old_version = int(self._meta("schema_version") or SCHEMA_VERSION)
+        if not todo and old_version >= SCHEMA_VERSION:
             return
         with self._write() as con:
+            con.execute(
+                "UPDATE minemap_meta SET value = ? WHERE key = 'schema_version' "
+                "AND CAST(value AS INTEGER) < ?",
+                (str(SCHEMA_VERSION), SCHEMA_VERSION),
+            )
             for layer, missing in todo:
                 if missing is None:
                     if not self._has_table(layer):

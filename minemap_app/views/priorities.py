@@ -77,6 +77,8 @@ if tasks.empty:
     st.stop()
 
 st.caption(ui.tr("prio.top", tasks=ui.md_escape(", ".join(tasks["task_id"].astype(str).head(5)))))
+if not result.run_record["parameters"]["people_exposed"]["counted"]:
+    st.caption(ui.tr("prio.no_people"))
 
 components = list(defaults)
 table = pd.DataFrame(
@@ -91,6 +93,7 @@ table = pd.DataFrame(
         },
         ui.tr("col.area_ha"): (tasks["area_m2"] / 10_000).round(2),
         ui.tr("col.farmland_ha"): (tasks.get("farmland_area_m2", 0.0) / 10_000).round(2),
+        ui.tr("col.people_exposed"): tasks.get("people_exposed", 0),
         ui.tr("col.evidence_class"): tasks["evidence_class"].astype(str),
         ui.tr("col.expected_items"): [
             f"{i18n.fmt_number(lo, lang)}–{i18n.fmt_number(hi, lang)}"

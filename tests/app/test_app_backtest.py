@@ -12,6 +12,7 @@ from datetime import date
 import pytest
 
 from minemap.backtest.verdict import ranking_name
+from minemap.risk.weights import default_weights
 from minemap_app import i18n
 from tests.app.conftest import signed_in
 
@@ -103,7 +104,7 @@ def test_several_weight_sets_are_compared_with_the_over_fitting_warning(page):
     table = comparison(page)
     assert set(table[i18n.t("bt.col.ranking", "uk")]) == {
         "стандартні ваги",
-        "no-casualties v1.0.0",  # a weight file's own name is kept
+        f"no-casualties v{default_weights().version}",  # a weight file's own name is kept
     }
     assert len(table) == 4  # 2 weight sets × (findings, harm)
     assert [w for w in page.warning if "2 набори ваг порівняно" in plain(w.value)]

@@ -7,8 +7,15 @@ import pytest
 from minemap.layers import LAYER_NAMES, LAYERS, get_schema
 
 
-def test_five_canonical_layers() -> None:
-    assert LAYER_NAMES == ("casualties", "strikes", "hazards", "cleared", "farmland")
+def test_canonical_layers() -> None:
+    assert LAYER_NAMES == (
+        "casualties",
+        "strikes",
+        "hazards",
+        "cleared",
+        "farmland",
+        "settlements",
+    )
 
 
 @pytest.mark.parametrize("name", LAYER_NAMES)
@@ -27,5 +34,5 @@ def test_only_casualties_carry_personal_fields() -> None:
 
 
 def test_unknown_layer_names_the_valid_ones() -> None:
-    with pytest.raises(ValueError, match="casualties, strikes, hazards, cleared, farmland"):
+    with pytest.raises(ValueError, match=", ".join(LAYER_NAMES)):
         get_schema("mines")

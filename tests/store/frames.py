@@ -74,6 +74,8 @@ def make_frame(
         elif fld.kind == "int":
             low = int(fld.min_value or 0)
             high = int(min(fld.max_value or 1000, 1000))
+            if high < low:  # e.g. a year: a range above 1000
+                high = int(min(fld.max_value or low + 100, low + 100))
             series = pd.Series(rng.integers(low, high + 1, n), dtype="Int64")
         elif fld.kind == "float":
             series = pd.Series(rng.uniform(0, 5000, n), dtype="float64")

@@ -53,6 +53,7 @@ def test_schema_has_typed_geometry_srid_and_gist(pg_url):
         "hazards": "geometry(MultiPolygon,4326)",
         "cleared": "geometry(MultiPolygon,4326)",
         "farmland": "geometry(MultiPolygon,4326)",
+        "settlements": "geometry(Geometry,4326)",
     }
     gist = {
         r[0]
@@ -68,6 +69,7 @@ def test_schema_has_typed_geometry_srid_and_gist(pg_url):
         (1, "initial"),
         (2, "accounts"),
         (3, "derived"),
+        (4, "settlements"),
     ]
     # the database itself refuses what minemap would never write
     for sql, message in (

@@ -163,6 +163,7 @@ def test_gdal_reads_the_store_and_bbox_uses_the_index(store_path):
         "hazards": "MultiPolygon",
         "cleared": "MultiPolygon",
         "farmland": "MultiPolygon",
+        "settlements": "Unknown",  # points or outlines, like strikes
     }
     assert "minemap_meta" not in listed
     bbox = (27.0, 46.0, 33.0, 49.0)

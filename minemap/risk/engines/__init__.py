@@ -429,6 +429,7 @@ def prioritise_many(
         "effort": effort,
         "top": top,
         "sensitivity": sensitivity,
+        "settlements": layers.get("settlements"),  # people exposed, as prioritise does
     }
     rest = rank_many(capture.tasks, sets[1:], engine=eng, **options)
     for res in rest:
