@@ -75,10 +75,10 @@ SUMMARY_H3_RESOLUTION: Final = 4
 DETAIL_MIN_ZOOM: Final = 10
 """From this Leaflet zoom on (≈ 60 × 35 km in view on a 620-px map) the summary view gives
 way to the individual features in view; below it the H3 summary is shown."""
-VIEW_MAX_FEATURES_PER_LAYER: Final = 500
-"""Most features of one layer sent for a view (the rest: "zoom in"). Measured ≈ 1 KB per
-20-vertex polygon with its popup, so six layers stay near 3 MB, under the 5 MB bound with
-the national summary beside them (tests/test_mapview.py checks the payload)."""
+VIEW_MAX_FEATURES_PER_LAYER: Final = 350
+"""Most features of one layer sent for a view (the rest: "zoom in"). Measured ≈ 1.2 KB per
+20-vertex polygon with its popup, so six full layers stay near 2.5 MB: under the 5 MB bound
+with the national summary (≤ 2 MB) beside them (tests/app/test_app_map.py checks it)."""
 VIEW_PAD_FRACTION: Final = 0.25
 """The view is widened by this share on every side before querying, so short pans find
 their features already sent."""
