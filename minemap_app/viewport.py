@@ -15,6 +15,7 @@ function refuses them as well.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
@@ -33,6 +34,7 @@ __all__ = [
     "MapSpec",
     "add_focus",
     "clear_focus",
+    "controls_last",
     "current_view",
     "focus_bounds",
     "prepare_dynamic",
@@ -127,6 +129,19 @@ def add_focus(fmap: folium.Map, shape: gpd.GeoDataFrame) -> None:
     group.add_to(fmap)
 
 
+def controls_last(fmap: folium.Map) -> folium.Map:
+    """Move the layer switcher after every layer added to a finished map.
+
+    folium's ``LayerControl`` lists the map's layers in its script; a layer added after
+    it (the chosen task, the aggregate cells) would be referenced before it exists, and
+    that script error leaves the map blank.
+    """
+    for key, child in list(fmap._children.items()):
+        if isinstance(child, folium.LayerControl):
+            fmap._children.move_to_end(key)
+    return fmap
+
+
 def current_view(spec: MapSpec) -> mapview.View | None:
     """The view the browser last reported, else the chosen task's; ``None``: national."""
     reported = mapview.parse_leaflet_view(st.session_state.get(MAP_KEY))
@@ -212,22 +227,16 @@ def show_map(fmap: folium.Map, spec: MapSpec) -> None:
         except Exception as exc:  # a failed query becomes a message; the map still draws
             ui.show_error("error.generic", exc)
             groups = None
-    before = list(fmap._children)
-    try:
-        st_folium(
-            fmap,
-            key=MAP_KEY,
-            height=settings.MAP_HEIGHT_PX,
-            use_container_width=True,
-            returned_objects=["bounds", "zoom"],
-            feature_group_to_add=groups or None,
-        )
-    finally:
-        # streamlit-folium adds the groups to the map; the next fragment run must see the
-        # same base map (same script → same Leaflet map, no jump), so take them out again.
-        for key in list(fmap._children):
-            if key not in before:
-                del fmap._children[key]
+    # A fresh copy each run: streamlit-folium renders (and so changes) the map it is given,
+    # and the same script on every run is what keeps the browser's Leaflet map (no jump).
+    st_folium(
+        copy.deepcopy(fmap),
+        key=MAP_KEY,
+        height=settings.MAP_HEIGHT_PX,
+        use_container_width=True,
+        returned_objects=["bounds", "zoom"],
+        feature_group_to_add=groups or None,
+    )
     if not spec.layers:
         return
     if counts:

@@ -175,6 +175,7 @@ if focus_shape is not None and not focus_shape.empty:
     viewport.add_focus(fmap, focus_shape)
 if basemap == "osm":
     folium.TileLayer("OpenStreetMap", overlay=False, control=False).add_to(fmap)
+viewport.controls_last(fmap)
 
 viewport.show_map(
     fmap,

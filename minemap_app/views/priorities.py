@@ -130,11 +130,15 @@ with tab_table:
     if task_id:
         focus = tasks[tasks["task_id"].astype(str) == task_id]
         if not focus.empty:
+            # Remembered at once (id and bounds only): the Map page opens on this task. A
+            # page link, not st.switch_page: a link keeps every widget's state (the language
+            # switch included), st.switch_page from Python resets them.
+            current = st.session_state.get(viewport.FOCUS_KEY) or {}
+            if current.get("task_id") != task_id:
+                viewport.set_focus(task_id, focus.total_bounds)
             rank = focus["priority_rank"].iloc[0]
             st.caption(ui.tr("prio.picked", rank=rank, task=ui.md_escape(task_id)))
-            if st.button(ui.tr("prio.show_on_map"), key="prio_show_on_map", type="primary"):
-                viewport.set_focus(task_id, focus.total_bounds)
-                st.switch_page("views/map.py")
+            st.page_link("views/map.py", label=ui.tr("prio.show_on_map"))
 
     st.subheader(ui.tr("prio.download"))
     if not ui.can("download_layers"):
