@@ -189,7 +189,9 @@ def _detail_in_view(
         spec.options, simplify_m=0.0, summary_resolution=None, max_features_per_layer=None
     )
     scratch = webmap.build_map(frames, tasks=tasks, admin=None, options=options)
-    return mapview.detach_groups(scratch), counts
+    # streamlit-folium adds every group it is given to the map: layers hidden by default
+    # (the casualty heat map) are left out rather than shown.
+    return [g for g in mapview.detach_groups(scratch) if g.show], counts
 
 
 def _counts_text(counts: dict[str, tuple[int, int]], lang: str) -> str:

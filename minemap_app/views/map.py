@@ -131,7 +131,7 @@ if oblast:
         bounds = tuple(selected.total_bounds)
 
 # A task chosen on the Priorities page: open on it, highlighted (planners and field teams).
-focus = st.session_state.get("map_focus") if with_tasks else None
+focus = st.session_state.get(viewport.FOCUS_KEY) if with_tasks else None
 focus_shape = None
 if focus and version:
     try:

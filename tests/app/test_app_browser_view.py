@@ -137,9 +137,12 @@ def test_a_task_chosen_on_priorities_opens_the_map_centred_on_it(
     page = open_page(offline_page, f"{app_server.url}/priorities")
     english(page, "Priorities")
     picker = page.locator("[data-testid='stSelectbox']").filter(has_text="Task to show on the map")
+    picker.wait_for(timeout=30_000)
+    page.wait_for_timeout(1_000)  # let the page's run settle before opening the list
     picker.click()
-    page.get_by_role("option").nth(1).click()
-    page.wait_for_selector("text=Selected: #", timeout=30_000)
+    page.locator("[role='listbox'] [role='option']").nth(1).click()
+    page.get_by_role("link", name="Show on map").wait_for(timeout=30_000)
+    assert page.get_by_text("Selected: #").count() == 1
     page.get_by_role("link", name="Show on map").click()
     page.wait_for_selector("h1:has-text('Clearance map')", timeout=30_000)
     page.wait_for_selector("text=Selected task:", timeout=30_000)
