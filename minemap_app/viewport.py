@@ -213,6 +213,16 @@ def _counts_text(counts: dict[str, tuple[int, int]], lang: str) -> str:
     return " · ".join(parts)
 
 
+def _same_session_role(spec: MapSpec) -> bool:
+    """Whether the signed-in session still has the role this map was built for."""
+    token = st.session_state.get("auth_token")
+    if token:
+        account = cache.account(spec.path, token)
+        return account is not None and account.role == spec.role
+    identity = st.session_state.get("oidc_identity")  # SSO: mapped once per session
+    return identity is not None and identity.get("role") == spec.role
+
+
 @st.fragment
 def show_map(fmap: folium.Map, spec: MapSpec) -> None:
     """Draw ``fmap`` and, when zoomed in far enough, the features in view.
@@ -220,6 +230,10 @@ def show_map(fmap: folium.Map, spec: MapSpec) -> None:
     Runs as a fragment: a new view reported by the browser reruns only this function
     (with the same ``fmap`` and ``spec`` as the page's last full run).
     """
+    if not _same_session_role(spec):
+        # A fragment rerun skips the router: an ended session or a changed role must not
+        # keep receiving what the old role could see. The whole app resolves it again.
+        st.rerun(scope="app")
     view = current_view(spec)
     groups: list[folium.FeatureGroup] | None = None
     counts: dict[str, tuple[int, int]] = {}

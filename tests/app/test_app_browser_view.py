@@ -17,6 +17,7 @@ import time
 import pytest
 from streamlit.proto.BackMsg_pb2 import BackMsg
 
+from tests.app.conftest import ACCOUNTS
 from tests.app.test_app_browser import MAP_FRAME, english, open_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
@@ -179,3 +180,27 @@ def test_a_funder_zooming_in_gets_no_exact_features(app_server, offline_page, sc
     assert offline_page.errors == []
     assert offline_page.blocked == []
     screenshot(page, "map_funder_zoomed")
+
+
+def test_a_role_taken_away_stops_the_detail_at_the_next_pan(app_server, offline_page):
+    """Fragment reruns skip the router: the map checks the session's role itself."""
+    from minemap.auth import set_role
+    from minemap.store import open_store
+
+    page = open_page(offline_page, f"{app_server.url}/", role="field")
+    english(page)
+    choose_summary_view(page)
+    frame = leaflet_frame(page)
+    frame.evaluate("window.map.setView([49.91, 36.21], 14, {animate: false})")
+    frame.wait_for_function(f"({DETAIL_TOOLTIPS_JS})().some((t) => t.includes('HZ-1'))")
+    try:
+        with open_store(app_server.store) as store:
+            set_role(store, ACCOUNTS["field"], "funder", by="tests")
+        frame.evaluate("window.map.setView([49.915, 36.215], 14, {animate: false})")
+        # The whole app reruns as a funder: the page says so and the map is rebuilt.
+        page.wait_for_selector("text=(funder)", timeout=30_000)
+        html = page.locator(MAP_FRAME).last.element_handle().content_frame().content()
+        assert "HZ-1" not in html
+    finally:
+        with open_store(app_server.store) as store:
+            set_role(store, ACCOUNTS["field"], "field", by="tests")
