@@ -73,6 +73,7 @@ __all__ = [
     "sign_out",
     "store_path",
     "task_focus",
+    "task_score_extremes",
     "tasks_file",
     "undo_batch",
 ]
@@ -701,6 +702,10 @@ def layer_in_view(
         raise AccessDenied(
             f"the {name} layer is shown to this role only as H3 aggregates, never as features"
         )
+    if name == "tasks":  # tasks are ranked as of date_to; the period's start does not apply
+        date_from = None
+    else:
+        weights = None
     index = _view_index(path, version, name, role, weights, date_from, date_to, oblast)
     return index.query(bounds, cap=cap, simplify_m=mapview.simplify_tolerance_m(zoom))
 
@@ -716,3 +721,23 @@ def task_focus(
     tasks = prioritisation(path, version, role, weights).tasks
     match = tasks[tasks["task_id"].astype(str) == str(task_id)]
     return match[["task_id", "priority_rank", "geometry"]]
+
+
+def task_score_extremes(
+    path: str,
+    version: int,
+    role: str | None,
+    weights: tuple[tuple[str, float], ...] | None,
+    *,
+    date_to: date | None = None,
+    oblast: str | None = None,
+) -> gpd.GeoDataFrame:
+    """The top- and bottom-ranked task (at most two rows) of the map's ranking.
+
+    Sent with every view of tasks so the colour classes span all tasks' scores, not only
+    those in view (the map classes scores between the lowest and highest it is given).
+    """
+    auth.require(role, "view_tasks")
+    index = _view_index(path, version, "tasks", role, weights, None, date_to, oblast)
+    frame = index.frame
+    return frame.iloc[[0, len(frame) - 1]].drop_duplicates("task_id") if len(frame) else frame

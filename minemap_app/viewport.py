@@ -22,6 +22,7 @@ from typing import Any
 
 import folium
 import geopandas as gpd
+import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
@@ -182,6 +183,20 @@ def _detail_in_view(
     counts = {name: (len(s.frame), s.total) for name, s in slices.items()}
     frames = {name: s.frame for name, s in slices.items() if name != "tasks" and len(s.frame)}
     tasks = slices["tasks"].frame if "tasks" in slices and len(slices["tasks"].frame) else None
+    if tasks is not None:
+        # The highest- and lowest-scored tasks go along (two features at most), so the colour
+        # classes are those of the whole ranking, not of the tasks that happen to be in view.
+        extremes = cache.task_score_extremes(
+            spec.path,
+            spec.version,
+            spec.role,
+            spec.weights,
+            date_to=spec.date_to,
+            oblast=spec.oblast,
+        )
+        extra = extremes[~extremes["task_id"].isin(tasks["task_id"])]
+        if len(extra):
+            tasks = pd.concat([tasks, extra])
     if not frames and tasks is None:
         return [], counts
     # Already simplified for this zoom by the query: only rounding here, no H3 fallback.

@@ -213,3 +213,25 @@ def test_detail_payload_of_a_full_view_stays_under_the_bound():
     per_layer_mb = len(sent.encode()) / len(frames) / 1e6
     # Six such layers and the national summary (≤ 2 MB measured) must fit in 5 MB.
     assert 6 * per_layer_mb + 2.0 < 5.0, per_layer_mb
+
+
+def test_task_colours_span_the_whole_ranking_not_only_the_view(seeded_store, summary_view):
+    at = signed_in("planner")
+    version = cache.data_version(str(seeded_store))
+    tasks = cache.prioritisation(str(seeded_store), version, "planner", None).tasks
+    ranked = tasks.sort_values("priority_rank")
+    top, bottom = ranked.iloc[0], ranked.iloc[-1]
+    far = ranked[
+        ~ranked.geometry.intersects(top.geometry.buffer(0.03))
+        & ~ranked.geometry.intersects(bottom.geometry.buffer(0.03))
+    ]
+    assert len(far), "the seed needs a task away from the top and bottom ones"
+    other = far.iloc[0]
+    minx, miny, maxx, maxy = other.geometry.bounds
+    at.session_state[viewport.MAP_KEY] = leaflet_view((minx, miny, maxx, maxy), 16)
+    at.run()
+    assert not at.exception, at.exception
+    groups = map_args(at)["feature_group"]
+    # The task in view, plus the highest- and lowest-scored ones so the classes span all.
+    for task_id in (other.task_id, top.task_id, bottom.task_id):
+        assert json.dumps(str(task_id))[1:-1] in groups, task_id
