@@ -247,8 +247,14 @@ def show_map(fmap: folium.Map, spec: MapSpec) -> None:
     """
     if not _same_session_role(spec):
         # A fragment rerun skips the router: an ended session or a changed role must not
-        # keep receiving what the old role could see. The whole app resolves it again.
+        # keep receiving what the old role could see. The whole app resolves it again —
+        # once: if that did not settle it either, draw nothing rather than loop.
+        if st.session_state.get("_map_role_rerun"):
+            st.session_state.pop("_map_role_rerun", None)
+            st.stop()
+        st.session_state["_map_role_rerun"] = True
         st.rerun(scope="app")
+    st.session_state.pop("_map_role_rerun", None)
     view = current_view(spec)
     groups: list[folium.FeatureGroup] | None = None
     counts: dict[str, tuple[int, int]] = {}
