@@ -63,6 +63,7 @@ __all__ = [
     "filtered_layer",
     "has_accounts",
     "layer",
+    "layer_in_view",
     "layer_summary",
     "oblast_names",
     "prioritisation",
@@ -77,6 +78,8 @@ __all__ = [
     "sign_in",
     "sign_out",
     "store_path",
+    "task_focus",
+    "task_score_extremes",
     "tasks_file",
     "undo_batch",
     "warm_map",
@@ -803,3 +806,105 @@ def audit_csv(path: str, version: int, role: str | None) -> bytes:
             [_csv_cell(getattr(row, c, None)) for c in ("id", "at", "user", "action", "detail")]
         )
     return buffer.getvalue().encode("utf-8")
+
+
+# --- detail in view (issue 4): only the features in the map's view ---------------------
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def _view_index(
+    path: str,
+    version: int,
+    name: str,
+    role: str | None,
+    weights: tuple[tuple[str, float], ...] | None,
+    date_from: date | None,
+    date_to: date | None,
+    oblast: str | None,
+) -> Any:
+    """A layer's spatial index (``minemap.mapview.ViewIndex``), built once per filter set.
+
+    ``st.cache_resource``: one shared, read-only object (no copy of the frame per pan).
+    Tasks are ordered by rank, so a cap keeps the highest priorities.
+    """
+    from minemap import mapview
+
+    if name == "tasks":
+        tasks = prioritised_tasks(path, version, role, weights, date_to=date_to, oblast=oblast)
+        return mapview.ViewIndex(tasks, order=tasks["priority_rank"], name="tasks")
+    frame = filtered_layer(
+        path, version, name, role, date_from=date_from, date_to=date_to, oblast=oblast
+    )
+    return mapview.ViewIndex(frame, name=name)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def layer_in_view(
+    path: str,
+    version: int,
+    name: str,
+    role: str | None,
+    *,
+    bounds: tuple[float, float, float, float],
+    zoom: int,
+    cap: int,
+    weights: tuple[tuple[str, float], ...] | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    oblast: str | None = None,
+) -> Any:
+    """The features of one layer in ``bounds`` (snapped view), simplified for ``zoom``.
+
+    Returns a ``minemap.mapview.ViewSlice`` (at most ``cap`` features and how many there
+    were). Only for layers ``role`` may read feature by feature: roles that get H3
+    aggregates (funders, admins) are refused here whatever the zoom, as the page refuses
+    them too. ``tasks`` needs ``view_tasks``.
+    """
+    from minemap import mapview
+    from minemap._errors import AccessDenied
+
+    if name == "tasks":
+        auth.require(role, "view_tasks")
+    elif auth.layer_access(role, name) not in ("full", "exact"):
+        raise AccessDenied(
+            f"the {name} layer is shown to this role only as H3 aggregates, never as features"
+        )
+    if name == "tasks":  # tasks are ranked as of date_to; the period's start does not apply
+        date_from = None
+    else:
+        weights = None
+    index = _view_index(path, version, name, role, weights, date_from, date_to, oblast)
+    return index.query(bounds, cap=cap, simplify_m=mapview.simplify_tolerance_m(zoom))
+
+
+def task_focus(
+    path: str,
+    version: int,
+    role: str | None,
+    weights: tuple[tuple[str, float], ...] | None,
+    task_id: str,
+) -> gpd.GeoDataFrame:
+    """The one ranked task ``task_id`` (geometry and rank) to centre the map on; empty if gone."""
+    tasks = prioritisation(path, version, role, weights).tasks
+    match = tasks[tasks["task_id"].astype(str) == str(task_id)]
+    return match[["task_id", "priority_rank", "geometry"]]
+
+
+def task_score_extremes(
+    path: str,
+    version: int,
+    role: str | None,
+    weights: tuple[tuple[str, float], ...] | None,
+    *,
+    date_to: date | None = None,
+    oblast: str | None = None,
+) -> gpd.GeoDataFrame:
+    """The top- and bottom-ranked task (at most two rows) of the map's ranking.
+
+    Sent with every view of tasks so the colour classes span all tasks' scores, not only
+    those in view (the map classes scores between the lowest and highest it is given).
+    """
+    auth.require(role, "view_tasks")
+    index = _view_index(path, version, "tasks", role, weights, None, date_to, oblast)
+    frame = index.frame
+    return frame.iloc[[0, len(frame) - 1]].drop_duplicates("task_id") if len(frame) else frame

@@ -58,16 +58,27 @@ _EN: dict[str, str] = {
     "map.all_oblasts": "All of Ukraine",
     "map.view": "View",
     "map.view.auto": "Automatic",
-    "map.view.summary": "National summary (H3 cells)",
+    "map.view.summary": "Summary (H3 cells), features in view when zoomed in",
     "map.view.detail": "Individual features",
     "map.basemap": "Basemap",
     "map.basemap.none": "None (offline, oblast outlines)",
     "map.basemap.osm": "OpenStreetMap (needs internet)",
     "map.empty": "No data in the store yet. Upload surveys on the Upload page.",
     "map.summary_note": (
-        "{n} features: showing the national summary. Choose an oblast to see individual features."
+        "{n} features: showing the national summary. Zoom in or choose an oblast to see "
+        "individual features."
     ),
     "map.counts": "Shown: {counts}",
+    "map.detail_in_view": "Features in view (zoom {zoom}): {counts}",
+    "map.detail_capped": "{layer}: {shown} of {total}",
+    "map.detail_capped_note": (
+        "Not every feature in view is drawn (most important first): zoom in to see the rest."
+    ),
+    "map.zoom_for_detail": (
+        "Zoom in to level {zoom} or closer to see the individual features in view."
+    ),
+    "map.focus": "Selected task: {task}",
+    "map.focus_clear": "Clear the selected task",
     "map.no_dates": "No dated records yet.",
     "map.layer.tasks": "Priority tasks",
     "map.layer.hazards": "Hazard areas (SHA/CHA)",
@@ -208,7 +219,11 @@ _EN: dict[str, str] = {
         "the Upload page). Their weight does nothing until then."
     ),
     "prio.all_zero": "At least one weight must be above zero.",
-    "prio.select_hint": "Select a row to see the task on the map below.",
+    "prio.select_hint": "Select a row (or choose a task below) to show it on the map.",
+    "prio.pick_task": "Task to show on the map",
+    "prio.pick_none": "(choose a task)",
+    "prio.show_on_map": "Show on map",
+    "prio.picked": "Selected: #{rank} {task}",
     "prio.tab.table": "Ranking",
     "prio.tab.sensitivity": "Stability",
     "prio.run_sensitivity": "Compute stability (±20 % per weight, leave-one-out)",
@@ -423,17 +438,25 @@ _UK: dict[str, str] = {
     "map.all_oblasts": "Уся Україна",
     "map.view": "Вигляд",
     "map.view.auto": "Автоматично",
-    "map.view.summary": "Загальнонаціональний огляд (комірки H3)",
+    "map.view.summary": "Огляд (комірки H3), об'єкти в полі зору при наближенні",
     "map.view.detail": "Окремі об'єкти",
     "map.basemap": "Підкладка",
     "map.basemap.none": "Без підкладки (офлайн, межі областей)",
     "map.basemap.osm": "OpenStreetMap (потрібен інтернет)",
     "map.empty": "У сховищі ще немає даних. Завантажте обстеження на сторінці «Завантаження».",
     "map.summary_note": (
-        "{n} об'єктів: показано загальнонаціональний огляд. Оберіть область, щоб побачити "
-        "окремі об'єкти."
+        "{n} об'єктів: показано загальнонаціональний огляд. Наблизьте карту або оберіть "
+        "область, щоб побачити окремі об'єкти."
     ),
     "map.counts": "Показано: {counts}",
+    "map.detail_in_view": "Об'єкти в полі зору (масштаб {zoom}): {counts}",
+    "map.detail_capped": "{layer}: {shown} з {total}",
+    "map.detail_capped_note": (
+        "Показано не всі об'єкти в полі зору (спершу найважливіші): наблизьте, щоб побачити решту."
+    ),
+    "map.zoom_for_detail": "Наблизьте до масштабу {zoom} або ближче, щоб побачити окремі об'єкти.",
+    "map.focus": "Вибране завдання: {task}",
+    "map.focus_clear": "Зняти вибір завдання",
     "map.no_dates": "Ще немає записів з датами.",
     "map.layer.tasks": "Пріоритетні завдання",
     "map.layer.hazards": "Небезпечні території (ПНТ/ПдНТ)",
@@ -575,7 +598,11 @@ _UK: dict[str, str] = {
         "його на сторінці «Завантаження»). Доти ця вага нічого не змінює."
     ),
     "prio.all_zero": "Принаймні одна вага має бути більшою за нуль.",
-    "prio.select_hint": "Виберіть рядок, щоб побачити завдання на карті нижче.",
+    "prio.select_hint": "Виберіть рядок (або завдання нижче), щоб показати його на карті.",
+    "prio.pick_task": "Завдання, яке показати на карті",
+    "prio.pick_none": "(оберіть завдання)",
+    "prio.show_on_map": "Показати на карті",
+    "prio.picked": "Вибрано: №{rank} {task}",
     "prio.tab.table": "Рейтинг",
     "prio.tab.sensitivity": "Стабільність",
     "prio.run_sensitivity": "Обчислити стабільність (±20 % кожної ваги, без однієї)",

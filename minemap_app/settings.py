@@ -17,6 +17,7 @@ __all__ = [
     "DEFAULT_UPLOAD_LAYER",
     "DEFAULT_VISIBLE_LAYERS",
     "DETAIL_FEATURE_LIMIT",
+    "DETAIL_MIN_ZOOM",
     "EXACT_CASUALTY_ROLES",
     "LANGUAGES",
     "MAP_HEIGHT_PX",
@@ -26,6 +27,9 @@ __all__ = [
     "SIMPLIFY_M",
     "SUMMARY_H3_RESOLUTION",
     "TABLE_PAGE_ROWS",
+    "TASK_FOCUS_PAD",
+    "VIEW_MAX_FEATURES_PER_LAYER",
+    "VIEW_PAD_FRACTION",
     "WEIGHT_MAX",
     "WEIGHT_MIN",
     "WEIGHT_STEP",
@@ -67,6 +71,20 @@ MAX_FEATURES_PER_LAYER: Final = 1_000
 """One layer with more features than this is drawn as H3 counts even in the oblast view."""
 SUMMARY_H3_RESOLUTION: Final = 4
 """≈ 1,770 km² cells for the national overview (a few hundred cells per layer)."""
+
+DETAIL_MIN_ZOOM: Final = 10
+"""From this Leaflet zoom on (≈ 60 × 35 km in view on a 620-px map) the summary view gives
+way to the individual features in view; below it the H3 summary is shown."""
+VIEW_MAX_FEATURES_PER_LAYER: Final = 350
+"""Most features of one layer sent for a view (the rest: "zoom in"). Measured ≈ 1.2 KB per
+20-vertex polygon with its popup, so six full layers stay near 2.5 MB: under the 5 MB bound
+with the national summary (≤ 2 MB) beside them (tests/app/test_app_map.py checks it)."""
+VIEW_PAD_FRACTION: Final = 0.25
+"""The view is widened by this share on every side before querying, so short pans find
+their features already sent."""
+TASK_FOCUS_PAD: Final = 1.0
+"""A task chosen on the Priorities page opens the map on its bounds widened by this
+share of its size on every side (at least 0.005° ≈ 500 m)."""
 
 WEIGHT_MIN: Final = 0.0
 WEIGHT_MAX: Final = 100.0

@@ -6,10 +6,9 @@ from datetime import date
 
 import folium
 import streamlit as st
-from streamlit_folium import st_folium
 
 from minemap import auth, webmap
-from minemap_app import cache, i18n, mapping, settings, ui
+from minemap_app import cache, i18n, mapping, settings, ui, viewport
 
 ui.require("view_map")
 ui.page_header("map")
@@ -130,6 +129,25 @@ if oblast:
     selected = admin[admin["name_en"] == oblast]
     if not selected.empty:
         bounds = tuple(selected.total_bounds)
+
+# A task chosen on the Priorities page: open on it, highlighted (planners and field teams).
+focus = st.session_state.get(viewport.FOCUS_KEY) if with_tasks else None
+focus_shape = None
+if focus and version:
+    try:
+        focus_shape = cache.task_focus(
+            path, version, role, st.session_state.get("weights"), str(focus["task_id"])
+        )
+    except Exception as exc:  # the engine's message, escaped; never a traceback
+        ui.show_error("error.risk", exc)
+    if focus_shape is not None and not focus_shape.empty:
+        bounds = viewport.focus_bounds(focus_shape.total_bounds)
+        with st.sidebar:
+            st.caption(ui.tr("map.focus", task=ui.md_escape(str(focus["task_id"]))))
+            st.button(
+                ui.tr("map.focus_clear"), on_click=viewport.clear_focus, key="map_focus_clear"
+            )
+
 options = webmap.MapOptions(
     asset_base=ui.asset_base(),
     text=i18n.map_text(lang),
@@ -143,15 +161,35 @@ options = webmap.MapOptions(
     exact_casualties=ui.current_role() in settings.EXACT_CASUALTY_ROLES,
 )
 fmap = webmap.build_map(frames, tasks=tasks, admin=admin, bounds=bounds, options=options)
+# Summary view of layers this role may see feature by feature: at national zoom the H3
+# cells, past DETAIL_MIN_ZOOM the features in view (sent by the fragment below).
+detail_layers = [name for name in frames if name in chosen]
+if tasks is not None and not tasks.empty:
+    detail_layers.append("tasks")
+dynamic = summary and bool(detail_layers)
+if dynamic:
+    viewport.prepare_dynamic(fmap, options, casualties="casualties" in detail_layers)
 if cells:
     mapping.add_aggregate_layers(fmap, cells, lang=lang, fit=bounds is None and not frames)
+if focus_shape is not None and not focus_shape.empty:
+    viewport.add_focus(fmap, focus_shape)
 if basemap == "osm":
     folium.TileLayer("OpenStreetMap", overlay=False, control=False).add_to(fmap)
+viewport.controls_last(fmap)
 
-st_folium(
+viewport.show_map(
     fmap,
-    key="main_map",
-    height=settings.MAP_HEIGHT_PX,
-    use_container_width=True,
-    returned_objects=[],
+    viewport.MapSpec(
+        path=path,
+        version=version,
+        role=role,
+        layers=tuple(detail_layers) if dynamic else (),
+        weights=st.session_state.get("weights"),
+        date_from=date_from,
+        date_to=date_to,
+        oblast=oblast,
+        options=options,
+        initial_bounds=bounds if focus_shape is not None and not focus_shape.empty else None,
+        lang=lang,
+    ),
 )

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
-from streamlit_folium import st_folium
 
-from minemap import webmap
-from minemap_app import cache, i18n, settings, ui
+from minemap_app import cache, i18n, settings, ui, viewport
 
 ui.require("view_tasks")
 ui.page_header("prio")
@@ -124,25 +122,26 @@ with tab_table:
         key="prio_table",
     )
     rows = event.selection.rows if event is not None else []
-    if rows:
-        task_id = shown.iloc[rows[0]][ui.tr("col.task_id")]
+    ids = shown[ui.tr("col.task_id")].head(settings.TABLE_PAGE_ROWS).tolist()
+    picked = st.selectbox(
+        ui.tr("prio.pick_task"),
+        options=["", *ids],
+        format_func=lambda v: v or ui.tr("prio.pick_none"),
+        key="prio_pick",
+    )
+    task_id = shown.iloc[rows[0]][ui.tr("col.task_id")] if rows else picked
+    if task_id:
         focus = tasks[tasks["task_id"].astype(str) == task_id]
-        minx, miny, maxx, maxy = focus.total_bounds
-        pad = max(maxx - minx, maxy - miny, 0.01)
-        fmap = webmap.build_map(
-            {},
-            tasks=tasks,
-            admin=cache.admin_boundaries(),
-            bounds=(minx - pad, miny - pad, maxx + pad, maxy + pad),
-            options=webmap.MapOptions(
-                asset_base=ui.asset_base(),
-                text=i18n.map_text(lang),
-                decimal_comma=lang == "uk",
-                language=lang,
-                height_px=420,
-            ),
-        )
-        st_folium(fmap, key="prio_map", height=420, use_container_width=True, returned_objects=[])
+        if not focus.empty:
+            # Remembered at once (id and bounds only): the Map page opens on this task. A
+            # page link, not st.switch_page: a link keeps every widget's state (the language
+            # switch included), st.switch_page from Python resets them.
+            current = st.session_state.get(viewport.FOCUS_KEY) or {}
+            if current.get("task_id") != task_id:
+                viewport.set_focus(task_id, focus.total_bounds)
+            rank = focus["priority_rank"].iloc[0]
+            st.caption(ui.tr("prio.picked", rank=rank, task=ui.md_escape(task_id)))
+            st.page_link("views/map.py", label=ui.tr("prio.show_on_map"))
 
     st.subheader(ui.tr("prio.download"))
     if not ui.can("download_layers"):
