@@ -372,7 +372,6 @@ _EN: dict[str, str] = {
     "bt.col.gain": "Top {k} %: share",
     "bt.col.lift": "Top {k} %: × random",
     "bt.failed": "The back-test could not run: {problem}",
-    "bt.verdict_lang": "The verdicts are written in English by the back-test engine.",
     "bt.nothing": "No later {outcome} inside the ranked area in this period: nothing to judge by.",
     # --- back-test: spatial blocks and PDF (session 3) ---
     "bt.blocks": "Spatial block hold-out",
@@ -751,7 +750,6 @@ _UK: dict[str, str] = {
     "bt.col.gain": "Верхні {k} %: частка",
     "bt.col.lift": "Верхні {k} %: × випадковий",
     "bt.failed": "Ретроперевірку не вдалося виконати: {problem}",
-    "bt.verdict_lang": "Висновки пише англійською рушій ретроперевірки.",
     "bt.nothing": (
         "У цьому періоді немає пізніших {outcome} у площі рейтингу: немає з чим порівняти."
     ),
