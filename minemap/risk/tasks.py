@@ -522,7 +522,11 @@ def make_tasks(
             require_storage_crs(frame, what=f"{name} layer")
     crs = _spatial.equal_area_crs_for(surface.total_bounds if len(surface) else [np.nan] * 4)
     s4326 = np.asarray(surface.geometry.array, dtype=object)
-    sm = _valid(_spatial.project(s4326, STORAGE_CRS, crs))
+    # the metric geometry hazard_surface computed, when this is its unchanged output (exact;
+    # otherwise reprojected, which moves vertices by sub-millimetre amounts)
+    sm = _spatial.recall_metric(surface.geometry.array, crs)
+    if sm is None:
+        sm = _valid(_spatial.project(s4326, STORAGE_CRS, crs))
     comp_ids = surface["component_id"].astype(str).to_numpy()
 
     if farmland is not None and "parcel_id" in farmland.columns:

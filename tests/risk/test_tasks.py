@@ -347,3 +347,23 @@ def test_outside_europe_uses_a_local_equal_area_crs():
     geodesic = geodesic_area_m2(hz).iloc[0]
     assert tasks["area_m2"].sum() == pytest.approx(geodesic, rel=0.005)
     assert surface["area_m2"].sum() == pytest.approx(geodesic, rel=0.005)
+
+
+def test_metric_surface_handover_is_exact_and_never_stale():
+    hz = _hazards([(0, 0, 1500, 1200), (1000, 900, 700, 600)], types=["SHA", "CHA"])
+    rel = _released([(100, 100, 200, 200)])
+    surface = hazard_surface(hazards=hz, released=rel)
+    tasks = make_tasks(surface, hazards=hz)
+    # the surface's own metric geometry is cut (no 4326 → metric round trip): one task, whose
+    # area is exactly the component's area as hazard_surface measured it
+    assert len(tasks) == 1
+    assert tasks["area_m2"].iloc[0] == surface["area_m2"].iloc[0]
+    # a copy has no hand-over: reprojected, equal within the round trip's sub-mm error
+    copied = make_tasks(surface.copy(), hazards=hz)
+    assert copied["area_m2"].iloc[0] == pytest.approx(surface["area_m2"].iloc[0], rel=1e-6)
+    # a geometry edited in place must be used, not the remembered metric form
+    smaller = metric_box(LON, LAT, 0, 0, 500, 500)
+    surface.loc[0, "geometry"] = smaller
+    edited = make_tasks(surface, hazards=hz)
+    expected = float(area_m2(gpd.GeoSeries([smaller], crs="EPSG:4326")).iloc[0])
+    assert edited["area_m2"].sum() == pytest.approx(expected, rel=1e-6)
