@@ -287,6 +287,7 @@ def _split_surface(
         ci, pj, pieces, area = ci[order], pj[order], pieces[order], area[order]
 
         cell_area = shapely.area(cell_geom)
+        pm_area = shapely.area(pm)
         cells_with, starts = np.unique(ci, return_index=True)
         ends = np.append(starts[1:], len(ci))
 
@@ -300,8 +301,14 @@ def _split_surface(
                     cell_geom[cells_with[p]] = _EMPTY
                     continue
                 group = pieces[s:e]
-                union = _union(group)
-                if e - s > 1 and shapely.area(union) < total - max(1e-6 * total, 0.01):
+                # the remainder is the cell minus the kept parcels themselves: the same set as
+                # minus their pieces, but the parcels' few straight edges are cheaper to unite
+                # and cut with than the pieces (whose edges follow the cell), and cutting with
+                # them leaves no rounding slivers along the cell's own boundary
+                whole = pm[pj[s:e]]
+                union = _union(whole)
+                whole_area = float(pm_area[pj[s:e]].sum())
+                if e - s > 1 and shapely.area(union) < whole_area - max(1e-6 * whole_area, 0.01):
                     # overlapping parcels (dirty cadastre): the parcel whose id sorts first
                     # keeps the overlap, later ones lose it — tasks never overlap
                     taken = group[0]

@@ -330,6 +330,27 @@ def test_partially_overlapping_parcels_never_give_overlapping_tasks():
     assert parcels.loc["P0", "area_m2"] == pytest.approx(600 * 400, rel=5e-3)  # sorts first
 
 
+def test_parcels_overlapping_outside_the_hazard_keep_their_whole_pieces():
+    # P0 and P1 overlap each other only south of the hazard: inside it both keep their
+    # whole pieces, and the grid remainder is the hazard minus both
+    hz = _hazards([(0, 0, 1000, 1000)])
+    farm = _farmland([(100, -600, 200, 1200), (0, 0, 1, 1)], ids=["P0", "P1"])
+    # P1 is L-shaped: x 250..550 south of y = -300, then x 350..550 up to y = 300
+    p1 = shapely.union_all(
+        [metric_box(LON, LAT, 250, -800, 300, 500), metric_box(LON, LAT, 350, -300, 200, 600)]
+    )
+    farm.loc[1, "geometry"] = p1
+    surface = hazard_surface(hazards=hz)
+    tasks = make_tasks(surface, farmland=farm, hazards=hz)
+    assert _overlap_area(tasks) < 1.0
+    parcels = tasks[tasks["kind"] == "parcel"].set_index("parcel_id")
+    assert parcels.loc["P0", "area_m2"] == pytest.approx(200 * 600, rel=5e-3)
+    assert parcels.loc["P1", "area_m2"] == pytest.approx(200 * 300, rel=5e-3)  # whole piece
+    grid = tasks[tasks["kind"] == "grid"]
+    assert grid["area_m2"].sum() == pytest.approx(1000 * 1000 - 200 * 600 - 200 * 300, rel=5e-3)
+    assert tasks["area_m2"].sum() == pytest.approx(surface["area_m2"].sum(), rel=1e-9)
+
+
 def test_outside_europe_uses_a_local_equal_area_crs():
     # Antioquia, Colombia: outside EPSG:3035's area of use
     lon, lat = -75.5, 6.2
