@@ -126,17 +126,14 @@ def _split(geom, cut, lo, hi, box_of) -> tuple[shapely.Geometry, shapely.Geometr
         return geom, _EMPTY
     if lo >= cut:
         return _EMPTY, geom
-    return (
-        _clip(geom, shapely.box(*box_of(lo - 1.0, cut))),
-        _clip(geom, shapely.box(*box_of(cut, hi + 1.0))),
-    )
+    return _clip(geom, box_of(lo - 1.0, cut)), _clip(geom, box_of(cut, hi + 1.0))
 
 
-def _clip(geom: shapely.Geometry, box: shapely.Geometry) -> shapely.Geometry:
-    try:
-        out = shapely.intersection(geom, box)
-    except shapely.errors.GEOSException:
-        out = shapely.intersection(geom, box, grid_size=0.01)
+def _clip(geom: shapely.Geometry, box: tuple[float, float, float, float]) -> shapely.Geometry:
+    # GEOS's rectangle clipping is linear in the vertices (no overlay noding): 4x faster than
+    # intersection with a box polygon on the L components, same areas (cells are checked for
+    # validity afterwards, see _split_surface)
+    out = shapely.clip_by_rect(geom, *box)
     if out.geom_type not in ("Polygon", "MultiPolygon"):
         parts = shapely.get_parts(out)
         parts = parts[np.isin(shapely.get_type_id(parts), (3, 6))]
