@@ -357,7 +357,8 @@ def _pair_areas(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(evidence position, task position, intersection area) for pairs with positive area.
 
-    Candidate pairs come from the STRtree. Circles (``circles`` rows of centre x, y, radius,
+    Candidate pairs come from the STRtree (bounding boxes for circles, ``intersects`` for other
+    evidence). Circles (``circles`` rows of centre x, y, radius,
     finite radius) are measured without any overlay: the exact area of a regular polygon of
     :func:`~minemap.risk._spatial.circles` intersected with a task has a closed form per task
     edge (:func:`~minemap.risk._spatial.circle_overlap_areas`, numpy over all pairs). Other
@@ -367,9 +368,10 @@ def _pair_areas(
         return _polygon_pair_areas(tasks_tree, task_geoms, geoms, n_threads)
     is_c = np.isfinite(circles[:, 2])
     cpos = np.flatnonzero(is_c)
-    ev, task = _spatial.query_pairs(
-        tasks_tree, geoms[cpos], predicate="intersects", n_threads=n_threads
-    )
+    # bounding-box candidates: the closed form gives 0 to pairs that do not intersect, and an
+    # exact "intersects" test per pair would cost more than measuring those (L footprints:
+    # 356k box pairs, 292k intersecting; query 1.49 → 0.12 s, areas 4.83 → 5.70 s)
+    ev, task = _spatial.query_pairs(tasks_tree, geoms[cpos], predicate=None, n_threads=n_threads)
     c = circles[cpos]
     areas = _spatial.circle_overlap_areas(c[:, :2], c[:, 2], task_geoms, ev, task,
                                           n_threads=n_threads)  # fmt: skip
