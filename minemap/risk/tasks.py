@@ -210,6 +210,28 @@ def _grid_pieces(
     return results
 
 
+def _covers_pairs(
+    outer: np.ndarray, oi: np.ndarray, inner: np.ndarray, ii: np.ndarray, n_threads: int
+) -> np.ndarray:
+    """``covers(outer[oi[k]], inner[ii[k]])`` per pair, evaluated only where the bounding box
+    of the outer geometry contains the inner one's (False elsewhere, as covers would be)."""
+    ob, ib = shapely.bounds(outer)[oi], shapely.bounds(inner)[ii]
+    maybe = np.flatnonzero(
+        (ob[:, 0] <= ib[:, 0])
+        & (ob[:, 1] <= ib[:, 1])
+        & (ob[:, 2] >= ib[:, 2])
+        & (ob[:, 3] >= ib[:, 3])
+    )
+    out = np.zeros(len(oi), dtype=bool)
+    if len(maybe):
+        out[maybe] = np.concatenate(
+            _spatial.parallel_chunks(
+                shapely.covers, outer[oi[maybe]], inner[ii[maybe]], n_threads=n_threads
+            )
+        )
+    return out
+
+
 @dataclass
 class _Split:
     """Task pieces in the metric CRS before attributes are attached."""
@@ -256,18 +278,12 @@ def _split_surface(
         pm = _valid(_spatial.project(fgeoms[cand], STORAGE_CRS, crs))
         ptree = shapely.STRtree(pm)
         ci, pj = _spatial.query_pairs(ptree, cell_geom, predicate="intersects", n_threads=n_threads)
-        ci_in, pj_in = _spatial.query_pairs(
-            ptree, cell_geom, predicate="covers", n_threads=n_threads
-        )
-        pj_out, ci_out = _spatial.query_pairs(
-            shapely.STRtree(cell_geom), pm, predicate="covers", n_threads=n_threads
-        )
         n_p = len(pm)
-        pair_key = ci.astype(np.int64) * n_p + pj
-        inside = np.isin(pair_key, ci_in.astype(np.int64) * n_p + pj_in)
-        # cell wholly inside the parcel (a small component in a large field): the piece is
-        # the cell itself
-        covered = np.isin(pair_key, ci_out.astype(np.int64) * n_p + pj_out) & ~inside
+        # fast paths, tested only on the pairs whose bounding boxes allow them (a few %):
+        # parcel inside the cell, or cell wholly inside the parcel (a small component in a
+        # large field) — the piece is then the parcel or the cell itself
+        inside = _covers_pairs(cell_geom, ci, pm, pj, n_threads)
+        covered = _covers_pairs(pm, pj, cell_geom, ci, n_threads) & ~inside
         pieces = np.empty(len(ci), dtype=object)
         pieces[inside] = pm[pj[inside]]  # parcel wholly inside the cell: no overlay needed
         pieces[covered] = cell_geom[ci[covered]]
