@@ -409,23 +409,26 @@ def _overlap_pairs(
 ) -> tuple[np.ndarray, np.ndarray]:
     """(evidence position, task position) of pairs whose interiors intersect.
 
-    For polygons that is "overlap with positive area", tested with the DE-9IM pattern
-    ``T********`` (GEOS RelateNG) on the STRtree's candidate pairs: ~3× cheaper than measuring
+    For polygons that is "overlap with positive area": the STRtree's ``intersects`` pairs that
+    do not merely ``touch`` (intersects ∧ ¬touches ⇔ DE-9IM ``T********``). GEOS answers
+    ``touches`` ~3× faster than the general ``relate_pattern`` (L: 0.40 vs 1.19 CPU s for
+    124,612 hazard × task pairs, same result), which was itself ~3× cheaper than measuring
     the intersection (same pairs as ``area(intersection) > 1e-6 m²`` on the M benchmark).
     """
     ev, task = _spatial.query_pairs(tasks_tree, geoms, predicate="intersects", n_threads=n_threads)
     if len(ev) == 0:
         return ev, task
     task_geoms = tasks_tree.geometries
-    hit = np.concatenate(
+    touch = np.concatenate(
         _spatial.parallel_chunks(
-            lambda a, b: shapely.relate_pattern(a, b, "T********"),
+            shapely.touches,
             geoms[ev],
             np.asarray(task_geoms)[task],
             n_threads=n_threads,
             min_chunk=2000,
         )
     )
+    hit = ~touch
     return ev[hit], task[hit]
 
 

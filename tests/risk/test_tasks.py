@@ -388,3 +388,20 @@ def test_metric_surface_handover_is_exact_and_never_stale():
     edited = make_tasks(surface, hazards=hz)
     expected = float(area_m2(gpd.GeoSeries([smaller], crs="EPSG:4326")).iloc[0])
     assert edited["area_m2"].sum() == pytest.approx(expected, rel=1e-6)
+
+
+def test_evidence_touching_a_task_does_not_count_as_overlapping_it():
+    from minemap.risk.tasks import _overlap_pairs
+
+    tasks = np.array([shapely.box(0, 0, 10, 10), shapely.box(10, 0, 20, 10)], dtype=object)
+    evidence = np.array(
+        [
+            shapely.box(0, 0, 10, 10),  # equals task 0, shares an edge with task 1
+            shapely.box(5, 5, 15, 8),  # overlaps both
+            shapely.box(20, 0, 30, 10),  # shares an edge with task 1 only
+            shapely.Polygon([(20, 10), (25, 15), (20, 20)]),  # a corner of task 1 only
+        ],
+        dtype=object,
+    )
+    ev, task = _overlap_pairs(shapely.STRtree(tasks), evidence, n_threads=1)
+    assert sorted(zip(ev.tolist(), task.tolist(), strict=True)) == [(0, 0), (1, 0), (1, 1)]
