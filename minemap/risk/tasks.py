@@ -501,6 +501,10 @@ def make_tasks(
     ----------
     surface : GeoDataFrame
         Output of :func:`~minemap.risk.surface.hazard_surface` (``component_id``, EPSG:4326).
+        If it is that function's unchanged output (same frame, geometries not edited), the
+        metric geometry it computed is cut directly; any other frame (a copy, a subset, one
+        read back from a file) is reprojected, which moves vertices by sub-millimetre
+        amounts (areas of small tasks then differ by up to ~1e-3 relative).
     farmland : GeoDataFrame, optional
         Canonical ``farmland`` layer; the surface over each parcel becomes its own task.
     hazards, footprints, casualties : GeoDataFrame, optional
