@@ -650,7 +650,7 @@ def make_tasks(
         from minemap.risk.surface import _footprints_metric
 
         fm, fcirc = _footprints_metric(footprints, crs, with_circles=True)
-        ok = ~shapely.is_missing(fm)
+        ok = ~shapely.is_missing(fm) & ~shapely.is_empty(fm)
         fpos = np.flatnonzero(ok)
         ev, task, inter = _pair_areas(tree, task_m, fm[ok], n_threads, circles=fcirc[ok])
         ev = fpos[ev]
@@ -684,7 +684,7 @@ def make_tasks(
         as_of_ts = pd.Timestamp(as_of)
     if casualties is not None and len(casualties) and n_t:
         pts = np.asarray(casualties.geometry.array, dtype=object)
-        present = ~shapely.is_missing(pts)
+        present = ~shapely.is_missing(pts) & ~shapely.is_empty(pts)
         pm = np.full(len(pts), None, dtype=object)
         pm[present] = _spatial.project(pts[present], STORAGE_CRS, crs)
         where = _attribute_metric(tree, pm)

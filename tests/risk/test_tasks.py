@@ -180,6 +180,23 @@ def test_expected_items_apportioned_by_area_and_released_share_removed():
     assert (tasks["latest_evidence_date"] == pd.Timestamp("2024-02-02")).all()
 
 
+def test_casualty_or_strike_with_an_empty_point_is_counted_nowhere_and_reported():
+    hz = _hazards([(0, 0, 1000, 1000)], types=["CHA"])
+    cas = _casualties(
+        [(100, 100), (200, 200)],
+        dates=[pd.Timestamp("2024-01-01")] * 2,
+        killed=[1, 0],
+        injured=[0, 1],
+    )
+    cas.loc[1, "geometry"] = shapely.Point()  # position lost in the source
+    surface = hazard_surface(hazards=hz, casualties=cas)
+    tasks = make_tasks(surface, hazards=hz, casualties=cas, as_of="2024-01-01")
+    assert tasks["n_casualty_incidents"].tolist() == [1]
+    assert tasks["killed"].tolist() == [1]
+    assert tasks["injured"].tolist() == [0]
+    assert tasks.attrs["casualties_outside"] == ["I1"]  # listed, never lost
+
+
 def test_casualty_recency_attribution_and_evidence_class():
     hz = _hazards([(0, 0, 1000, 1000), (3000, 0, 1000, 1000)], types=["CHA", "SHA"])
     cas = _casualties(
