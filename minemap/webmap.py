@@ -81,6 +81,7 @@ COLOURS: dict[str, str] = {
     "cancelled": "#a6dba0",
     "farmland": "#b8860b",
     "strike": "#6a3d9a",
+    "settlement": "#2166ac",
     "admin": "#555555",
     "h3": "#3c5a99",
 }
@@ -105,6 +106,7 @@ DEFAULT_TEXT: dict[str, str] = {
     "layer.casualties_heat": "Casualties (heat map)",
     "layer.cleared": "Released land",
     "layer.farmland": "Farmland",
+    "layer.settlements": "Settlements",
     "layer.admin": "Oblast boundaries",
     "layer.h3": "Summary by area (H3)",
     "legend.priority": "Priority score",
@@ -119,6 +121,7 @@ DEFAULT_TEXT: dict[str, str] = {
     "cancelled": "Cancelled",
     "farmland": "Farmland",
     "strike": "Strike site",
+    "settlement": "Settlement (people exposed)",
     "recency.0": "under 3 months",
     "recency.1": "3–12 months",
     "recency.2": "1–3 years",
@@ -141,6 +144,8 @@ DEFAULT_TEXT: dict[str, str] = {
     "field.munition": "Munition",
     "field.killed_injured": "Killed / injured",
     "field.land_use": "Land use",
+    "field.name": "Name",
+    "field.population": "Population",
     "field.count": "Records",
     "field.casualties": "Casualties",
     "unit.ha": "ha",
@@ -966,6 +971,41 @@ def _farmland_layer(
     )
 
 
+def _settlements_layer(
+    settlements: gpd.GeoDataFrame, opts: MapOptions, show: bool
+) -> folium.FeatureGroup:
+    labels = [
+        opts.t("field.name"),
+        opts.t("field.type"),
+        opts.t("field.population"),
+        opts.t("field.id"),
+    ]
+    values, tooltips = [], []
+    for r in settlements.to_dict("records"):
+        people = r.get("population")
+        people = (
+            ""
+            if _is_missing(people)
+            else format_number(float(people), decimal_comma=opts.decimal_comma)
+        )
+        name = _text(r.get("name")) or _text(r.get("settlement_id"))
+        values.append(
+            [name, _text(r.get("settlement_type")), people, _text(r.get("settlement_id"))]
+        )
+        tooltips.append(f"{name} {people}".strip())
+    return feature_layer(
+        _slim(settlements, opts),
+        name=opts.t("layer.settlements"),
+        tooltips=tooltips,
+        styles={"": _style(COLOURS["settlement"], weight=1.5, fillOpacity=0.25)},
+        labels=labels,
+        values=values,
+        show=show,
+        radius=4,
+        precision=opts.precision,
+    )
+
+
 def _strikes_layer(strikes: gpd.GeoDataFrame, opts: MapOptions, show: bool) -> folium.FeatureGroup:
     labels = [
         opts.t("field.id"),
@@ -1166,13 +1206,15 @@ def _legend_html(opts: MapOptions, sections: Sequence[str], breaks: Sequence[flo
         parts.append(f"<h4>{escape_text(opts.t('legend.casualties'))}</h4>")
         for i, (_, colour) in enumerate(RECENCY_CLASSES_DAYS):
             parts.append(item(colour, opts.t(f"recency.{i}")))
-    others = [k for k in ("strikes", "farmland") if k in sections]
+    others = [k for k in ("strikes", "farmland", "settlements") if k in sections]
     if others:
         parts.append(f"<h4>{escape_text(opts.t('legend.other'))}</h4>")
         if "strikes" in others:
             parts.append(item(COLOURS["strike"], opts.t("strike")))
         if "farmland" in others:
             parts.append(item(COLOURS["farmland"], opts.t("farmland")))
+        if "settlements" in others:
+            parts.append(item(COLOURS["settlement"], opts.t("settlement")))
     return "".join(parts)
 
 
@@ -1271,7 +1313,8 @@ def build_map(
     ----------
     layers : Mapping[str, geopandas.GeoDataFrame]
         Canonical layer frames by name (``hazards``, ``cleared``, ``farmland``,
-        ``strikes``, ``casualties``), EPSG:4326, as ``store.read_layer`` returns them.
+        ``settlements``, ``strikes``, ``casualties``), EPSG:4326, as ``store.read_layer``
+        returns them.
         Missing or empty layers are left out.
     tasks : geopandas.GeoDataFrame, optional
         Ranked tasks from ``minemap.risk.pipeline.prioritise(...).tasks``; drawn as a
@@ -1367,9 +1410,11 @@ def build_map(
         "hazards": _hazards_layer,
         "tasks": _tasks_layer,
         "strikes": _strikes_layer,
+        "settlements": _settlements_layer,
     }
     breaks = None
-    for name in ("farmland", "cleared", "hazards", "tasks", "strikes", "casualties"):
+    order = ("farmland", "settlements", "cleared", "hazards", "tasks", "strikes", "casualties")
+    for name in order:
         if name == "tasks":
             frame = None if tasks is None or tasks.empty else tasks
         else:

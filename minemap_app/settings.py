@@ -53,7 +53,15 @@ BACKTEST_BOOTSTRAP: Final = 500
 page responsive and the interval ends stable to about a percentage point)."""
 """Weight sets compared in one back-test run on the Back-test page."""
 
-MAP_LAYERS: Final = ("tasks", "hazards", "cleared", "farmland", "strikes", "casualties")
+MAP_LAYERS: Final = (
+    "tasks",
+    "hazards",
+    "cleared",
+    "farmland",
+    "settlements",
+    "strikes",
+    "casualties",
+)
 DEFAULT_VISIBLE_LAYERS: Final = ("tasks", "hazards", "cleared", "strikes", "casualties")
 
 BASEMAPS: Final = ("none", "osm")

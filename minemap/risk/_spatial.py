@@ -16,7 +16,9 @@ centre, which covers Ukraine in EPSG:3035.
 from __future__ import annotations
 
 import itertools
+import operator
 import os
+import weakref
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
@@ -38,6 +40,8 @@ __all__ = [
     "parallel_chunks",
     "project",
     "query_pairs",
+    "recall_metric",
+    "remember_metric",
 ]
 
 T = TypeVar("T")
@@ -130,6 +134,64 @@ def _crs_key(crs: CRS | str) -> str:
 def to_storage(geoms: np.ndarray, crs: CRS | str) -> np.ndarray:
     """Reproject metric geometries back to EPSG:4326."""
     return project(geoms, crs, STORAGE_CRS)
+
+
+# Metric hand-over: hazard_surface computes its components in the metric CRS and returns them
+# in EPSG:4326; make_tasks needs them in the metric CRS again. Projecting 4326 → metric is
+# slow at national scale and not exact (the metric → 4326 → metric round trip moves vertices
+# by sub-millimetre amounts), so the producer remembers its metric geometries next to the
+# GeometryArray it returns, and a consumer given *that* array (same object, same geometry
+# objects in the same order, same CRS) takes them instead of reprojecting. Anything else —
+# a copy, a subset, a frame read from a file, an edited geometry — is reprojected as before.
+_HANDOVER: dict[int, tuple[weakref.ref, np.ndarray, np.ndarray, str]] = {}
+
+
+def remember_metric(array: object, metric: np.ndarray, crs: CRS | str) -> None:
+    """Remember ``metric`` (geometries in ``crs``) as the metric form of the geometry
+    ``array`` (a GeometryArray in EPSG:4326, element by element) until ``array`` is freed."""
+    key = id(array)
+    objs = np.array(array, dtype=object)  # a copy: later in-place edits of array are detected
+    if len(objs) != len(metric):
+        raise ValueError("metric geometries do not match the array")
+    ref = weakref.ref(array, lambda _ref, key=key: _HANDOVER.pop(key, None))
+    _HANDOVER[key] = (ref, objs, np.asarray(metric, dtype=object), _crs_key(crs))
+
+
+def recall_metric(array: object, crs: CRS | str) -> np.ndarray | None:
+    """The metric geometries remembered for ``array`` in ``crs`` (see
+    :func:`remember_metric`), or None if there are none or ``array`` changed since."""
+    entry = _HANDOVER.get(id(array))
+    if entry is None or entry[0]() is not array:
+        return None
+    _, objs, metric, key = entry
+    current = np.asarray(array, dtype=object)
+    if key != _crs_key(crs) or len(current) != len(objs):
+        return None
+    if not all(map(operator.is_, current, objs)):
+        return None
+    return metric
+
+
+def recall_metric_by_identity(
+    array: object, crs: CRS | str, sources: Sequence[object]
+) -> np.ndarray | None:
+    """Metric geometries for ``array`` whose geometry objects all come from arrays in
+    ``sources`` with remembered metric forms (e.g. rows kept from one surface and rows of
+    another, concatenated); None if any geometry has none."""
+    lookup: dict[int, object] = {}
+    for source in sources:
+        metric = recall_metric(source, crs)
+        if metric is None:
+            continue
+        lookup.update(zip(map(id, np.asarray(source, dtype=object)), metric, strict=True))
+    current = np.asarray(array, dtype=object)
+    out = np.empty(len(current), dtype=object)
+    for i, geom in enumerate(current):
+        found = lookup.get(id(geom))
+        if found is None:
+            return None
+        out[i] = found
+    return out
 
 
 def circles(x: np.ndarray, y: np.ndarray, radius: np.ndarray, *, segments: int = 32) -> np.ndarray:

@@ -673,6 +673,8 @@ def _components(
         frame, geometry=gpd.GeoSeries(_valid(_spatial.to_storage(metric, crs)), crs=STORAGE_CRS)
     )
     out.attrs["area_crs"] = crs.to_wkt()
+    # hand the metric geometry over to make_tasks (no lossy reprojection back, see _spatial)
+    _spatial.remember_metric(out.geometry.array, metric, crs)
     return out
 
 
@@ -756,6 +758,12 @@ def update_surface(
     out = out.sort_values("component_id", kind="stable").reset_index(drop=True)
     out = gpd.GeoDataFrame(out, geometry="geometry", crs=STORAGE_CRS)
     out.attrs["area_crs"] = crs.to_wkt()
+    # the metric hand-over, when both the kept and the fresh rows have one
+    metric = _spatial.recall_metric_by_identity(
+        out.geometry.array, crs, [previous.geometry.array, fresh.geometry.array]
+    )
+    if metric is not None:
+        _spatial.remember_metric(out.geometry.array, metric, crs)
     return out
 
 

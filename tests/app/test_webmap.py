@@ -248,3 +248,26 @@ def test_a_changed_value_in_a_snapshot_is_drawn_anew():
     page = webmap.build_map({"hazards": renamed}).get_root().render()
     assert "H-renamed" in page
     assert '"H-1"' not in page
+
+
+def test_settlements_are_drawn_with_name_and_population_escaped():
+    settlements = gpd.GeoDataFrame(
+        {
+            "settlement_id": ["S-1", "S-2"],
+            "name": ["Kamianka", XSS],
+            "population": pd.array([1234, None], dtype="Int64"),
+            "settlement_type": ["village", "hamlet"],
+            "source": ["census-secret-note", None],
+        },
+        geometry=[Point(36.05, 49.05), box(36.2, 49.0, 36.21, 49.01)],
+        crs="EPSG:4326",
+    )
+    page = webmap.build_map({"settlements": settlements}).get_root().render()
+    assert "Settlements" in page  # the layer, in the layer switcher
+    assert "Kamianka" in page
+    assert "1,234" in page
+    assert XSS not in page
+    assert "\\u003cimg src=x onerror=window.__xss=1\\u003e" in page
+    assert "census-secret-note" not in page  # only the shown columns are sent
+    legend = page[page.index("minemap-legend") :]
+    assert webmap.COLOURS["settlement"] in legend

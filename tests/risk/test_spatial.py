@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gc
+
+import geopandas as gpd
 import numpy as np
 import shapely
 from shapely import affinity
@@ -98,3 +101,27 @@ def test_valid_checks_in_chunks_repair_the_same_geometries():
     assert fixed[-1] is None
     assert fixed[0] is square  # valid geometries are kept as they are
     assert abs(shapely.area(fixed[6000]) - 0.5) < 1e-12  # both lobes kept (make_valid)
+
+
+def test_metric_handover_only_for_the_unchanged_array():
+    metric = np.array([shapely.box(0, 0, 10, 10), shapely.box(20, 0, 30, 10)], dtype=object)
+    lonlat = gpd.GeoSeries([shapely.box(0, 0, 1, 1), shapely.box(2, 0, 3, 1)], crs="EPSG:4326")
+    array = lonlat.array
+    _spatial.remember_metric(array, metric, "EPSG:3035")
+    got = _spatial.recall_metric(array, "EPSG:3035")
+    assert got is not None
+    assert all(a is b for a, b in zip(got, metric, strict=True))
+    assert _spatial.recall_metric(array, "EPSG:3857") is None  # another CRS
+    assert _spatial.recall_metric(lonlat.copy().array, "EPSG:3035") is None  # a copy
+    # rows taken from the remembered array (reordered) are found by identity
+    subset = lonlat.iloc[[1, 0]].array
+    by_id = _spatial.recall_metric_by_identity(subset, "EPSG:3035", [array])
+    assert by_id is not None
+    assert by_id[0] is metric[1]
+    assert by_id[1] is metric[0]
+    array[0] = shapely.box(5, 5, 6, 6)  # edited in place: the remembered form is stale
+    assert _spatial.recall_metric(array, "EPSG:3035") is None
+    key = id(array)
+    del lonlat, array, subset
+    gc.collect()
+    assert key not in _spatial._HANDOVER  # forgotten with the array

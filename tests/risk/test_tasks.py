@@ -180,6 +180,23 @@ def test_expected_items_apportioned_by_area_and_released_share_removed():
     assert (tasks["latest_evidence_date"] == pd.Timestamp("2024-02-02")).all()
 
 
+def test_casualty_or_strike_with_an_empty_point_is_counted_nowhere_and_reported():
+    hz = _hazards([(0, 0, 1000, 1000)], types=["CHA"])
+    cas = _casualties(
+        [(100, 100), (200, 200)],
+        dates=[pd.Timestamp("2024-01-01")] * 2,
+        killed=[1, 0],
+        injured=[0, 1],
+    )
+    cas.loc[1, "geometry"] = shapely.Point()  # position lost in the source
+    surface = hazard_surface(hazards=hz, casualties=cas)
+    tasks = make_tasks(surface, hazards=hz, casualties=cas, as_of="2024-01-01")
+    assert tasks["n_casualty_incidents"].tolist() == [1]
+    assert tasks["killed"].tolist() == [1]
+    assert tasks["injured"].tolist() == [0]
+    assert tasks.attrs["casualties_outside"] == ["I1"]  # listed, never lost
+
+
 def test_casualty_recency_attribution_and_evidence_class():
     hz = _hazards([(0, 0, 1000, 1000), (3000, 0, 1000, 1000)], types=["CHA", "SHA"])
     cas = _casualties(
@@ -330,6 +347,27 @@ def test_partially_overlapping_parcels_never_give_overlapping_tasks():
     assert parcels.loc["P0", "area_m2"] == pytest.approx(600 * 400, rel=5e-3)  # sorts first
 
 
+def test_parcels_overlapping_outside_the_hazard_keep_their_whole_pieces():
+    # P0 and P1 overlap each other only south of the hazard: inside it both keep their
+    # whole pieces, and the grid remainder is the hazard minus both
+    hz = _hazards([(0, 0, 1000, 1000)])
+    farm = _farmland([(100, -600, 200, 1200), (0, 0, 1, 1)], ids=["P0", "P1"])
+    # P1 is L-shaped: x 250..550 south of y = -300, then x 350..550 up to y = 300
+    p1 = shapely.union_all(
+        [metric_box(LON, LAT, 250, -800, 300, 500), metric_box(LON, LAT, 350, -300, 200, 600)]
+    )
+    farm.loc[1, "geometry"] = p1
+    surface = hazard_surface(hazards=hz)
+    tasks = make_tasks(surface, farmland=farm, hazards=hz)
+    assert _overlap_area(tasks) < 1.0
+    parcels = tasks[tasks["kind"] == "parcel"].set_index("parcel_id")
+    assert parcels.loc["P0", "area_m2"] == pytest.approx(200 * 600, rel=5e-3)
+    assert parcels.loc["P1", "area_m2"] == pytest.approx(200 * 300, rel=5e-3)  # whole piece
+    grid = tasks[tasks["kind"] == "grid"]
+    assert grid["area_m2"].sum() == pytest.approx(1000 * 1000 - 200 * 600 - 200 * 300, rel=5e-3)
+    assert tasks["area_m2"].sum() == pytest.approx(surface["area_m2"].sum(), rel=1e-9)
+
+
 def test_outside_europe_uses_a_local_equal_area_crs():
     # Antioquia, Colombia: outside EPSG:3035's area of use
     lon, lat = -75.5, 6.2
@@ -347,3 +385,40 @@ def test_outside_europe_uses_a_local_equal_area_crs():
     geodesic = geodesic_area_m2(hz).iloc[0]
     assert tasks["area_m2"].sum() == pytest.approx(geodesic, rel=0.005)
     assert surface["area_m2"].sum() == pytest.approx(geodesic, rel=0.005)
+
+
+def test_metric_surface_handover_is_exact_and_never_stale():
+    hz = _hazards([(0, 0, 1500, 1200), (1000, 900, 700, 600)], types=["SHA", "CHA"])
+    rel = _released([(100, 100, 200, 200)])
+    surface = hazard_surface(hazards=hz, released=rel)
+    tasks = make_tasks(surface, hazards=hz)
+    # the surface's own metric geometry is cut (no 4326 → metric round trip): one task, whose
+    # area is exactly the component's area as hazard_surface measured it
+    assert len(tasks) == 1
+    assert tasks["area_m2"].iloc[0] == surface["area_m2"].iloc[0]
+    # a copy has no hand-over: reprojected, equal within the round trip's sub-mm error
+    copied = make_tasks(surface.copy(), hazards=hz)
+    assert copied["area_m2"].iloc[0] == pytest.approx(surface["area_m2"].iloc[0], rel=1e-6)
+    # a geometry edited in place must be used, not the remembered metric form
+    smaller = metric_box(LON, LAT, 0, 0, 500, 500)
+    surface.loc[0, "geometry"] = smaller
+    edited = make_tasks(surface, hazards=hz)
+    expected = float(area_m2(gpd.GeoSeries([smaller], crs="EPSG:4326")).iloc[0])
+    assert edited["area_m2"].sum() == pytest.approx(expected, rel=1e-6)
+
+
+def test_evidence_touching_a_task_does_not_count_as_overlapping_it():
+    from minemap.risk.tasks import _overlap_pairs
+
+    tasks = np.array([shapely.box(0, 0, 10, 10), shapely.box(10, 0, 20, 10)], dtype=object)
+    evidence = np.array(
+        [
+            shapely.box(0, 0, 10, 10),  # equals task 0, shares an edge with task 1
+            shapely.box(5, 5, 15, 8),  # overlaps both
+            shapely.box(20, 0, 30, 10),  # shares an edge with task 1 only
+            shapely.Polygon([(20, 10), (25, 15), (20, 20)]),  # a corner of task 1 only
+        ],
+        dtype=object,
+    )
+    ev, task = _overlap_pairs(shapely.STRtree(tasks), evidence, n_threads=1)
+    assert sorted(zip(ev.tolist(), task.tolist(), strict=True)) == [(0, 0), (1, 0), (1, 1)]
