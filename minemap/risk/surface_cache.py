@@ -54,6 +54,14 @@ import shapely
 
 from minemap.layers import get_schema
 from minemap.risk import _spatial
+from minemap.risk.surface import (  # the engine's own steps: same evidence, same components
+    _components,
+    _empty_surface,
+    _evidence,
+    _grow,
+    _member_component_ids,
+    _valid,
+)
 from minemap.settings import STORAGE_CRS
 
 __all__ = [
@@ -371,9 +379,7 @@ def _current_evidence(
     casualty_buffer_m: float | Mapping[str, float] | None,
 ) -> _Evidence:
     """The evidence exactly as :func:`hazard_surface` builds it, with each one's record."""
-    from minemap.risk import surface as _surface
-
-    geoms, kinds, keys, circ = _surface._evidence(
+    geoms, kinds, keys, circ = _evidence(
         hazards, footprints, casualties, crs, casualty_buffer_m, None
     )
     batches, positions = [], []
@@ -395,21 +401,12 @@ def _current_evidence(
 
 def _membership(ev: _Evidence, subset: np.ndarray, n_threads: int) -> pd.DataFrame:
     """Component id of every evidence record in ``subset`` (indices; a closed set)."""
-    from minemap.risk import surface as _surface
-
-    geoms = ev.geoms[subset]
-    comp = np.empty(len(subset), dtype=object)
-    if len(subset):
-        tree = shapely.STRtree(geoms)
-        left, right = _spatial.query_pairs(tree, geoms, predicate="intersects", n_threads=n_threads)
-        labels = _spatial.connected_components(len(geoms), left, right)
-        n_groups = int(labels.max()) + 1
-        comp[:] = _surface._component_ids(ev.keys[subset], labels, n_groups)[labels]
+    comp = _member_component_ids(ev.geoms[subset], ev.keys[subset], ev.circ[subset], n_threads)
     return pd.DataFrame(
         {
             "batch_id": pd.array(ev.batch[subset].astype(object), dtype="str"),
             "pos": ev.pos[subset].astype("int64"),
-            "component_id": pd.array(comp, dtype="str"),
+            "component_id": pd.array(comp.astype(object), dtype="str"),
         }
     )
 
@@ -421,16 +418,6 @@ def _check_membership(surface: gpd.GeoDataFrame, members: pd.DataFrame) -> None:
     got = counts.reindex(ids.to_numpy()).to_numpy()
     if np.isnan(got.astype("float64")).any() or (got != surface["n_evidence"].to_numpy()).any():
         raise _NoCacheError("the surface's components do not match their members")
-
-
-def _grow(tree: shapely.STRtree, geoms: np.ndarray, seeds: np.ndarray) -> np.ndarray:
-    affected = seeds.copy()
-    frontier = np.flatnonzero(seeds)
-    while len(frontier):
-        nbrs = np.unique(tree.query(geoms[frontier], predicate="intersects")[1])
-        frontier = nbrs[~affected[nbrs]]
-        affected[frontier] = True
-    return affected
 
 
 def _released_near(
@@ -472,8 +459,6 @@ def _update(
     connected to a change), never by geometric tests on the cached rows: a component cut
     down to a sliver by released land cannot escape being replaced.
     """
-    from minemap.risk import surface as _surface
-
     geoms = ev.geoms
     n = len(geoms)
     prev_members = cached.members
@@ -507,7 +492,7 @@ def _update(
         cut = np.concatenate(changed)
         cut = cut[~shapely.is_missing(cut) & ~shapely.is_empty(cut)]
         if len(cut):
-            cut_m = _surface._valid(_spatial.project(cut, STORAGE_CRS, ev.crs))
+            cut_m = _valid(_spatial.project(cut, STORAGE_CRS, ev.crs))
             seeds[np.unique(tree.query(cut_m, predicate="intersects")[1])] = True
 
     affected = np.zeros(n, dtype=bool)
@@ -521,7 +506,7 @@ def _update(
         seeds = affected
 
     subset = np.flatnonzero(affected)
-    fresh = _surface._components(
+    fresh = _components(
         geoms[subset],
         ev.kinds[subset],
         ev.keys[subset],
@@ -546,7 +531,7 @@ def _update(
         wkb = wkb[order]
         out = gpd.GeoDataFrame(out, geometry="geometry", crs=STORAGE_CRS)
     else:
-        out = _surface._empty_surface(ev.crs)
+        out = _empty_surface(ev.crs)
     out.attrs["area_crs"] = ev.crs.to_wkt()
     keep_members = ~gone & ~prev_members["component_id"].astype(str).isin(stale).to_numpy()
     members = pd.concat(
