@@ -83,7 +83,7 @@ SURFACE_KEY = "hazard_surface"
 SURFACE_LAYERS = ("hazards", "strikes", "casualties", "cleared")
 """The store layers the hazard surface depends on (farmland does not change it)."""
 
-_FORMAT = 1  # payload layout; bump when it changes
+_FORMAT = 2  # payload layout; bump when it changes
 _MARGIN_DEG = 0.002  # enlarge every record box by this (~220 m north-south)
 _SEGMENT_DEG = 0.005  # densify boxes before projecting so their edges stay outside
 # modules whose code decides the surface: a change in any of them invalidates the cache
@@ -288,6 +288,8 @@ class _Cached:
     members: pd.DataFrame  # batch_id, pos, component_id: every evidence record's component
     boxes: dict[str, np.ndarray]  # cleared batch id → (n, 4) lon/lat boxes
     wkb: np.ndarray | None = None  # the surface's geometries as WKB, when already known
+    # the exact metric geometries (WKB, area CRS) make_tasks is handed with a fresh surface
+    metric_wkb: np.ndarray | None = None
 
 
 def _encode(cached: _Cached) -> bytes:
@@ -306,6 +308,10 @@ def _encode(cached: _Cached) -> bytes:
         wkb = shapely.to_wkb(np.asarray(cached.surface.geometry.array, dtype=object))
     table = pd.DataFrame(cached.surface.drop(columns=cached.surface.geometry.name))
     table["geometry_wkb"] = pd.Series(list(wkb), dtype=object, index=table.index)
+    metric_wkb = cached.metric_wkb
+    if metric_wkb is None:
+        metric_wkb = np.full(len(table), None, dtype=object)
+    table["metric_wkb"] = pd.Series(list(metric_wkb), dtype=object, index=table.index)
     parts = {}
     for name, frame in (("surface", table), ("members", cached.members)):
         buf = io.BytesIO()
@@ -334,9 +340,27 @@ def _decode(payload: bytes) -> _Cached:
         raise ValueError("the component membership table has the wrong columns")
     boxes = {str(b): stacked[int(s) : int(e)] for b, s, e in index}
     wkb = table.pop("geometry_wkb").to_numpy(dtype=object)
+    metric_wkb = table.pop("metric_wkb").to_numpy(dtype=object)
+    if pd.isna(metric_wkb).any():
+        metric_wkb = None
     geoms = shapely.from_wkb(wkb)
     surface = gpd.GeoDataFrame(table, geometry=gpd.GeoSeries(geoms, crs=STORAGE_CRS))
-    return _Cached(surface, members, boxes, wkb)
+    return _Cached(surface, members, boxes, wkb, metric_wkb)
+
+
+def _metric_wkb(surface: gpd.GeoDataFrame, crs: pyproj.CRS) -> np.ndarray | None:
+    """WKB of the metric geometries handed over with ``surface`` (None without them)."""
+    metric = _spatial.recall_metric(surface.geometry.array, crs)
+    return None if metric is None else shapely.to_wkb(metric)
+
+
+def _hand_over(surface: gpd.GeoDataFrame, metric_wkb: np.ndarray | None, crs: pyproj.CRS) -> None:
+    """Hand the exact metric geometries over with ``surface``, as
+    :func:`~minemap.risk.surface.hazard_surface` does: ``make_tasks`` then works on the
+    same numbers as after a full run (reprojecting the lon/lat rows would round them
+    differently, and the tasks would not be identical)."""
+    if metric_wkb is not None and len(metric_wkb) == len(surface):
+        _spatial.remember_metric(surface.geometry.array, shapely.from_wkb(metric_wkb), crs)
 
 
 # -- evidence with record identities ---------------------------------------------------------
@@ -451,8 +475,9 @@ def _update(
     released: gpd.GeoDataFrame | None,
     released_batch: np.ndarray,
     n_threads: int,
-) -> tuple[gpd.GeoDataFrame, pd.DataFrame, np.ndarray, int, int]:
-    """(surface, members, its WKB, components recomputed, cached components dropped).
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame, np.ndarray, np.ndarray | None, int, int]:
+    """(surface, members, its WKB, its metric WKB, components recomputed, cached
+    components dropped).
 
     Like :func:`~minemap.risk.surface.update_surface`, but which cached components are
     stale is decided by their **members** (records of undone batches, records now
@@ -523,12 +548,18 @@ def _update(
         old_wkb = shapely.to_wkb(np.asarray(previous.geometry.array, dtype=object))
     new_wkb = shapely.to_wkb(np.asarray(fresh.geometry.array, dtype=object))
     wkb = np.concatenate([old_wkb[~drop], new_wkb])
+    fresh_metric = _metric_wkb(fresh, ev.crs) if len(fresh) else np.empty(0, dtype=object)
+    metric_wkb = None
+    if cached.metric_wkb is not None and fresh_metric is not None:
+        metric_wkb = np.concatenate([cached.metric_wkb[~drop], fresh_metric])
     frames = [f for f in (kept, fresh) if len(f)]
     if frames:
         out = pd.concat(frames, ignore_index=True)
         order = np.argsort(out["component_id"].to_numpy(dtype=str), kind="stable")
         out = out.iloc[order].reset_index(drop=True)
         wkb = wkb[order]
+        if metric_wkb is not None:
+            metric_wkb = metric_wkb[order]
         out = gpd.GeoDataFrame(out, geometry="geometry", crs=STORAGE_CRS)
     else:
         out = _empty_surface(ev.crs)
@@ -543,7 +574,8 @@ def _update(
         _check_membership(out, members)
     except _NoCacheError as exc:
         raise ValueError(str(exc)) from None
-    return out, members, wkb, len(fresh), int(drop.sum())
+    _hand_over(out, metric_wkb, ev.crs)
+    return out, members, wkb, metric_wkb, len(fresh), int(drop.sum())
 
 
 # -- the cache-aware surface ---------------------------------------------------------------
@@ -714,9 +746,10 @@ def cached_hazard_surface(
                 run = SurfaceRun(cached.surface, "incremental", "no batch added or undone",
                                  len(cached.surface), saved=True)  # fmt: skip
                 run.surface.attrs["area_crs"] = area_crs
+                _hand_over(run.surface, cached.metric_wkb, crs)
                 return run
             try:
-                surface, members, wkb, n_fresh, n_dropped = _update(
+                surface, members, wkb, metric_wkb, n_fresh, n_dropped = _update(
                     cached, ev, added=added, removed=removed, released=released,
                     released_batch=batch_cols["cleared"], n_threads=n_threads,
                 )  # fmt: skip
@@ -733,6 +766,7 @@ def cached_hazard_surface(
     if run is None:
         wkb = None
         surface = full()
+        metric_wkb = _metric_wkb(surface, crs)
         run = SurfaceRun(surface, "full", reason, len(surface), len(surface), warnings=warnings)
         try:
             members = _membership(ev, np.arange(len(ev.geoms)), n_threads)
@@ -758,7 +792,7 @@ def cached_hazard_surface(
             SURFACE_KEY,
             params_sha256=params,
             inputs_json=json.dumps(inputs, sort_keys=True),
-            payload=_encode(_Cached(run.surface, members, boxes, wkb)),
+            payload=_encode(_Cached(run.surface, members, boxes, wkb, metric_wkb)),
         )
         run.saved = True
     except Exception as exc:  # a cache that cannot be written must not fail the plan
