@@ -261,6 +261,80 @@ def test_update_surface_replaces_a_sliver_merged_into_new_evidence():
     assert (gone["area_m2"] < 1e-3).any()
 
 
+def _sliver_release(box, rng):
+    """A release covering the hazard box except a strip 1 nm – 0.1 mm wide along one edge."""
+    dx, dy, w, h = box
+    gap = float(10 ** rng.uniform(-9, -4))
+    side = int(rng.integers(4))
+    if side == 0:
+        return (dx + gap, dy - 10, w + 10, h + 20)
+    if side == 1:
+        return (dx - 10, dy - 10, w + 10 - gap, h + 20)
+    if side == 2:
+        return (dx - 10, dy + gap, w + 20, h + 10)
+    return (dx - 10, dy - 10, w + 20, h + 10 - gap)
+
+
+@pytest.mark.parametrize("seed", [3, 11, 29])
+def test_update_surface_over_random_days_equals_full_recomputation(seed):
+    """Seeded days of added and removed hazards, casualties and releases, some releases
+    leaving slivers: after every day the chained update equals a full recomputation."""
+    rng = np.random.default_rng(seed)
+    n_ids = iter(range(10_000))
+
+    def new_boxes(k):
+        return [(*rng.uniform(0, 4000, 2), *rng.uniform(100, 600, 2)) for _ in range(k)]
+
+    def hazard_rows(boxes):
+        return _hazards(boxes).assign(hazard_id=[f"H{next(n_ids)}" for _ in boxes])
+
+    def release_rows(boxes):
+        return _released(boxes).assign(survey_id=[f"R{next(n_ids)}" for _ in boxes])
+
+    def casualty_rows(k):
+        pts = [metric_point(LON, LAT, *rng.uniform(0, 4000, 2)) for _ in range(k)]
+        return canonical("casualties", pts, incident_id=[f"K{next(n_ids)}" for _ in pts])
+
+    hz = hazard_rows(new_boxes(25))
+    rel = release_rows(new_boxes(4))
+    cas = casualty_rows(6)
+
+    def layers():
+        return {"hazards": hz, "casualties": cas, "released": rel}
+
+    previous = hazard_surface(**layers())
+    smallest = np.inf
+    for _day in range(6):
+        changed = []
+        # new hazards, some of them cut to slivers by a release the same day
+        boxes = new_boxes(int(rng.integers(1, 5)))
+        added = hazard_rows(boxes)
+        slivers = release_rows([_sliver_release(b, rng) for b in boxes[:2]])
+        hz = pd.concat([hz, added], ignore_index=True)
+        rel = pd.concat([rel, slivers], ignore_index=True)
+        changed += [added.geometry, slivers.geometry]
+        # new casualties and strikes of the day bridging old components
+        more = casualty_rows(int(rng.integers(0, 4)))
+        cas = pd.concat([cas, more], ignore_index=True)
+        changed.append(more.geometry)
+        # undo: a random hazard and sometimes a release
+        gone = hz.iloc[[int(rng.integers(len(hz)))]]
+        hz = hz.drop(index=gone.index)
+        changed.append(gone.geometry)
+        if len(rel) > 2 and rng.random() < 0.5:
+            undone = rel.iloc[[int(rng.integers(len(rel)))]]
+            rel = rel.drop(index=undone.index)
+            changed.append(undone.geometry)
+        changed = gpd.GeoSeries(pd.concat(changed, ignore_index=True), crs="EPSG:4326")
+        updated = update_surface(previous, changed=changed, **layers())
+        full = hazard_surface(**layers())
+        assert updated["component_id"].is_unique
+        assert_geodataframe_equal(updated, full, check_like=False)
+        previous = updated
+        smallest = min(smallest, full["area_m2"].min())
+    assert smallest < 1.0  # slivers were made (and kept or replaced correctly)
+
+
 # --- internals of the fast paths, each against the plain shapely computation -----------------
 
 
