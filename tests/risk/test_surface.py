@@ -261,6 +261,20 @@ def test_update_surface_replaces_a_sliver_merged_into_new_evidence():
     assert (gone["area_m2"] < 1e-3).any()
 
 
+def test_update_surface_never_drops_a_component_whose_row_it_cannot_match():
+    """Safety net: a hazard renamed (its key changed, against the contract) next to a change
+    has no matching previous row; it is recomputed, not left out of the surface."""
+    hz = _hazards([(0, 0, 300, 300), (5000, 0, 300, 300)])
+    previous = hazard_surface(hazards=hz)
+    near = _hazards([(350, 0, 100, 100)]).assign(hazard_id="HN")  # 50 m from H0, apart
+    renamed = hz.assign(hazard_id=["H0-renamed", "H1"])
+    current = pd.concat([renamed, near], ignore_index=True)
+    updated = update_surface(previous, changed=near.geometry, hazards=current)
+    full = hazard_surface(hazards=current)
+    assert len(full) == 3
+    assert_geodataframe_equal(updated, full, check_like=False)
+
+
 def _sliver_release(box, rng):
     """A release covering the hazard box except a strip 1 nm – 0.1 mm wide along one edge."""
     dx, dy, w, h = box
