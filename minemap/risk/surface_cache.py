@@ -28,9 +28,13 @@ is replaced too). The result equals a full :func:`~minemap.risk.surface.hazard_s
 rows without a batch id, layers that are not whole store batches, a batch whose rows
 changed, a damaged cache row — means a full recomputation: a stale hazard map would be a
 safety failure. A damaged or unreadable cache row is logged as a warning and ignored,
-never raised. This module uses the geometry engine's private helpers (``_evidence``,
-``_components``, ``_component_id``) so the evidence and components are the same by
-construction; their source is part of ``params_sha256``.
+never raised. This module uses the geometry engine's own steps (``_evidence``,
+``_components``, and the growth and component naming it shares with
+:func:`~minemap.risk.surface.update_surface`: ``_grow``, ``_member_component_ids``) so the
+evidence and components are the same by construction; their source is part of
+``params_sha256``. The exact metric geometries are kept too and handed over with the
+surface, as :func:`~minemap.risk.surface.hazard_surface` does, so ``make_tasks`` gives
+the same tasks as after a full run.
 """
 
 from __future__ import annotations
@@ -479,10 +483,11 @@ def _update(
     """(surface, members, its WKB, its metric WKB, components recomputed, cached
     components dropped).
 
-    Like :func:`~minemap.risk.surface.update_surface`, but which cached components are
-    stale is decided by their **members** (records of undone batches, records now
-    connected to a change), never by geometric tests on the cached rows: a component cut
-    down to a sliver by released land cannot escape being replaced.
+    Like :func:`~minemap.risk.surface.update_surface`, staleness is decided by
+    **members**, never by geometric tests on the cached rows (a component cut down to a
+    sliver by released land cannot escape being replaced); here from the stored
+    membership (records of undone batches, whose rows the store has deleted, records now
+    connected to a change) rather than from the component ids.
     """
     geoms = ev.geoms
     n = len(geoms)
