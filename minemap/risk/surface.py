@@ -700,10 +700,20 @@ def update_surface(
        affected part of the evidence graph is visited);
     3. those components are united and released land is subtracted as in
        :func:`hazard_surface`;
-    4. rows of ``previous`` that intersect a changed geometry or the affected evidence are
-       replaced (only rows near them are reprojected to be tested); all other components are
-       unchanged by construction (a component not connected to any affected evidence cannot
-       have changed).
+    4. which rows of ``previous`` are stale is decided by **membership**, not by geometry:
+       a row's ``component_id`` is the hash of its members' keys, so a row is kept only if
+       its member set is still a whole component of the unaffected evidence. The rows
+       tested are those whose lon/lat box comes near the change (a superset of the stale
+       ones: a row lies inside its members' evidence); their possible members are named
+       again like :func:`hazard_surface` names them. A component found there without a
+       previous row is recomputed too. An exact geometric test of the old rows would miss
+       a component cut by released land to a sliver that the lon/lat round trip moved off
+       its evidence, and keep it beside its successor (hazard counted twice).
+
+    The record keys (``hazard_id``, ``strike_id``, ``incident_id``; the frame index where
+    they are missing) must name the same records in ``previous``'s layers and the current
+    ones, and a record whose geometry changed must be in ``changed`` (old and new
+    geometry), as for any removed or added record.
 
     Parameters
     ----------
@@ -733,24 +743,39 @@ def update_surface(
     )
     changed_m = _spatial.project(np.asarray(changed.geometry.array, dtype=object), STORAGE_CRS, crs)
     changed_m = _valid(changed_m[~shapely.is_missing(changed_m)])
+    tree = shapely.STRtree(geoms) if len(geoms) else None
     affected = np.zeros(len(geoms), dtype=bool)
-    if len(geoms) and len(changed_m):
-        tree = shapely.STRtree(geoms)
-        frontier = np.unique(tree.query(changed_m, predicate="intersects")[1])
-        affected[frontier] = True
-        while len(frontier):
-            nbrs = np.unique(tree.query(geoms[frontier], predicate="intersects")[1])
-            frontier = nbrs[~affected[nbrs]]
-            affected[frontier] = True
+    if tree is not None and len(changed_m):
+        affected[np.unique(tree.query(changed_m, predicate="intersects")[1])] = True
+        affected = _grow(tree, geoms, affected)
+    prev_geoms = np.asarray(previous.geometry.array, dtype=object)
+    prev_ids = previous["component_id"].to_numpy(dtype=str)
+    stale = np.zeros(len(previous), dtype=bool)
+    if len(previous):
+        # rows that may be stale: a superset, by lon/lat boxes only
+        cand = _rows_near(prev_geoms, np.concatenate([changed_m, geoms[affected]]), crs)
+        if len(cand):
+            # the unaffected evidence that may be a member of a candidate row, grown to
+            # whole components (they stay outside the affected set, which is closed)
+            near = np.zeros(len(geoms), dtype=bool)
+            if tree is not None:
+                near[_evidence_near_rows(tree, prev_geoms[cand], crs)] = True
+                near &= ~affected
+                near = _grow(tree, geoms, near)
+            around = np.flatnonzero(near)
+            around_ids = _member_component_ids(geoms[around], keys[around], circ[around], n_threads)
+            # a candidate is kept only if its exact member set is still a component
+            # (hash-based membership tests: numpy's isin sorts strings, 10x slower here)
+            found = set(around_ids.tolist())
+            stale[cand] = [i not in found for i in prev_ids[cand].tolist()]
+            # a component found there without a previous row (e.g. wholly released
+            # before): recomputed, never silently left out
+            known = set(prev_ids.tolist())
+            affected[around[[i not in known for i in around_ids.tolist()]]] = True
     fresh = _components(
         geoms[affected], kinds[affected], keys[affected], circ[affected], released, crs, n_threads
     )
-    if len(previous):
-        probe = np.concatenate([changed_m, geoms[affected]])
-        stale = _stale_rows(np.asarray(previous.geometry.array, dtype=object), probe, crs)
-        kept = previous.drop(index=previous.index[stale])
-    else:
-        kept = previous
+    kept = previous[~stale]
     frames = [f for f in (kept, fresh) if len(f)]
     if not frames:
         return _empty_surface(crs)
@@ -767,30 +792,65 @@ def update_surface(
     return out
 
 
+def _grow(tree: shapely.STRtree, geoms: np.ndarray, seeds: np.ndarray) -> np.ndarray:
+    """``seeds`` (a mask over ``geoms``, the geometries of ``tree``) grown to the whole
+    connected components of the evidence graph that contain them (a closed set)."""
+    out = seeds.copy()
+    frontier = np.flatnonzero(out)
+    while len(frontier):
+        nbrs = np.unique(tree.query(geoms[frontier], predicate="intersects")[1])
+        frontier = nbrs[~out[nbrs]]
+        out[frontier] = True
+    return out
+
+
+def _member_component_ids(
+    geoms: np.ndarray, keys: np.ndarray, circ: np.ndarray, n_threads: int
+) -> np.ndarray:
+    """Component id of every evidence geometry of a closed set (whole components), as
+    :func:`hazard_surface` names the components: the same pairs, the same hash of keys."""
+    if len(geoms) == 0:
+        return np.empty(0, dtype=str)
+    left, right = _intersecting_pairs(geoms, circ, n_threads)
+    labels = _spatial.connected_components(len(geoms), left, right)
+    n_groups = int(labels.max()) + 1
+    return _component_ids(keys, labels, n_groups)[labels].astype(str)
+
+
 _STALE_MARGIN_DEG = 1e-3
-"""Widening (degrees, ~70–110 m) of the lon/lat boxes that preselect stale surface rows: far
-more than the gap between a straight edge in one CRS and the image of the other's."""
+"""Widening (degrees, ~70–110 m) of lon/lat boxes when matching surface rows to metric
+evidence: far more than the gap between a straight edge in one CRS and the image of the
+other's, or a lon/lat round trip."""
 
 
-def _stale_rows(previous: np.ndarray, probe: np.ndarray, crs: CRS) -> np.ndarray:
-    """Positions of the ``previous`` (lon/lat) surface geometries whose metric geometry
-    intersects a metric ``probe`` geometry.
+def _widened_boxes(box: np.ndarray) -> np.ndarray:
+    m = _STALE_MARGIN_DEG
+    return shapely.box(box[:, 0] - m, box[:, 1] - m, box[:, 2] + m, box[:, 3] + m)
 
-    Only rows whose lon/lat box meets a probe's widened lon/lat box are projected and tested
-    (exactly, in the metric CRS, as before); the others cannot intersect a probe. Avoids
-    reprojecting the whole previous surface on every update.
+
+def _rows_near(previous: np.ndarray, probe: np.ndarray, crs: CRS) -> np.ndarray:
+    """Positions of the ``previous`` (lon/lat) surface rows whose box meets a metric
+    ``probe``'s lon/lat box widened by :data:`_STALE_MARGIN_DEG`.
+
+    A superset of the rows that may have changed: a row lies inside the union of its
+    component's evidence, so a stale row (a member affected, or a member removed) lies
+    inside the affected evidence and the changed geometries. Only boxes are compared: an
+    exact geometric test would miss a row that a lon/lat round trip moved off its evidence
+    (a sliver left by released land).
     """
     if len(probe) == 0 or len(previous) == 0:
         return np.empty(0, dtype=np.intp)
-    box = shapely.bounds(_spatial.to_storage(probe, crs))
-    m = _STALE_MARGIN_DEG
-    boxes = shapely.box(box[:, 0] - m, box[:, 1] - m, box[:, 2] + m, box[:, 3] + m)
-    cand = np.unique(shapely.STRtree(previous).query(boxes)[1])
-    if len(cand) == 0:
-        return cand
-    prev_m = _spatial.project(previous[cand], STORAGE_CRS, crs)
-    hit = np.unique(shapely.STRtree(prev_m).query(probe, predicate="intersects")[1])
-    return cand[hit]
+    boxes = _widened_boxes(shapely.bounds(_spatial.to_storage(probe, crs)))
+    return np.unique(shapely.STRtree(previous).query(boxes)[1])
+
+
+def _evidence_near_rows(tree: shapely.STRtree, rows: np.ndarray, crs: CRS) -> np.ndarray:
+    """Positions of the evidence (of the metric ``tree``) meeting the widened lon/lat box
+    of a surface row (densified and projected): every member that shares area with the
+    row — a superset of the evidence needed to name the row's component."""
+    boxes = shapely.segmentize(_widened_boxes(shapely.bounds(rows)), _STALE_MARGIN_DEG)
+    boxes_m = _spatial.project(boxes, STORAGE_CRS, crs)
+    return np.unique(tree.query(boxes_m, predicate="intersects")[1])
 
 
 def _empty_surface(crs: CRS) -> gpd.GeoDataFrame:

@@ -28,9 +28,13 @@ is replaced too). The result equals a full :func:`~minemap.risk.surface.hazard_s
 rows without a batch id, layers that are not whole store batches, a batch whose rows
 changed, a damaged cache row — means a full recomputation: a stale hazard map would be a
 safety failure. A damaged or unreadable cache row is logged as a warning and ignored,
-never raised. This module uses the geometry engine's private helpers (``_evidence``,
-``_components``, ``_component_id``) so the evidence and components are the same by
-construction; their source is part of ``params_sha256``.
+never raised. This module uses the geometry engine's own steps (``_evidence``,
+``_components``, and the growth and component naming it shares with
+:func:`~minemap.risk.surface.update_surface`: ``_grow``, ``_member_component_ids``) so the
+evidence and components are the same by construction; their source is part of
+``params_sha256``. The exact metric geometries are kept too and handed over with the
+surface, as :func:`~minemap.risk.surface.hazard_surface` does, so ``make_tasks`` gives
+the same tasks as after a full run.
 """
 
 from __future__ import annotations
@@ -54,6 +58,14 @@ import shapely
 
 from minemap.layers import get_schema
 from minemap.risk import _spatial
+from minemap.risk.surface import (  # the engine's own steps: same evidence, same components
+    _components,
+    _empty_surface,
+    _evidence,
+    _grow,
+    _member_component_ids,
+    _valid,
+)
 from minemap.settings import STORAGE_CRS
 
 __all__ = [
@@ -75,7 +87,7 @@ SURFACE_KEY = "hazard_surface"
 SURFACE_LAYERS = ("hazards", "strikes", "casualties", "cleared")
 """The store layers the hazard surface depends on (farmland does not change it)."""
 
-_FORMAT = 1  # payload layout; bump when it changes
+_FORMAT = 2  # payload layout; bump when it changes
 _MARGIN_DEG = 0.002  # enlarge every record box by this (~220 m north-south)
 _SEGMENT_DEG = 0.005  # densify boxes before projecting so their edges stay outside
 # modules whose code decides the surface: a change in any of them invalidates the cache
@@ -280,6 +292,8 @@ class _Cached:
     members: pd.DataFrame  # batch_id, pos, component_id: every evidence record's component
     boxes: dict[str, np.ndarray]  # cleared batch id → (n, 4) lon/lat boxes
     wkb: np.ndarray | None = None  # the surface's geometries as WKB, when already known
+    # the exact metric geometries (WKB, area CRS) make_tasks is handed with a fresh surface
+    metric_wkb: np.ndarray | None = None
 
 
 def _encode(cached: _Cached) -> bytes:
@@ -298,6 +312,10 @@ def _encode(cached: _Cached) -> bytes:
         wkb = shapely.to_wkb(np.asarray(cached.surface.geometry.array, dtype=object))
     table = pd.DataFrame(cached.surface.drop(columns=cached.surface.geometry.name))
     table["geometry_wkb"] = pd.Series(list(wkb), dtype=object, index=table.index)
+    metric_wkb = cached.metric_wkb
+    if metric_wkb is None:
+        metric_wkb = np.full(len(table), None, dtype=object)
+    table["metric_wkb"] = pd.Series(list(metric_wkb), dtype=object, index=table.index)
     parts = {}
     for name, frame in (("surface", table), ("members", cached.members)):
         buf = io.BytesIO()
@@ -326,9 +344,27 @@ def _decode(payload: bytes) -> _Cached:
         raise ValueError("the component membership table has the wrong columns")
     boxes = {str(b): stacked[int(s) : int(e)] for b, s, e in index}
     wkb = table.pop("geometry_wkb").to_numpy(dtype=object)
+    metric_wkb = table.pop("metric_wkb").to_numpy(dtype=object)
+    if pd.isna(metric_wkb).any():
+        metric_wkb = None
     geoms = shapely.from_wkb(wkb)
     surface = gpd.GeoDataFrame(table, geometry=gpd.GeoSeries(geoms, crs=STORAGE_CRS))
-    return _Cached(surface, members, boxes, wkb)
+    return _Cached(surface, members, boxes, wkb, metric_wkb)
+
+
+def _metric_wkb(surface: gpd.GeoDataFrame, crs: pyproj.CRS) -> np.ndarray | None:
+    """WKB of the metric geometries handed over with ``surface`` (None without them)."""
+    metric = _spatial.recall_metric(surface.geometry.array, crs)
+    return None if metric is None else shapely.to_wkb(metric)
+
+
+def _hand_over(surface: gpd.GeoDataFrame, metric_wkb: np.ndarray | None, crs: pyproj.CRS) -> None:
+    """Hand the exact metric geometries over with ``surface``, as
+    :func:`~minemap.risk.surface.hazard_surface` does: ``make_tasks`` then works on the
+    same numbers as after a full run (reprojecting the lon/lat rows would round them
+    differently, and the tasks would not be identical)."""
+    if metric_wkb is not None and len(metric_wkb) == len(surface):
+        _spatial.remember_metric(surface.geometry.array, shapely.from_wkb(metric_wkb), crs)
 
 
 # -- evidence with record identities ---------------------------------------------------------
@@ -371,9 +407,7 @@ def _current_evidence(
     casualty_buffer_m: float | Mapping[str, float] | None,
 ) -> _Evidence:
     """The evidence exactly as :func:`hazard_surface` builds it, with each one's record."""
-    from minemap.risk import surface as _surface
-
-    geoms, kinds, keys, circ = _surface._evidence(
+    geoms, kinds, keys, circ = _evidence(
         hazards, footprints, casualties, crs, casualty_buffer_m, None
     )
     batches, positions = [], []
@@ -395,21 +429,12 @@ def _current_evidence(
 
 def _membership(ev: _Evidence, subset: np.ndarray, n_threads: int) -> pd.DataFrame:
     """Component id of every evidence record in ``subset`` (indices; a closed set)."""
-    from minemap.risk import surface as _surface
-
-    geoms = ev.geoms[subset]
-    comp = np.empty(len(subset), dtype=object)
-    if len(subset):
-        tree = shapely.STRtree(geoms)
-        left, right = _spatial.query_pairs(tree, geoms, predicate="intersects", n_threads=n_threads)
-        labels = _spatial.connected_components(len(geoms), left, right)
-        n_groups = int(labels.max()) + 1
-        comp[:] = _surface._component_ids(ev.keys[subset], labels, n_groups)[labels]
+    comp = _member_component_ids(ev.geoms[subset], ev.keys[subset], ev.circ[subset], n_threads)
     return pd.DataFrame(
         {
             "batch_id": pd.array(ev.batch[subset].astype(object), dtype="str"),
             "pos": ev.pos[subset].astype("int64"),
-            "component_id": pd.array(comp, dtype="str"),
+            "component_id": pd.array(comp.astype(object), dtype="str"),
         }
     )
 
@@ -421,16 +446,6 @@ def _check_membership(surface: gpd.GeoDataFrame, members: pd.DataFrame) -> None:
     got = counts.reindex(ids.to_numpy()).to_numpy()
     if np.isnan(got.astype("float64")).any() or (got != surface["n_evidence"].to_numpy()).any():
         raise _NoCacheError("the surface's components do not match their members")
-
-
-def _grow(tree: shapely.STRtree, geoms: np.ndarray, seeds: np.ndarray) -> np.ndarray:
-    affected = seeds.copy()
-    frontier = np.flatnonzero(seeds)
-    while len(frontier):
-        nbrs = np.unique(tree.query(geoms[frontier], predicate="intersects")[1])
-        frontier = nbrs[~affected[nbrs]]
-        affected[frontier] = True
-    return affected
 
 
 def _released_near(
@@ -464,16 +479,16 @@ def _update(
     released: gpd.GeoDataFrame | None,
     released_batch: np.ndarray,
     n_threads: int,
-) -> tuple[gpd.GeoDataFrame, pd.DataFrame, np.ndarray, int, int]:
-    """(surface, members, its WKB, components recomputed, cached components dropped).
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame, np.ndarray, np.ndarray | None, int, int]:
+    """(surface, members, its WKB, its metric WKB, components recomputed, cached
+    components dropped).
 
-    Like :func:`~minemap.risk.surface.update_surface`, but which cached components are
-    stale is decided by their **members** (records of undone batches, records now
-    connected to a change), never by geometric tests on the cached rows: a component cut
-    down to a sliver by released land cannot escape being replaced.
+    Like :func:`~minemap.risk.surface.update_surface`, staleness is decided by
+    **members**, never by geometric tests on the cached rows (a component cut down to a
+    sliver by released land cannot escape being replaced); here from the stored
+    membership (records of undone batches, whose rows the store has deleted, records now
+    connected to a change) rather than from the component ids.
     """
-    from minemap.risk import surface as _surface
-
     geoms = ev.geoms
     n = len(geoms)
     prev_members = cached.members
@@ -507,7 +522,7 @@ def _update(
         cut = np.concatenate(changed)
         cut = cut[~shapely.is_missing(cut) & ~shapely.is_empty(cut)]
         if len(cut):
-            cut_m = _surface._valid(_spatial.project(cut, STORAGE_CRS, ev.crs))
+            cut_m = _valid(_spatial.project(cut, STORAGE_CRS, ev.crs))
             seeds[np.unique(tree.query(cut_m, predicate="intersects")[1])] = True
 
     affected = np.zeros(n, dtype=bool)
@@ -521,7 +536,7 @@ def _update(
         seeds = affected
 
     subset = np.flatnonzero(affected)
-    fresh = _surface._components(
+    fresh = _components(
         geoms[subset],
         ev.kinds[subset],
         ev.keys[subset],
@@ -538,15 +553,21 @@ def _update(
         old_wkb = shapely.to_wkb(np.asarray(previous.geometry.array, dtype=object))
     new_wkb = shapely.to_wkb(np.asarray(fresh.geometry.array, dtype=object))
     wkb = np.concatenate([old_wkb[~drop], new_wkb])
+    fresh_metric = _metric_wkb(fresh, ev.crs) if len(fresh) else np.empty(0, dtype=object)
+    metric_wkb = None
+    if cached.metric_wkb is not None and fresh_metric is not None:
+        metric_wkb = np.concatenate([cached.metric_wkb[~drop], fresh_metric])
     frames = [f for f in (kept, fresh) if len(f)]
     if frames:
         out = pd.concat(frames, ignore_index=True)
         order = np.argsort(out["component_id"].to_numpy(dtype=str), kind="stable")
         out = out.iloc[order].reset_index(drop=True)
         wkb = wkb[order]
+        if metric_wkb is not None:
+            metric_wkb = metric_wkb[order]
         out = gpd.GeoDataFrame(out, geometry="geometry", crs=STORAGE_CRS)
     else:
-        out = _surface._empty_surface(ev.crs)
+        out = _empty_surface(ev.crs)
     out.attrs["area_crs"] = ev.crs.to_wkt()
     keep_members = ~gone & ~prev_members["component_id"].astype(str).isin(stale).to_numpy()
     members = pd.concat(
@@ -558,7 +579,8 @@ def _update(
         _check_membership(out, members)
     except _NoCacheError as exc:
         raise ValueError(str(exc)) from None
-    return out, members, wkb, len(fresh), int(drop.sum())
+    _hand_over(out, metric_wkb, ev.crs)
+    return out, members, wkb, metric_wkb, len(fresh), int(drop.sum())
 
 
 # -- the cache-aware surface ---------------------------------------------------------------
@@ -729,9 +751,10 @@ def cached_hazard_surface(
                 run = SurfaceRun(cached.surface, "incremental", "no batch added or undone",
                                  len(cached.surface), saved=True)  # fmt: skip
                 run.surface.attrs["area_crs"] = area_crs
+                _hand_over(run.surface, cached.metric_wkb, crs)
                 return run
             try:
-                surface, members, wkb, n_fresh, n_dropped = _update(
+                surface, members, wkb, metric_wkb, n_fresh, n_dropped = _update(
                     cached, ev, added=added, removed=removed, released=released,
                     released_batch=batch_cols["cleared"], n_threads=n_threads,
                 )  # fmt: skip
@@ -748,6 +771,7 @@ def cached_hazard_surface(
     if run is None:
         wkb = None
         surface = full()
+        metric_wkb = _metric_wkb(surface, crs)
         run = SurfaceRun(surface, "full", reason, len(surface), len(surface), warnings=warnings)
         try:
             members = _membership(ev, np.arange(len(ev.geoms)), n_threads)
@@ -773,7 +797,7 @@ def cached_hazard_surface(
             SURFACE_KEY,
             params_sha256=params,
             inputs_json=json.dumps(inputs, sort_keys=True),
-            payload=_encode(_Cached(run.surface, members, boxes, wkb)),
+            payload=_encode(_Cached(run.surface, members, boxes, wkb, metric_wkb)),
         )
         run.saved = True
     except Exception as exc:  # a cache that cannot be written must not fail the plan
