@@ -27,16 +27,18 @@ implements :class:`Store` with the same guarantees:
 
 from __future__ import annotations
 
+import hashlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
 import geopandas as gpd
 import pandas as pd
 
+from minemap import __version__
 from minemap._errors import StoreError
 from minemap._report import Report
 
@@ -164,6 +166,21 @@ class DerivedRecord:
     created_at: datetime
     payload: bytes = field(repr=False)
     payload_sha256: str
+
+    @classmethod
+    def new(
+        cls, key: str, *, params_sha256: str, inputs_json: str, payload: bytes
+    ) -> DerivedRecord:
+        """A record written now by this minemap version, with the payload's checksum."""
+        return cls(
+            key=key,
+            params_sha256=params_sha256,
+            inputs_json=inputs_json,
+            minemap_version=__version__,
+            created_at=datetime.now(UTC),
+            payload=bytes(payload),
+            payload_sha256=hashlib.sha256(payload).hexdigest(),
+        )
 
 
 @dataclass(frozen=True, slots=True)

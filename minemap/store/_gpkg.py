@@ -1123,14 +1123,8 @@ class GeoPackageStore(Store):
         self, key: str, *, params_sha256: str, inputs_json: str, payload: bytes
     ) -> DerivedRecord:
         """Store or replace the derived record under ``key`` (``data_version`` unchanged)."""
-        record = DerivedRecord(
-            key=key,
-            params_sha256=params_sha256,
-            inputs_json=inputs_json,
-            minemap_version=__version__,
-            created_at=datetime.now(UTC),
-            payload=bytes(payload),
-            payload_sha256=hashlib.sha256(payload).hexdigest(),
+        record = DerivedRecord.new(
+            key, params_sha256=params_sha256, inputs_json=inputs_json, payload=payload
         )
         with self._write() as con:
             con.execute(
