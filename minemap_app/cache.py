@@ -81,6 +81,8 @@ __all__ = [
     "task_focus",
     "task_score_extremes",
     "tasks_file",
+    "tasks_pending",
+    "tasks_when_ready",
     "undo_batch",
     "warm_map",
 ]
@@ -415,6 +417,66 @@ def prioritised_tasks(
     snapshot = (path, version, role, "tasks", weights, date_to, oblast)
     tasks.attrs[webmap.SNAPSHOT_ATTR] = snapshot
     return tasks
+
+
+_TASK_JOBS: dict[tuple[Any, ...], threading.Thread] = {}
+_TASK_JOBS_LOCK = threading.Lock()
+
+
+def tasks_when_ready(
+    path: str,
+    version: int,
+    role: str | None,
+    weights: tuple[tuple[str, float], ...] | None,
+    *,
+    date_to: date | None = None,
+    oblast: str | None = None,
+    wait_s: float = 0.5,
+) -> gpd.GeoDataFrame | None:
+    """:func:`prioritised_tasks`, or ``None`` while the engine is still running for it.
+
+    The first call for a key starts the run in a background thread and waits up to
+    ``wait_s`` (an entry already cached comes back at once); later calls return ``None``
+    until the thread is done, then the cached tasks (or raise the engine's error). The Map
+    page draws every other layer meanwhile and reruns when the tasks are ready.
+    """
+    key = (path, version, role, weights, date_to, oblast)
+    with _TASK_JOBS_LOCK:
+        job = _TASK_JOBS.get(key)
+        if job is None:
+
+            def run() -> None:
+                try:
+                    prioritised_tasks(path, version, role, weights, date_to=date_to, oblast=oblast)
+                except Exception as exc:  # the page calls again and shows the message
+                    _LOG.warning("computing the map's tasks failed: %s", type(exc).__name__)
+
+            job = threading.Thread(target=run, name="minemap-map-tasks", daemon=True)
+            _TASK_JOBS[key] = job
+            while len(_TASK_JOBS) > 64:  # forget the oldest finished runs
+                oldest = next(iter(_TASK_JOBS))
+                if _TASK_JOBS[oldest].is_alive():
+                    break
+                del _TASK_JOBS[oldest]
+            job.start()
+    job.join(timeout=wait_s)
+    if job.is_alive():
+        return None
+    return prioritised_tasks(path, version, role, weights, date_to=date_to, oblast=oblast)
+
+
+def tasks_pending(
+    path: str,
+    version: int,
+    role: str | None,
+    weights: tuple[tuple[str, float], ...] | None,
+    *,
+    date_to: date | None = None,
+    oblast: str | None = None,
+) -> bool:
+    """Whether :func:`tasks_when_ready`'s run for these arguments is still going."""
+    job = _TASK_JOBS.get((path, version, role, weights, date_to, oblast))
+    return job is not None and job.is_alive()
 
 
 def _default_period(summary: dict[str, tuple[int, date | None, date | None]]) -> Any:

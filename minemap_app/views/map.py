@@ -97,15 +97,39 @@ if aggregate:
     notes.caption(ui.tr("map.aggregate_note"))
 
 tasks = None
+tasks_waiting = False
 if "tasks" in chosen and version and with_tasks:
     weights = st.session_state.get("weights")
+    # On a large store the engine's run as of a new period end takes seconds: the other
+    # layers are drawn at once and the tasks swapped in when the run is done (small stores
+    # wait for it, as before).
+    large = sum(count for count, _, _ in summary_by_layer.values()) > settings.DETAIL_FEATURE_LIMIT
     try:
-        tasks = cache.prioritised_tasks(
-            path, version, role, weights, date_to=date_to, oblast=oblast
-        )
+        if large:
+            tasks = cache.tasks_when_ready(
+                path, version, role, weights, date_to=date_to, oblast=oblast
+            )
+            tasks_waiting = tasks is None
+        else:
+            tasks = cache.prioritised_tasks(
+                path, version, role, weights, date_to=date_to, oblast=oblast
+            )
     except Exception as exc:  # the engine's message, escaped; never a traceback
         with notes:
             ui.show_error("error.risk", exc)
+if tasks_waiting:
+    notes.info(ui.tr("map.tasks_computing"))
+
+    @st.fragment(run_every=1.0)
+    def _wait_for_tasks() -> None:
+        """Rerun the page once the engine's run is done (the map then swaps the tasks in)."""
+        if not cache.tasks_pending(
+            path, version, role, st.session_state.get("weights"), date_to=date_to, oblast=oblast
+        ):
+            st.rerun(scope="app")
+
+    with notes:
+        _wait_for_tasks()
 
 if not any(count for count, _, _ in summary_by_layer.values()):
     notes.info(ui.tr("map.empty"))
