@@ -58,6 +58,7 @@ __all__ = [
     "change_account",
     "check_upload",
     "commit_upload",
+    "data_extent",
     "data_version",
     "default_weights",
     "filtered_layer",
@@ -417,6 +418,35 @@ def prioritised_tasks(
     snapshot = (path, version, role, "tasks", weights, date_to, oblast)
     tasks.attrs[webmap.SNAPSHOT_ATTR] = snapshot
     return tasks
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def data_extent(path: str, version: int, role: str | None) -> tuple[float, ...] | None:
+    """Where the Map page opens: the extent of the layers ``role`` reads exactly, over the
+    whole period (the default view's cached frames), widened outward to 0.05°; ``None``
+    when there are none. Independent of the filters, so a filter change does not move
+    the kept map."""
+    summary = layer_summary(path, version, role)
+    date_from, date_to = _default_period(summary)
+    boxes = []
+    for name in LAYER_NAMES:
+        if auth.layer_access(role, name) not in ("full", "exact"):
+            continue
+        frame = filtered_layer(
+            path, version, name, role, date_from=date_from, date_to=date_to, oblast=None
+        )
+        if not frame.empty:
+            boxes.append(frame.total_bounds)
+    if not boxes:
+        return None
+    arr = np.array(boxes, dtype=float)
+    step = 0.05
+    return (
+        float(np.floor(arr[:, 0].min() / step) * step),
+        float(np.floor(arr[:, 1].min() / step) * step),
+        float(np.ceil(arr[:, 2].max() / step) * step),
+        float(np.ceil(arr[:, 3].max() / step) * step),
+    )
 
 
 _TASK_JOBS: dict[tuple[Any, ...], threading.Thread] = {}

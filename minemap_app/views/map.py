@@ -206,7 +206,13 @@ if basemap == "osm":
     folium.TileLayer("OpenStreetMap", overlay=False, control=False).add_to(fmap)
 # The base map (outlines, basemap) keeps one script whatever the filters: the browser keeps
 # its Leaflet map and a filter change swaps the layers. The view: the oblast or the chosen
-# task, else the whole country (not the data's extent, which moves with every filter).
+# task, else the data over the whole period (not the filtered extent, which moves with every
+# filter), else the whole country.
+if bounds is None and version:
+    try:
+        bounds = cache.data_extent(path, version, role)
+    except Exception:  # the layers' own errors are shown above; open on the country
+        bounds = None
 stable = viewport.stable_map(
     fmap, options, view=bounds if bounds is not None else tuple(admin.total_bounds)
 )

@@ -153,6 +153,13 @@ def test_choosing_a_task_on_priorities_opens_the_map_on_it(seeded_store):
     at = signed_in("planner")
     national = view_extent(map_args(at))
     national_script = map_args(at)["script"]
+    # With no oblast or task, the map opens on the data (all hazards of the seed lie within
+    # 36.20–36.43 E, 49.90–49.98 N), not on the whole country.
+    assert national[0] <= 36.20
+    assert national[1] <= 49.90
+    assert national[2] >= 36.43
+    assert national[3] >= 49.98
+    assert national[2] - national[0] < 5
     at.switch_page("views/priorities.py").run()
     picker = at.selectbox(key="prio_pick")
     task_id = picker.options[3]
