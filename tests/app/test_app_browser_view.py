@@ -89,15 +89,19 @@ def leaflet_frame(page, *, timeout_s: float = 60.0):
     )
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        if page.locator(MAP_FRAME).count() == 1:
-            frame = page.locator(MAP_FRAME).element_handle().content_frame()
-            try:
+        try:
+            if page.locator(MAP_FRAME).count() == 1:
+                frame = page.locator(MAP_FRAME).element_handle().content_frame()
                 if frame is not None and frame.evaluate(settled):
                     page.wait_for_timeout(1_000)
-                    if not frame.is_detached() and frame.evaluate(settled):
+                    if (
+                        page.locator(MAP_FRAME).count() == 1
+                        and not frame.is_detached()
+                        and frame.evaluate(settled)
+                    ):
                         return frame
-            except Exception:  # the iframe was replaced meanwhile: look again
-                continue
+        except Exception:  # the iframe was replaced (or a new one added) meanwhile: again
+            pass
         page.wait_for_timeout(250)
     raise AssertionError("no settled Leaflet map on the page")
 
