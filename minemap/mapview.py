@@ -35,7 +35,9 @@ from minemap.geometry import area_m2, require_storage_crs
 
 __all__ = [
     "METRES_PER_PIXEL_EQUATOR_Z0",
+    "GroupControls",
     "PluginAssets",
+    "SplitMap",
     "View",
     "ViewIndex",
     "ViewSlice",
@@ -47,6 +49,7 @@ __all__ = [
     "plugin_assets",
     "simplify_tolerance_m",
     "snap_bounds",
+    "split_map",
     "zoom_for_bounds",
 ]
 
@@ -355,3 +358,125 @@ def plugin_assets(asset_base: str = webmap.DEFAULT_ASSET_BASE) -> PluginAssets:
     js = [*cluster.default_js, *heat.default_js]
     css = [*cluster.default_css, *heat.default_css]
     return PluginAssets(js, css)
+
+
+class GroupControls(MacroElement):
+    """A legend and a zoom switch that live and die with the feature group holding them.
+
+    Layers sent into an existing Leaflet map (streamlit-folium's ``feature_group_to_add``)
+    are removed and replaced on the next run; controls attached to the map itself would
+    outlive them. This element, put in a group of its own sent last, adds the legend and
+    the zoom handler when its group is added to the map and removes them with it.
+
+    Parameters
+    ----------
+    legend : str or None
+        Pre-escaped legend HTML (``webmap``'s legend body); ``None``: no legend.
+    layers : sequence of folium.FeatureGroup
+        Groups shown only below ``min_zoom`` (sent in the same run, before this one).
+    min_zoom : int
+        From this zoom on ``layers`` are removed from the map; below it, added back.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function () {
+            var holder = {{ this._parent.get_name() }};
+            holder.minemapControls = true;  // the page's last layer; the view's come after
+            var layers = [{% for layer in this.layers %}{{ layer.get_name() }},{% endfor %}];
+            var legend = null;
+            var attached = null;
+            {% if this.legend %}
+            legend = L.control({position: "bottomright"});
+            legend.onAdd = function () {
+                var div = L.DomUtil.create("div", "minemap-legend");
+                div.innerHTML = {{ this.legend | tojson }};
+                L.DomEvent.disableClickPropagation(div);
+                return div;
+            };
+            {% endif %}
+            function sync() {
+                if (!attached) { return; }
+                var detail = attached.getZoom() >= {{ this.min_zoom }};
+                layers.forEach(function (layer) {
+                    if (detail && attached.hasLayer(layer)) { attached.removeLayer(layer); }
+                    if (!detail && !attached.hasLayer(layer)) { attached.addLayer(layer); }
+                });
+            }
+            holder.on("add", function () {
+                attached = holder._map;
+                if (legend) { legend.addTo(attached); }
+                if (layers.length) { attached.on("zoomend", sync); sync(); }
+            });
+            holder.on("remove", function () {
+                if (legend) { legend.remove(); }
+                if (attached) { attached.off("zoomend", sync); }
+                attached = null;
+            });
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(
+        self,
+        *,
+        legend: str | None,
+        layers: Sequence[folium.FeatureGroup] = (),
+        min_zoom: int = 0,
+    ) -> None:
+        super().__init__()
+        self._name = "MinemapGroupControls"
+        self.legend = legend
+        self.layers = list(layers)
+        self.min_zoom = int(min_zoom)
+
+
+@dataclass
+class SplitMap:
+    """A map split into what stays in the browser and what is swapped on every run."""
+
+    base: folium.Map
+    """The map without data layers, legend, layer switcher or initial view: the same
+    script whatever the filters, so streamlit-folium keeps the browser's Leaflet map."""
+    groups: list[folium.FeatureGroup]
+    """The data layers, then one holder group (no entry in the layer switcher) carrying
+    the legend and the zoom switch (:class:`GroupControls`)."""
+    bounds: Bounds | None
+    """The view the full map would have opened on (its ``fit_bounds``), lon/lat."""
+
+
+def split_map(fmap: folium.Map, *, keep: Iterable[str] = ()) -> SplitMap:
+    """Split a finished map (``webmap.build_map`` and additions) for layer swaps.
+
+    ``fmap`` is changed: its feature groups (except those named in ``keep``, e.g. the
+    oblast outlines), its legend, zoom switch, layer switcher and ``fit_bounds`` are taken
+    out. Send ``base`` as the map and ``groups`` as ``feature_group_to_add`` with a fresh
+    ``folium.LayerControl`` as ``layer_control``.
+    """
+    groups = detach_groups(fmap, exclude=keep)
+    legend = None
+    switch: ZoomSwitch | None = None
+    bounds: Bounds | None = None
+    for key, child in list(fmap._children.items()):
+        name = type(child).__name__
+        if name == "_Legend":
+            legend = child.body
+        elif isinstance(child, ZoomSwitch):
+            switch = child
+        elif name == "FitBounds":
+            (miny, minx), (maxy, maxx) = child.bounds
+            bounds = (float(minx), float(miny), float(maxx), float(maxy))
+        elif not isinstance(child, folium.LayerControl):
+            continue
+        del fmap._children[key]
+        child._parent = None
+    holder = folium.FeatureGroup(name="minemap-controls", control=False, show=True)
+    ids = {id(g) for g in groups}
+    GroupControls(
+        legend=legend,
+        layers=[g for g in switch.layers if id(g) in ids] if switch is not None else (),
+        min_zoom=switch.min_zoom if switch is not None else 0,
+    ).add_to(holder)
+    return SplitMap(base=fmap, groups=[*groups, holder], bounds=bounds)

@@ -58,6 +58,7 @@ __all__ = [
     "change_account",
     "check_upload",
     "commit_upload",
+    "data_extent",
     "data_version",
     "default_weights",
     "filtered_layer",
@@ -81,6 +82,8 @@ __all__ = [
     "task_focus",
     "task_score_extremes",
     "tasks_file",
+    "tasks_pending",
+    "tasks_when_ready",
     "undo_batch",
     "warm_map",
 ]
@@ -415,6 +418,95 @@ def prioritised_tasks(
     snapshot = (path, version, role, "tasks", weights, date_to, oblast)
     tasks.attrs[webmap.SNAPSHOT_ATTR] = snapshot
     return tasks
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def data_extent(path: str, version: int, role: str | None) -> tuple[float, ...] | None:
+    """Where the Map page opens: the extent of the layers ``role`` reads exactly, over the
+    whole period (the default view's cached frames), widened outward to 0.05°; ``None``
+    when there are none. Independent of the filters, so a filter change does not move
+    the kept map."""
+    summary = layer_summary(path, version, role)
+    date_from, date_to = _default_period(summary)
+    boxes = []
+    for name in LAYER_NAMES:
+        if auth.layer_access(role, name) not in ("full", "exact"):
+            continue
+        frame = filtered_layer(
+            path, version, name, role, date_from=date_from, date_to=date_to, oblast=None
+        )
+        if not frame.empty:
+            boxes.append(frame.total_bounds)
+    if not boxes:
+        return None
+    arr = np.array(boxes, dtype=float)
+    step = 0.05
+    return (
+        float(np.floor(arr[:, 0].min() / step) * step),
+        float(np.floor(arr[:, 1].min() / step) * step),
+        float(np.ceil(arr[:, 2].max() / step) * step),
+        float(np.ceil(arr[:, 3].max() / step) * step),
+    )
+
+
+_TASK_JOBS: dict[tuple[Any, ...], threading.Thread] = {}
+_TASK_JOBS_LOCK = threading.Lock()
+
+
+def tasks_when_ready(
+    path: str,
+    version: int,
+    role: str | None,
+    weights: tuple[tuple[str, float], ...] | None,
+    *,
+    date_to: date | None = None,
+    oblast: str | None = None,
+    wait_s: float = 0.5,
+) -> gpd.GeoDataFrame | None:
+    """:func:`prioritised_tasks`, or ``None`` while the engine is still running for it.
+
+    The first call for a key starts the run in a background thread and waits up to
+    ``wait_s`` (an entry already cached comes back at once); later calls return ``None``
+    until the thread is done, then the cached tasks (or raise the engine's error). The Map
+    page draws every other layer meanwhile and reruns when the tasks are ready.
+    """
+    key = (path, version, role, weights, date_to, oblast)
+    with _TASK_JOBS_LOCK:
+        job = _TASK_JOBS.get(key)
+        if job is None:
+
+            def run() -> None:
+                try:
+                    prioritised_tasks(path, version, role, weights, date_to=date_to, oblast=oblast)
+                except Exception as exc:  # the page calls again and shows the message
+                    _LOG.warning("computing the map's tasks failed: %s", type(exc).__name__)
+
+            job = threading.Thread(target=run, name="minemap-map-tasks", daemon=True)
+            _TASK_JOBS[key] = job
+            while len(_TASK_JOBS) > 64:  # forget the oldest finished runs
+                oldest = next(iter(_TASK_JOBS))
+                if _TASK_JOBS[oldest].is_alive():
+                    break
+                del _TASK_JOBS[oldest]
+            job.start()
+    job.join(timeout=wait_s)
+    if job.is_alive():
+        return None
+    return prioritised_tasks(path, version, role, weights, date_to=date_to, oblast=oblast)
+
+
+def tasks_pending(
+    path: str,
+    version: int,
+    role: str | None,
+    weights: tuple[tuple[str, float], ...] | None,
+    *,
+    date_to: date | None = None,
+    oblast: str | None = None,
+) -> bool:
+    """Whether :func:`tasks_when_ready`'s run for these arguments is still going."""
+    job = _TASK_JOBS.get((path, version, role, weights, date_to, oblast))
+    return job is not None and job.is_alive()
 
 
 def _default_period(summary: dict[str, tuple[int, date | None, date | None]]) -> Any:

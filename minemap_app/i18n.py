@@ -64,6 +64,10 @@ _EN: dict[str, str] = {
     "map.basemap.none": "None (offline, oblast outlines)",
     "map.basemap.osm": "OpenStreetMap (needs internet)",
     "map.empty": "No data in the store yet. Upload surveys on the Upload page.",
+    "map.tasks_computing": (
+        "Priority tasks as of the period's end are still being computed; the other layers "
+        "are on the map and the tasks appear as soon as they are ready."
+    ),
     "map.summary_note": (
         "{n} features: showing the national summary. Zoom in or choose an oblast to see "
         "individual features."
@@ -447,6 +451,10 @@ _UK: dict[str, str] = {
     "map.basemap.none": "Без підкладки (офлайн, межі областей)",
     "map.basemap.osm": "OpenStreetMap (потрібен інтернет)",
     "map.empty": "У сховищі ще немає даних. Завантажте обстеження на сторінці «Завантаження».",
+    "map.tasks_computing": (
+        "Пріоритетні завдання на кінець періоду ще обчислюються; інші шари вже на мапі, "
+        "завдання з'являться, щойно будуть готові."
+    ),
     "map.summary_note": (
         "{n} об'єктів: показано загальнонаціональний огляд. Наблизьте карту або оберіть "
         "область, щоб побачити окремі об'єкти."

@@ -41,6 +41,8 @@ __all__ = [
     "prepare_dynamic",
     "set_focus",
     "show_map",
+    "stable_map",
+    "view_of",
 ]
 
 MAP_KEY = "main_map"
@@ -107,8 +109,7 @@ def prepare_dynamic(fmap: folium.Map, options: webmap.MapOptions, *, casualties:
         if isinstance(child, folium.FeatureGroup) and child.layer_name != admin_name
     ]
     mapview.ZoomSwitch(groups, min_zoom=settings.DETAIL_MIN_ZOOM).add_to(fmap)
-    if casualties:
-        mapview.plugin_assets(options.asset_base).add_to(fmap)
+    # The plugin assets (marker clusters, heat map) are on every base map: see stable_map.
 
 
 def add_focus(fmap: folium.Map, shape: gpd.GeoDataFrame) -> None:
@@ -141,6 +142,43 @@ def controls_last(fmap: folium.Map) -> folium.Map:
         if isinstance(child, folium.LayerControl):
             fmap._children.move_to_end(key)
     return fmap
+
+
+def stable_map(
+    fmap: folium.Map,
+    options: webmap.MapOptions,
+    *,
+    view: tuple[float, float, float, float] | None,
+) -> mapview.SplitMap:
+    """Split the page's finished map so a filter change swaps layers, not the map.
+
+    streamlit-folium re-creates its iframe (Leaflet, plugins, the whole script) whenever
+    the map's script changes. What stays in the script is the same for every filter: the
+    oblast outlines, the helpers, the basemap and the plugin assets (marker clusters and
+    heat map, loaded whether casualties are shown or not, since scripts load only with the
+    map). Data layers, legend and zoom switch travel as ``feature_group_to_add``; the
+    opening view (``view``, else the map's own fit) as ``center``/``zoom``, which move an
+    existing map only when they change.
+    """
+    mapview.plugin_assets(options.asset_base).add_to(fmap)
+    admin_name = webmap.escape_text(options.t("layer.admin"))
+    split = mapview.split_map(fmap, keep=[admin_name])
+    if view is not None:
+        split.bounds = tuple(float(v) for v in view)
+    return split
+
+
+def view_of(
+    bounds: tuple[float, float, float, float] | None,
+) -> tuple[list[float] | None, int | None]:
+    """``center`` ([lat, lon]) and ``zoom`` for st_folium that show ``bounds`` whole."""
+    if bounds is None:
+        return None, None
+    minx, miny, maxx, maxy = bounds
+    zoom = mapview.zoom_for_bounds(
+        bounds, width_px=int(settings.MAP_HEIGHT_PX * 1.5), height_px=settings.MAP_HEIGHT_PX
+    )
+    return [round((miny + maxy) / 2, 6), round((minx + maxx) / 2, 6)], zoom
 
 
 def current_view(spec: MapSpec) -> mapview.View | None:
@@ -239,11 +277,13 @@ def _same_session_role(spec: MapSpec) -> bool:
 
 
 @st.fragment
-def show_map(fmap: folium.Map, spec: MapSpec) -> None:
-    """Draw ``fmap`` and, when zoomed in far enough, the features in view.
+def show_map(stable: mapview.SplitMap, spec: MapSpec) -> None:
+    """Draw the map (``stable``'s base and layers) and, zoomed in, the features in view.
 
     Runs as a fragment: a new view reported by the browser reruns only this function
-    (with the same ``fmap`` and ``spec`` as the page's last full run).
+    (with the same ``stable`` and ``spec`` as the page's last full run). Either way the
+    base map's script is the same, so the browser keeps its Leaflet map and only swaps
+    the layers.
     """
     if not _same_session_role(spec):
         # A fragment rerun skips the router: an ended session or a changed role must not
@@ -264,15 +304,21 @@ def show_map(fmap: folium.Map, spec: MapSpec) -> None:
         except Exception as exc:  # a failed query becomes a message; the map still draws
             ui.show_error("error.generic", exc)
             groups = None
-    # A fresh copy each run: streamlit-folium renders (and so changes) the map it is given,
-    # and the same script on every run is what keeps the browser's Leaflet map (no jump).
+    # A fresh copy each run: streamlit-folium renders (and so changes) the map and the
+    # groups it is given, and the same script on every run is what keeps the browser's
+    # Leaflet map (no reload, no jump).
+    base, layers = copy.deepcopy((stable.base, stable.groups))
+    center, zoom = view_of(stable.bounds)
     st_folium(
-        copy.deepcopy(fmap),
+        base,
         key=MAP_KEY,
         height=settings.MAP_HEIGHT_PX,
         use_container_width=True,
         returned_objects=["bounds", "zoom"],
-        feature_group_to_add=groups or None,
+        feature_group_to_add=[*layers, *(groups or [])],
+        layer_control=folium.LayerControl(collapsed=False),
+        center=center,
+        zoom=zoom,
     )
     if not spec.layers:
         return

@@ -12,6 +12,9 @@ from minemap_app import cache, i18n, mapping, settings, ui, viewport
 
 ui.require("view_map")
 ui.page_header("map")
+# Every message above the map goes in here: the map keeps its place in the page whatever
+# the filters show, so Streamlit keeps its iframe (and the browser its Leaflet map).
+notes = st.container()
 lang = ui.lang()
 path = cache.store_path()
 role = ui.current_role()
@@ -91,27 +94,52 @@ frames = {
 frames = {name: frame for name, frame in frames.items() if not frame.empty}
 cells = {name: frames.pop(name) for name in list(frames) if name in aggregate}
 if aggregate:
-    st.caption(ui.tr("map.aggregate_note"))
+    notes.caption(ui.tr("map.aggregate_note"))
 
 tasks = None
+tasks_waiting = False
 if "tasks" in chosen and version and with_tasks:
     weights = st.session_state.get("weights")
+    # On a large store the engine's run as of a new period end takes seconds: the other
+    # layers are drawn at once and the tasks swapped in when the run is done (small stores
+    # wait for it, as before).
+    large = sum(count for count, _, _ in summary_by_layer.values()) > settings.DETAIL_FEATURE_LIMIT
     try:
-        tasks = cache.prioritised_tasks(
-            path, version, role, weights, date_to=date_to, oblast=oblast
-        )
+        if large:
+            tasks = cache.tasks_when_ready(
+                path, version, role, weights, date_to=date_to, oblast=oblast
+            )
+            tasks_waiting = tasks is None
+        else:
+            tasks = cache.prioritised_tasks(
+                path, version, role, weights, date_to=date_to, oblast=oblast
+            )
     except Exception as exc:  # the engine's message, escaped; never a traceback
-        ui.show_error("error.risk", exc)
+        with notes:
+            ui.show_error("error.risk", exc)
+if tasks_waiting:
+    notes.info(ui.tr("map.tasks_computing"))
+
+    @st.fragment(run_every=1.0)
+    def _wait_for_tasks() -> None:
+        """Rerun the page once the engine's run is done (the map then swaps the tasks in)."""
+        if not cache.tasks_pending(
+            path, version, role, st.session_state.get("weights"), date_to=date_to, oblast=oblast
+        ):
+            st.rerun(scope="app")
+
+    with notes:
+        _wait_for_tasks()
 
 if not any(count for count, _, _ in summary_by_layer.values()):
-    st.info(ui.tr("map.empty"))
+    notes.info(ui.tr("map.empty"))
 
 n_features = sum(len(f) for f in frames.values()) + (0 if tasks is None else len(tasks))
 summary = view == "summary" or (
     view == "auto" and oblast is None and n_features > settings.DETAIL_FEATURE_LIMIT
 )
 if summary and n_features:
-    st.caption(ui.tr("map.summary_note", n=i18n.fmt_number(n_features, lang)))
+    notes.caption(ui.tr("map.summary_note", n=i18n.fmt_number(n_features, lang)))
 
 counts = [
     f"{ui.tr(f'layer.{name}')}: {i18n.fmt_number(len(frame), lang)}"
@@ -121,7 +149,7 @@ counts = [
     for name, frame in cells.items()
 ]
 if counts:
-    st.caption(ui.tr("map.counts", counts=" · ".join(counts)))
+    notes.caption(ui.tr("map.counts", counts=" · ".join(counts)))
 
 admin = cache.admin_boundaries()
 bounds = None
@@ -139,7 +167,8 @@ if focus and version:
             path, version, role, st.session_state.get("weights"), str(focus["task_id"])
         )
     except Exception as exc:  # the engine's message, escaped; never a traceback
-        ui.show_error("error.risk", exc)
+        with notes:
+            ui.show_error("error.risk", exc)
     if focus_shape is not None and not focus_shape.empty:
         bounds = viewport.focus_bounds(focus_shape.total_bounds)
         with st.sidebar:
@@ -175,10 +204,21 @@ if focus_shape is not None and not focus_shape.empty:
     viewport.add_focus(fmap, focus_shape)
 if basemap == "osm":
     folium.TileLayer("OpenStreetMap", overlay=False, control=False).add_to(fmap)
-viewport.controls_last(fmap)
+# The base map (outlines, basemap) keeps one script whatever the filters: the browser keeps
+# its Leaflet map and a filter change swaps the layers. The view: the oblast or the chosen
+# task, else the data over the whole period (not the filtered extent, which moves with every
+# filter), else the whole country.
+if bounds is None and version:
+    try:
+        bounds = cache.data_extent(path, version, role)
+    except Exception:  # the layers' own errors are shown above; open on the country
+        bounds = None
+stable = viewport.stable_map(
+    fmap, options, view=bounds if bounds is not None else tuple(admin.total_bounds)
+)
 
 viewport.show_map(
-    fmap,
+    stable,
     viewport.MapSpec(
         path=path,
         version=version,

@@ -54,8 +54,16 @@ def drawn_features(frame, colour: str | None = None) -> int:
 
 def map_frame(page):
     page.wait_for_selector(MAP_FRAME, timeout=30_000)
-    # After a rerun the previous map's iframe lingers until the new one replaced it.
-    page.wait_for_function(f'document.querySelectorAll("{MAP_FRAME}").length === 1', timeout=30_000)
+    # After a rerun the previous map's iframe lingers until the new one replaced it, and a
+    # rerun still running (e.g. the language switch) may add its new map a moment later:
+    # wait until one iframe has been the only one for a second.
+    one = f'document.querySelectorAll("{MAP_FRAME}").length === 1'
+    for _ in range(30):
+        page.wait_for_function(one, timeout=30_000)
+        page.evaluate(f'document.querySelector("{MAP_FRAME}").dataset.seen = "1"')
+        page.wait_for_timeout(1_000)
+        if page.evaluate(f'{one} && document.querySelector("{MAP_FRAME}").dataset.seen === "1"'):
+            break
     page.query_selector(MAP_FRAME).content_frame().wait_for_function(
         "() => window.map && Object.values(window.map._layers).some(l => l.feature)",
         timeout=30_000,

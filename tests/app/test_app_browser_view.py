@@ -26,13 +26,17 @@ SUMMARY_LABEL = "Summary (H3 cells), features in view when zoomed in"
 DETAIL_TOOLTIPS_JS = """() => {
     const out = [];
     const walk = (layer) => {
-        if (layer.feature && layer.feature.properties && layer.feature.properties._tooltip) {
-            out.push(layer.feature.properties._tooltip);
-        }
+        const p = layer.feature && layer.feature.properties;
+        // webmap's layers carry the tooltip text as "t"; the chosen task's outline "_tooltip".
+        if (p && (p.t || p._tooltip)) { out.push(String(p.t || p._tooltip)); }
         if (layer.eachLayer) { layer.eachLayer(walk); }
     };
-    // streamlit-folium keeps the groups it removed in this array: only those on the map count.
-    (window.feature_group || []).filter((g) => window.map.hasLayer(g)).forEach(walk);
+    // streamlit-folium keeps the groups it removed in this array: only those on the map count,
+    // and of those only the ones after the page's legend holder (the features in view).
+    const groups = window.feature_group || [];
+    let i = groups.length - 1;
+    while (i >= 0 && !groups[i].minemapControls) { i--; }
+    groups.slice(i + 1).filter((g) => window.map.hasLayer(g)).forEach(walk);
     return out;
 }"""
 
@@ -57,12 +61,21 @@ def record_reruns(page) -> list[str | None]:
 
 
 def choose_summary_view(page) -> None:
-    """Pick the summary view; the map drawn before it is marked so it is never mistaken
-    for the new one (a rerun may create and drop iframes on the way)."""
-    old = leaflet_frame(page)
-    old.evaluate("window.__old_map = true")
+    """Pick the summary view (a sidebar filter: a whole-app rerun) and check that it
+    reached the map as a layer swap: the same Leaflet map object, its iframe kept."""
+    before = leaflet_frame(page)
+    before.evaluate("window.__before_filter = window.map")
     page.get_by_text(SUMMARY_LABEL, exact=True).click()
     page.wait_for_selector("text=showing the national summary", timeout=30_000)
+    # The summary's H3 cells were swapped into the existing map (listed in its switcher).
+    before.wait_for_function(
+        "(document.querySelector('.leaflet-control-layers') || {}).textContent"
+        " && document.querySelector('.leaflet-control-layers').textContent"
+        ".includes('Summary by area (H3)')",
+        timeout=30_000,
+    )
+    assert page.locator(MAP_FRAME).count() == 1
+    assert before.evaluate("window.__before_filter === window.map") is True
 
 
 def leaflet_frame(page, *, timeout_s: float = 60.0):
@@ -76,15 +89,19 @@ def leaflet_frame(page, *, timeout_s: float = 60.0):
     )
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        if page.locator(MAP_FRAME).count() == 1:
-            frame = page.locator(MAP_FRAME).element_handle().content_frame()
-            try:
+        try:
+            if page.locator(MAP_FRAME).count() == 1:
+                frame = page.locator(MAP_FRAME).element_handle().content_frame()
                 if frame is not None and frame.evaluate(settled):
                     page.wait_for_timeout(1_000)
-                    if not frame.is_detached() and frame.evaluate(settled):
+                    if (
+                        page.locator(MAP_FRAME).count() == 1
+                        and not frame.is_detached()
+                        and frame.evaluate(settled)
+                    ):
                         return frame
-            except Exception:  # the iframe was replaced meanwhile: look again
-                continue
+        except Exception:  # the iframe was replaced (or a new one added) meanwhile: again
+            pass
         page.wait_for_timeout(250)
     raise AssertionError("no settled Leaflet map on the page")
 
@@ -108,8 +125,9 @@ def test_zooming_in_sends_the_features_in_view_without_rerunning_the_app(
 
     # Zoom to hazard HZ-1 (36.20–36.22 E, 49.90–49.92 N) with Leaflet's API.
     frame.evaluate("window.map.setView([49.91, 36.21], 14, {animate: false})")
+    # (window.feature_group also holds the page's own layers now: wait for the detail.)
     frame.wait_for_function(
-        "window.feature_group && window.feature_group.length > 0", timeout=30_000
+        f"({DETAIL_TOOLTIPS_JS})().some((t) => t.includes('HZ-1'))", timeout=30_000
     )
     tooltips = frame.evaluate(DETAIL_TOOLTIPS_JS)
     assert any("HZ-1" in t for t in tooltips), tooltips
@@ -155,9 +173,13 @@ def test_a_task_chosen_on_priorities_opens_the_map_centred_on_it(
     assert 49.89 <= lat <= 49.99
     assert zoom >= 12  # zoomed in on one task, not the national view (6)
     # The task is outlined in the highlight colour.
-    highlighted = frame.locator("path.leaflet-interactive[stroke='#00b4d8']")
-    highlighted.first.wait_for(timeout=30_000)
-    assert highlighted.count() == 1
+    # (The map draws on a canvas: count the Leaflet layers, not SVG paths.)
+    highlighted = (
+        "Object.values(window.map._layers).filter((l) => l.feature"
+        " && l.options && l.options.color === '#00b4d8').length"
+    )
+    frame.wait_for_function(f"{highlighted} > 0", timeout=30_000)
+    assert frame.evaluate(highlighted) == 1
     assert offline_page.blocked == []
     assert offline_page.errors == []
     screenshot(page, "map_task_focus")

@@ -9,7 +9,7 @@ view there exactly as streamlit-folium does and run the page. The browser path i
 from __future__ import annotations
 
 import json
-import re
+import math
 
 import pytest
 
@@ -44,6 +44,35 @@ def map_args(at) -> dict:
     raise AssertionError("no map component on the page")
 
 
+_HOLDER = "var holder = "
+"""In the group that carries the legend and zoom switch (``mapview.GroupControls``): the
+page's own layers come before it in ``feature_group``, the features in view after it."""
+
+
+def page_layers(args: dict) -> str:
+    """The layers of the page's full run (summary, legend…), sent into the kept map."""
+    groups = args["feature_group"] or ""
+    assert _HOLDER in groups, "no legend/zoom-switch holder group sent"
+    return groups[: groups.index(_HOLDER)]
+
+
+def detail(args: dict) -> str:
+    """The features in view the fragment added after the page's own layers."""
+    groups = args["feature_group"] or ""
+    assert _HOLDER in groups, "no legend/zoom-switch holder group sent"
+    rest = groups[groups.index(_HOLDER) :]
+    marker = "window.feature_group.push("
+    return rest[rest.index(marker) + len(marker) :]
+
+
+def view_extent(args: dict) -> tuple[float, float, float, float]:
+    """The lon/lat extent the map opens on (``center`` and ``zoom`` on the 1.5:1 map)."""
+    (lat, lon), zoom = args["center"], args["zoom"]
+    half_w = settings.MAP_HEIGHT_PX * 1.5 / 2 * 360 / (256 * 2**zoom)
+    half_h = settings.MAP_HEIGHT_PX / 2 * 360 / (256 * 2**zoom) * math.cos(math.radians(lat))
+    return lon - half_w, lat - half_h, lon + half_w, lat + half_h
+
+
 def captions(at) -> list[str]:
     return [c.value for c in at.caption]
 
@@ -57,8 +86,9 @@ def summary_view(monkeypatch):
 def test_national_zoom_sends_the_summary_and_no_features(seeded_store, summary_view):
     at = signed_in("planner")
     args = map_args(at)
-    assert not args["feature_group"]
-    assert "HZ-1" not in args["script"]  # the hazards are H3 cells at national zoom
+    assert "window.minemap.layer" not in detail(args)
+    assert "window.minemap.layer" in page_layers(args)  # the H3 cells
+    assert "HZ-1" not in args["script"] + args["feature_group"]  # hazards are H3 cells here
     assert i18n.t("map.zoom_for_detail", "uk", zoom=settings.DETAIL_MIN_ZOOM) in captions(at)
 
 
@@ -68,7 +98,7 @@ def test_zoomed_in_view_sends_only_the_features_in_it(seeded_store, summary_view
     at.run()
     assert not at.exception, at.exception
     args = map_args(at)
-    groups = args["feature_group"]
+    groups = detail(args)
     assert "HZ-1" in groups
     assert "HZ-3" not in groups  # outside the (padded) view
     assert "CAS-1" in groups  # the casualty at 36.21, 49.91 is in view
@@ -86,7 +116,7 @@ def test_cap_per_layer_is_respected_and_said(seeded_store, summary_view, monkeyp
     at.session_state[viewport.MAP_KEY] = leaflet_view((36.0, 49.7, 36.6, 50.1), 11)
     at.run()
     assert not at.exception, at.exception
-    groups = map_args(at)["feature_group"]
+    groups = detail(map_args(at))
     assert sum(hz in groups for hz in ("HZ-1", "HZ-3", "x=window.__xss")) <= 1
     shown = next(c for c in captions(at) if c.startswith("Об'єкти в полі зору"))
     assert f"{i18n.t('layer.hazards', 'uk')}: 1 з 3" in shown
@@ -119,18 +149,17 @@ def test_aggregate_roles_never_get_exact_features_whatever_the_zoom(
         )
 
 
-def _fit_bounds(script: str) -> tuple[float, float, float, float]:
-    match = re.search(
-        r"fitBounds\(\s*\[\[([-\d.]+), ([-\d.]+)\], \[([-\d.]+), ([-\d.]+)\]\]", script
-    )
-    assert match, "the map sets no view"
-    lat0, lon0, lat1, lon1 = (float(v) for v in match.groups())
-    return lon0, lat0, lon1, lat1
-
-
 def test_choosing_a_task_on_priorities_opens_the_map_on_it(seeded_store):
     at = signed_in("planner")
-    national = _fit_bounds(map_args(at)["script"])
+    national = view_extent(map_args(at))
+    national_script = map_args(at)["script"]
+    # With no oblast or task, the map opens on the data (all hazards of the seed lie within
+    # 36.20–36.43 E, 49.90–49.98 N), not on the whole country.
+    assert national[0] <= 36.20
+    assert national[1] <= 49.90
+    assert national[2] >= 36.43
+    assert national[3] >= 49.98
+    assert national[2] - national[0] < 5
     at.switch_page("views/priorities.py").run()
     picker = at.selectbox(key="prio_pick")
     task_id = picker.options[3]
@@ -146,19 +175,21 @@ def test_choosing_a_task_on_priorities_opens_the_map_on_it(seeded_store):
     assert focus["task_id"] == task_id
     tminx, tminy, tmaxx, tmaxy = focus["bounds"]
     # The map opens on the task: its bounds inside the view, the view small (not national).
-    minx, miny, maxx, maxy = _fit_bounds(map_args(at)["script"])
+    minx, miny, maxx, maxy = view_extent(map_args(at))
     assert minx <= tminx
     assert miny <= tminy
     assert maxx >= tmaxx
     assert maxy >= tmaxy
     assert (maxx - minx) < 0.2 < (national[2] - national[0])
     # Highlighted (its own outlined layer) and named in the sidebar.
-    assert "#00b4d8" in map_args(at)["script"]
+    assert "#00b4d8" in page_layers(map_args(at))
+    # The same base map: the browser keeps its Leaflet map and only moves the view.
+    assert map_args(at)["script"] == national_script
     assert any(task_id.replace("_", "\\_") in c.value for c in at.sidebar.caption)
     # Clearing it brings the national view back.
     at.sidebar.button(key="map_focus_clear").click().run()
     assert viewport.FOCUS_KEY not in at.session_state
-    assert _fit_bounds(map_args(at)["script"]) == national
+    assert view_extent(map_args(at)) == national
 
 
 def test_a_chosen_task_loads_the_detail_of_its_view(seeded_store, summary_view):
@@ -170,7 +201,7 @@ def test_a_chosen_task_loads_the_detail_of_its_view(seeded_store, summary_view):
     assert not at.exception, at.exception
     # No view reported by a browser yet: the task's own view is queried right away.
     assert viewport.MAP_KEY not in at.session_state or not at.session_state[viewport.MAP_KEY]
-    groups = map_args(at)["feature_group"]
+    groups = detail(map_args(at))
     assert groups
     assert str(at.session_state[viewport.FOCUS_KEY]["task_id"]) in groups
 
@@ -231,7 +262,7 @@ def test_task_colours_span_the_whole_ranking_not_only_the_view(seeded_store, sum
     at.session_state[viewport.MAP_KEY] = leaflet_view((minx, miny, maxx, maxy), 16)
     at.run()
     assert not at.exception, at.exception
-    groups = map_args(at)["feature_group"]
+    groups = detail(map_args(at))
     # The task in view, plus the highest- and lowest-scored ones so the classes span all.
     for task_id in (other.task_id, top.task_id, bottom.task_id):
         assert json.dumps(str(task_id))[1:-1] in groups, task_id

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import date
 
 import geopandas as gpd
@@ -9,6 +10,7 @@ import numpy as np
 import pytest
 from shapely.geometry import Polygon, box
 
+from minemap._errors import AccessDenied
 from minemap_app import cache
 
 
@@ -101,3 +103,26 @@ def test_warm_up_runs_once_per_store_version_and_computes_the_default_view(seede
     tasks = cache.prioritised_tasks(path, version, "planner", None, date_to=last, oblast=None)
     assert len(tasks) > 0
     assert {"task_id", "priority_score"} <= set(tasks.columns)
+
+
+def test_tasks_when_ready_runs_the_engine_in_the_background_once(seeded_store):
+    path = cache.store_path()
+    version = cache.data_version(path)
+    summary = cache.layer_summary(path, version, "planner")
+    last = max(last for _, _, last in summary.values() if last is not None)
+    args = (path, version, "planner", None)
+    # Not computed yet and no time to wait: None, the run goes on in the background.
+    assert cache.tasks_when_ready(*args, date_to=last, wait_s=0.0) is None
+    assert cache.tasks_pending(*args, date_to=last)
+    deadline = time.monotonic() + 300
+    while cache.tasks_pending(*args, date_to=last) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    ready = cache.tasks_when_ready(*args, date_to=last, wait_s=0.0)
+    # The very frame the page's synchronous path gets (the run filled that cache entry).
+    assert ready is cache.prioritised_tasks(*args, date_to=last, oblast=None)
+    assert len(ready) > 0
+    assert not cache.tasks_pending(*args, date_to=last)
+    # Another period end has no run yet; a role without exact hazards gets the error.
+    assert cache.tasks_pending(*args, date_to=date(2000, 1, 1)) is False
+    with pytest.raises(AccessDenied):
+        cache.tasks_when_ready(path, version, "funder", None, date_to=last, wait_s=30.0)
