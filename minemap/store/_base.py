@@ -446,6 +446,29 @@ class Store(ABC):
             No account has this name.
         """
 
+    @staticmethod
+    def _user_changes(
+        name: str, *, role: str | None, password_hash: str | None, disabled: bool | None
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """(column → new value, audit detail) of an :meth:`update_user` call, for both
+        backends: only the arguments given; the audit names ``"password"``, never the hash."""
+        changes: dict[str, Any] = {}
+        if role is not None:
+            changes["role"] = role
+        if password_hash is not None:
+            changes["password_hash"] = password_hash
+        if disabled is not None:
+            changes["disabled"] = bool(disabled)
+        detail: dict[str, Any] = {
+            "name": name,
+            "changed": sorted("password" if k == "password_hash" else k for k in changes),
+        }
+        if role is not None:
+            detail["role"] = role
+        if disabled is not None:
+            detail["disabled"] = bool(disabled)
+        return changes, detail
+
     @abstractmethod
     def record_login_attempt(self, name: str, *, at: datetime, outcome: LoginOutcome) -> None:
         """Remember one sign-in attempt (does not change :meth:`data_version`)."""

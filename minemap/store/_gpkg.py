@@ -1322,13 +1322,11 @@ class GeoPackageStore(Store):
         StoreError
             No account has this name.
         """
-        changes: dict[str, Any] = {}
-        if role is not None:
-            changes["role"] = role
-        if password_hash is not None:
-            changes["password_hash"] = password_hash
-        if disabled is not None:
-            changes["disabled"] = int(disabled)
+        changes, detail = self._user_changes(
+            name, role=role, password_hash=password_hash, disabled=disabled
+        )
+        if "disabled" in changes:
+            changes["disabled"] = int(changes["disabled"])  # SQLite has no boolean
         with self._write() as con:
             exists = con.execute("SELECT 1 FROM minemap_users WHERE name = ?", (name,)).fetchone()
             if exists is None:
@@ -1341,14 +1339,6 @@ class GeoPackageStore(Store):
                     f"UPDATE minemap_users SET {assignments}, changed_at = ? WHERE name = ?",  # noqa: S608
                     (*changes.values(), _format_time(at), name),
                 )
-                detail: dict[str, Any] = {
-                    "name": name,
-                    "changed": sorted("password" if k == "password_hash" else k for k in changes),
-                }
-                if role is not None:
-                    detail["role"] = role
-                if disabled is not None:
-                    detail["disabled"] = bool(disabled)
                 if disabled:
                     detail["sessions_ended"] = con.execute(
                         "DELETE FROM minemap_sessions WHERE name = ?", (name,)

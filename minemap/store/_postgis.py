@@ -1166,13 +1166,9 @@ class PostGISStore(Store):
         StoreError
             No account has this name.
         """
-        changes: dict[str, Any] = {}
-        if role is not None:
-            changes["role"] = role
-        if password_hash is not None:
-            changes["password_hash"] = password_hash
-        if disabled is not None:
-            changes["disabled"] = bool(disabled)
+        changes, detail = self._user_changes(
+            name, role=role, password_hash=password_hash, disabled=disabled
+        )
         when = _aware(at)
         with self._write() as cur:
             exists = cur.execute(
@@ -1188,14 +1184,6 @@ class PostGISStore(Store):
                     f"UPDATE minemap_users SET {assignments}, changed_at = %s WHERE name = %s",  # noqa: S608
                     (*changes.values(), when, name),
                 )
-                detail: dict[str, Any] = {
-                    "name": name,
-                    "changed": sorted("password" if k == "password_hash" else k for k in changes),
-                }
-                if role is not None:
-                    detail["role"] = role
-                if disabled is not None:
-                    detail["disabled"] = bool(disabled)
                 if disabled:
                     detail["sessions_ended"] = cur.execute(
                         "DELETE FROM minemap_sessions WHERE name = %s", (name,)
