@@ -13,11 +13,10 @@ import subprocess
 import threading
 
 import pyogrio
-import pytest
 
 from minemap.store import open_store
 from tests.store.frames import make_frame
-from tests.store.helpers import accepted_report, is_postgis, raw_sql
+from tests.store.helpers import accepted_report, raw_sql
 
 
 def _ingest(store, layer: str = "hazards", n: int = 3, seed: int = 1) -> str:
@@ -137,14 +136,12 @@ def test_gpkg_store_made_before_the_table_gets_it_on_open(tmp_path):
         assert store.integrity_check() == []
 
 
-def test_postgis_derived_table_comes_from_a_migration(store_location):
-    if not is_postgis(store_location):
-        pytest.skip("PostGIS only")
+def test_postgis_derived_table_comes_from_a_migration(pg_url):
     import psycopg
 
-    with open_store(store_location) as store:
+    with open_store(pg_url) as store:
         assert store.get_derived("hazard_surface") is None
-    with psycopg.connect(store_location) as con:
+    with psycopg.connect(pg_url) as con:
         names = {n for (n,) in con.execute("SELECT name FROM schema_migrations")}
         column = con.execute(
             "SELECT data_type FROM information_schema.columns WHERE table_schema = "
