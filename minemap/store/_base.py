@@ -398,6 +398,10 @@ class Store(ABC):
         one, whole.
         """
 
+    @abstractmethod
+    def derived_keys(self) -> list[str]:
+        """The keys of every derived record kept, sorted (``[]`` if none)."""
+
     # -- accounts (issue 6) ------------------------------------------------------------
     # Plain record keeping only: every rule (password policy, hashing, lock-out,
     # expiry) lives in ``minemap.auth``, so a new backend implements storage, not policy.

@@ -625,6 +625,7 @@ class GeoPackageStore(Store):
         audit: Sequence[AuditEntry],
         detail: Mapping[str, Any],
         users: Sequence[UserRecord] = (),
+        derived: Sequence[DerivedRecord] = (),
         progress: Callable[[int, int], None] | None = None,
     ) -> None:
         """Receive a whole store (see :func:`minemap.store.copy.copy_store`), atomically.
@@ -632,8 +633,9 @@ class GeoPackageStore(Store):
         The store must be empty: no batches, no accounts, and only its own
         ``store_created`` audit entry, which the copied log replaces (the guard trigger
         is dropped and re-created around that one statement, inside the transaction).
-        Then accounts, batches, rows and audit entries are written verbatim and a
-        ``store_copied`` entry is appended.
+        Then accounts, batches, rows, audit entries and derived records (replacing any
+        the empty store had) are written verbatim and a ``store_copied`` entry is
+        appended.
         """
         total = sum(len(r) for r in rows.values())
         guard = next(s for s in _split_sql(_MINEMAP_TABLES_SQL) if "minemap_audit_no_delete" in s)
@@ -710,6 +712,17 @@ class GeoPackageStore(Store):
                     progress(done, total)
             for layer in LAYER_NAMES:
                 self._update_contents(con, layer)
+            con.execute("DELETE FROM minemap_derived")  # caches of the empty store, if any
+            con.executemany(
+                "INSERT INTO minemap_derived (key, params_sha256, inputs_json, "
+                "minemap_version, created_at, payload, payload_sha256) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (d.key, d.params_sha256, d.inputs_json, d.minemap_version,
+                     _format_time(d.created_at), sqlite3.Binary(d.payload), d.payload_sha256)
+                    for d in derived
+                ],
+            )  # fmt: skip
             self._append_audit(con, "store_copied", None, detail)
             self._bump_version(con)
 
@@ -1142,6 +1155,12 @@ class GeoPackageStore(Store):
                 ),
             )
         return record
+
+    def derived_keys(self) -> list[str]:
+        """The keys of every derived record kept, sorted."""
+        with self._lock:
+            rows = self._db.execute("SELECT key FROM minemap_derived ORDER BY key").fetchall()
+        return [str(k) for (k,) in rows]
 
     def integrity_check(self) -> list[str]:
         """Check SQLite, GeoPackage and minemap invariants; ``[]`` when healthy.

@@ -641,6 +641,7 @@ class PostGISStore(Store):
         audit: Sequence[AuditEntry],
         detail: Mapping[str, Any],
         users: Sequence[UserRecord] = (),
+        derived: Sequence[DerivedRecord] = (),
         progress: Callable[[int, int], None] | None = None,
     ) -> None:
         """Receive a whole store (see :func:`minemap.store.copy.copy_store`), atomically.
@@ -648,8 +649,8 @@ class PostGISStore(Store):
         The store must be empty: no batches, no accounts, and only its own
         ``store_created`` audit entry, which the copied log replaces (the guard trigger
         is disabled for that one statement, inside the transaction). Then accounts,
-        batches, rows and audit entries are written verbatim and a ``store_copied``
-        entry is appended.
+        batches, rows, audit entries and derived records (replacing any the empty store
+        had) are written verbatim and a ``store_copied`` entry is appended.
         """
         total = sum(len(r) for r in rows.values())
         with self._write() as cur:
@@ -727,6 +728,17 @@ class PostGISStore(Store):
                     file_name=batch.file_name, progress=step,
                 )  # fmt: skip
                 done += len(prepared)
+            cur.execute("DELETE FROM minemap_derived")  # caches of the empty store, if any
+            cur.executemany(
+                "INSERT INTO minemap_derived (key, params_sha256, inputs_json, "
+                "minemap_version, created_at, payload, payload_sha256) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                [
+                    (d.key, d.params_sha256, d.inputs_json, d.minemap_version,
+                     _aware(d.created_at), d.payload, d.payload_sha256)
+                    for d in derived
+                ],
+            )  # fmt: skip
             self._append_audit(cur, "store_copied", None, detail)
             self._bump_version(cur)
 
@@ -969,6 +981,12 @@ class PostGISStore(Store):
             payload=bytes(payload),
             payload_sha256=str(digest),
         )
+
+    def derived_keys(self) -> list[str]:
+        """The keys of every derived record kept, sorted."""
+        with self._lock, self._db.cursor() as cur:
+            rows = cur.execute("SELECT key FROM minemap_derived ORDER BY key").fetchall()
+        return [str(k) for (k,) in rows]
 
     def put_derived(
         self, key: str, *, params_sha256: str, inputs_json: str, payload: bytes
