@@ -51,9 +51,10 @@ from minemap.store._base import (
     SessionRecord,
     Store,
     UserRecord,
+    _audit_hash,
 )
 from minemap.store._frames import PreparedRows, canonical_frame, prepare_rows
-from minemap.store._gpkg import _audit_hash, _duplicate_message, _human_time, geometry_type_name
+from minemap.store._gpkg import _duplicate_message, geometry_type_name
 
 if TYPE_CHECKING:
     import psycopg
@@ -423,39 +424,8 @@ class PostGISStore(Store):
     )
 
     @staticmethod
-    def _batch_from_row(row: Sequence[Any]) -> BatchRecord:
-        (
-            batch_id,
-            file_name,
-            sha256,
-            layer,
-            user,
-            created_at,
-            feature_count,
-            repair_count,
-            warning_count,
-            status,
-            undone_at,
-            undone_by,
-            report_json,
-            extra_columns_json,
-        ) = row
-        return BatchRecord(
-            batch_id=batch_id,
-            file_name=file_name,
-            sha256=sha256,
-            layer=layer,
-            user=user,
-            created_at=_utc(created_at),
-            feature_count=feature_count,
-            repair_count=repair_count,
-            warning_count=warning_count,
-            status=status,
-            undone_at=_utc(undone_at),
-            undone_by=undone_by,
-            report=json.loads(report_json),
-            extra_columns=tuple(tuple(pair) for pair in json.loads(extra_columns_json)),
-        )
+    def _stored_time(value: datetime | None) -> datetime | None:
+        return _utc(value)
 
     def _find_batch(self, cur: psycopg.Cursor, *, sha256: str, layer: str) -> BatchRecord | None:
         row = cur.execute(
@@ -839,10 +809,7 @@ class PostGISStore(Store):
                 (batch_id,),
             ).fetchone()
         if row is None:
-            raise StoreError(
-                f"no batch {batch_id!r} in the store {self.path}; "
-                "`minemap batches list` shows the batches"
-            )
+            raise self._no_such_batch(batch_id)
         return self._batch_from_row(row)
 
     def undo_batch(self, batch_id: str, *, user: str | None = None) -> BatchRecord:
@@ -865,16 +832,9 @@ class PostGISStore(Store):
                 (batch_id,),
             ).fetchone()
             if row is None:
-                raise StoreError(
-                    f"no batch {batch_id!r} in the store {self.path}; "
-                    "`minemap batches list` shows the batches"
-                )
+                raise self._no_such_batch(batch_id)
             batch = self._batch_from_row(row)
-            if not batch.active:
-                raise StoreError(
-                    f"batch {batch_id} ({batch.file_name}) was already undone on "
-                    f"{_human_time(batch.undone_at)} by {batch.undone_by or 'an unnamed user'}"
-                )
+            self._check_undoable(batch)
             removed = cur.execute(
                 f"DELETE FROM {_q(batch.layer)} WHERE batch_id = %s",  # noqa: S608
                 (batch_id,),
@@ -884,18 +844,7 @@ class PostGISStore(Store):
                 "undone_by = %s WHERE batch_id = %s",
                 (user, batch_id),
             )
-            self._append_audit(
-                cur,
-                "undo",
-                user,
-                {
-                    "batch_id": batch_id,
-                    "layer": batch.layer,
-                    "file_name": batch.file_name,
-                    "sha256": batch.sha256,
-                    "features_removed": removed,
-                },
-            )
+            self._append_audit(cur, "undo", user, self._undo_detail(batch, removed))
             self._bump_version(cur)
         return self.get_batch(batch_id)
 
@@ -932,13 +881,7 @@ class PostGISStore(Store):
             rows = cur.execute(
                 "SELECT id, at, user_name, action, detail FROM minemap_audit ORDER BY id"
             ).fetchall()
-        frame = pd.DataFrame(rows, columns=["id", "at", "user", "action", "detail"])
-        frame["id"] = frame["id"].astype("int64")
-        frame["at"] = pd.to_datetime(
-            [_fmt_time(at) for at in frame["at"]], format=_TIME_FORMAT, utc=True
-        )
-        frame["detail"] = [json.loads(text) for text in frame["detail"]]
-        return frame
+        return self._audit_frame(rows, [_fmt_time(at) for _, at, *_ in rows])
 
     def data_version(self) -> int:
         """A counter that increases whenever the layers or batches change (cache key).
@@ -1072,32 +1015,19 @@ class PostGISStore(Store):
                     f"SELECT batch_id, count(*) FROM {_q(layer)} GROUP BY batch_id"  # noqa: S608
                 ).fetchall()
             )
-        known = set()
-        for batch_id, layer, status, expected in cur.execute(
-            "SELECT batch_id, layer, status, feature_count FROM minemap_batches ORDER BY seq"
-        ).fetchall():
-            known.add(batch_id)
-            found = counts.get(layer, {}).get(batch_id, 0)
-            wanted = expected if status == "active" else 0
-            if found != wanted:
-                problems.append(
-                    f"batch {batch_id} ({status}) should have {wanted} rows in {layer}, has {found}"
-                )
-        for layer, by_batch in counts.items():
-            orphans = set(by_batch) - known
-            if orphans:
-                problems.append(f"layer {layer} has rows of unknown batches {sorted(orphans)}")
-        prev = ""
-        for entry_id, at, user, action, detail, prev_hash, digest in cur.execute(
-            "SELECT id, at, user_name, action, detail, prev_hash, hash FROM minemap_audit "
-            "ORDER BY id"
-        ).fetchall():
-            if prev_hash != prev or digest != _audit_hash(
-                prev_hash, entry_id, _fmt_time(at), user, action, detail
-            ):
-                problems.append(f"audit log entry {entry_id} does not match its hash chain")
-                break
-            prev = digest
+        problems += self._batch_count_problems(
+            counts,
+            cur.execute(
+                "SELECT batch_id, layer, status, feature_count FROM minemap_batches ORDER BY seq"
+            ).fetchall(),
+        )
+        problems += self._audit_chain_problems(
+            (entry_id, _fmt_time(at), *rest)
+            for entry_id, at, *rest in cur.execute(
+                "SELECT id, at, user_name, action, detail, prev_hash, hash FROM minemap_audit "
+                "ORDER BY id"
+            ).fetchall()
+        )
         if self._meta(cur, "data_version") is None:
             problems.append("minemap_meta has no data_version")
 

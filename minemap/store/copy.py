@@ -32,9 +32,8 @@ import pandas as pd
 
 from minemap._errors import StoreError
 from minemap.layers import LAYER_NAMES, get_schema
-from minemap.store._base import BatchRecord, DerivedRecord, Store
+from minemap.store._base import BatchRecord, DerivedRecord, Store, _audit_hash
 from minemap.store._frames import PreparedRows, prepare_rows
-from minemap.store._gpkg import _audit_hash
 
 __all__ = ["AuditEntry", "CopySummary", "copy_store"]
 
