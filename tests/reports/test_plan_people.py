@@ -7,6 +7,7 @@ risk core — UTM per task — cannot change which side they are on).
 
 from __future__ import annotations
 
+import hashlib
 import io
 import subprocess
 import zipfile
@@ -151,3 +152,34 @@ def test_every_format_shows_it_without_names_ids_or_coordinates(
         for out in (csv_text, blob, flat):
             assert f"{x:.4f}" not in out
             assert f"{y:.4f}" not in out
+
+
+def test_minemap_report_reads_settlements_from_the_store(tmp_path):
+    """End to end: a real store with a settlements layer, ``minemap report`` as a process."""
+    from minemap._report import Report
+    from minemap.store import open_store
+    from tests.reports.test_cli import run_report
+
+    layers = _with_settlements()
+    # fields the store requires that the figures do not use
+    layers["hazards"]["contamination"] = "UXO"
+    layers["cleared"]["team"] = "T1"
+    layers["cleared"]["operator"] = "Op"
+    store_path = tmp_path / "s.gpkg"
+    with open_store(store_path) as store:
+        for name, frame in layers.items():
+            store.ingest(
+                frame.drop(columns="batch_id", errors="ignore"),
+                layer=name,
+                report=Report(file=f"{name}.geojson", layer=name),
+                file_name=f"{name}.geojson",
+                sha256=hashlib.sha256(name.encode()).hexdigest(),
+            )
+    out = tmp_path / "r.csv"
+    result = run_report("--store", str(store_path), "--from", START, "--to", END, "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    lines = out.read_text(encoding="utf-8-sig").splitlines()
+    per_task, total = _expected()
+    people = sorted(int(line.rsplit(",", 1)[1]) for line in lines if ",People exposed," in line)
+    assert people == sorted(per_task)
+    assert any("People living within 2 km" in line and line.endswith(f",{total}") for line in lines)
