@@ -129,18 +129,17 @@ def _km(plan: object, lang: str) -> str:
     return format_number(km, lang, decimals=0 if km == int(km) else 1)
 
 
-def plan_people_text(report: ReportData, lang: str) -> str:
-    """The people-exposed total and how the per-task column reads ("" without settlements)."""
+def plan_people_text(report: ReportData, lang: str) -> tuple[str, str]:
+    """(the people-exposed total, how the per-task column reads); ``("", "")`` without
+    a settlements layer."""
     plan = report.plan
     if plan is None or plan.people_exposed is None:
-        return ""
+        return "", ""
     km = _km(plan, lang)
+    total = format_number(plan.people_exposed, lang)
     return (
-        t("plan_people_sentence", lang).format(
-            km=km, total=format_number(plan.people_exposed, lang)
-        )
-        + " "
-        + t("plan_people_note", lang).format(km=km)
+        t("plan_people_sentence", lang).format(km=km, total=total),
+        t("plan_people_note", lang).format(km=km),
     )
 
 
@@ -356,9 +355,10 @@ def report_tables(report: ReportData, lang: str) -> list[Table]:
         if "people_exposed" in pt.columns:
             plan_frame[t("people_exposed", lang)] = [int(v) for v in pt["people_exposed"]]
             formats[t("people_exposed", lang)] = "int"
-        note = f"{plan_sentence(report, lang)} {plan_note(report, lang)}"
-        if plan_people_text(report, lang):
-            note += f" {plan_people_text(report, lang)}"
+        note = " ".join(
+            p for p in (plan_sentence(report, lang), plan_note(report, lang),
+                        *plan_people_text(report, lang)) if p
+        )  # fmt: skip
         tables.append(Table("plan", t("sheet_plan", lang), _clean(plan_frame), formats, note))
     tables.append(Table("sources", t("sheet_sources", lang), _clean(sources_frame(report, lang))))
     return tables

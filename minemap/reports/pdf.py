@@ -611,9 +611,12 @@ def _story(report: ReportData, lang: str) -> list:
             Paragraph(_esc(plan_sentence(report, lang)), st["base"]),
             Paragraph(_esc(plan_note(report, lang)), st["small"]),
         ]
-        people = plan_people_text(report, lang)
+        people, people_note = plan_people_text(report, lang)
         if people:
-            story.append(Paragraph(_esc(people), st["small"]))
+            story += [
+                Paragraph(_esc(people), st["base"]),
+                Paragraph(_esc(people_note), st["small"]),
+            ]
         if len(report.plan.tasks):
             with_people = "people_exposed" in report.plan.tasks.columns
             head = [
