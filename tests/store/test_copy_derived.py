@@ -108,3 +108,15 @@ def test_copy_without_derived_records_and_into_a_store_that_had_some(tmp_path, p
         empty.put_derived("stale", params_sha256="p", inputs_json="{}", payload=b"old")
     assert copy_store(source, dest).derived == 1
     assert list(_derived(dest)) == [SURFACE_KEY]
+
+
+def test_cli_store_copy_says_it_kept_the_cache(tmp_path, pg_url):
+    from tests.store.test_copy import _cli
+
+    source = tmp_path / "source.gpkg"
+    _fill(source)
+    run_and_compare(source, "full")
+    done = _cli("store", "copy", str(source), pg_url, "--quiet")
+    assert done.returncode == 0, done.stderr
+    assert "kept 1 derived result(s) (cache)" in done.stdout
+    assert _derived(pg_url) == _derived(source)
