@@ -42,7 +42,7 @@ from minemap.reports.pdf import (
     register_fonts,
 )
 
-__all__ = ["LABELS", "label", "render_pdf"]
+__all__ = ["LABELS", "input_lines", "label", "render_pdf"]
 
 SERIES_COLOURS = (
     colors.HexColor("#1F4E79"),
@@ -81,6 +81,17 @@ LABELS: dict[str, tuple[str, str]] = {
     "casualties": ("Casualty incidents", "Події з постраждалими"),
     "cleared": ("Released land", "Звільнені землі"),
     "farmland": ("Farmland", "Сільгоспземлі"),
+    "settlements": ("Settlements", "Населені пункти"),
+    "cli_history": (
+        "ranking rebuilt from records before {as_of}: {counts}",
+        "рейтинг відтворено за записами до {as_of}: {counts}",
+    ),
+    "cli_outcomes": (
+        "outcomes {as_of} → {until}: {counts}",
+        "результати {as_of} → {until}: {counts}",
+    ),
+    "cli_now": ("now", "сьогодні"),
+    "cli_wrote": ("wrote {path}", "записано {path}"),
     "weights": ("Weight sets", "Набори ваг"),
     "ranking": ("Ranking", "Рейтинг"),
     "weights_name": ("Weights (version)", "Ваги (версія)"),
@@ -171,6 +182,36 @@ def label(key: str, lang: str) -> str:
     """The PDF label ``key`` in ``lang`` (``en`` or ``uk``)."""
     en, uk = LABELS[key]
     return uk if check_lang(lang) == "uk" else en
+
+
+def input_lines(summary: Mapping[str, Any], lang: str) -> list[str]:
+    """The two input lines the CLI prints: records per layer before and after the date.
+
+    ``summary`` is ``Split.summary()``. English keeps the ISO dates and layer names the
+    command has always printed; Ukrainian uses the reports' date and number formats and
+    translated layer names.
+    """
+    uk = check_lang(lang) == "uk"
+
+    def day(iso: str) -> str:
+        return format_date(pd.Timestamp(iso), lang) if uk else iso
+
+    def counts(per_layer: Mapping[str, int]) -> str:
+        if not uk:
+            return ", ".join(f"{k} {v}" for k, v in per_layer.items())
+        return ", ".join(
+            f"{(label(k, lang) if k in LABELS else k).lower()} {format_number(v, lang)}"
+            for k, v in per_layer.items()
+        )
+
+    as_of = day(summary["as_of"])
+    until = day(summary["until"]) if summary.get("until") else label("cli_now", lang)
+    return [
+        label("cli_history", lang).format(as_of=as_of, counts=counts(summary["history"])),
+        label("cli_outcomes", lang).format(
+            as_of=as_of, until=until, counts=counts(summary["outcomes"])
+        ),
+    ]
 
 
 def _f(value: Any) -> float:

@@ -123,16 +123,10 @@ def backtest_command(
     except (OSError, ValueError) as exc:
         raise fail(str(exc)) from None
 
-    summary = result.split.summary()
-    console.print(
-        f"ranking rebuilt from records before {summary['as_of']}: "
-        + ", ".join(f"{k} {v}" for k, v in summary["history"].items())
-    )
-    console.print(
-        f"outcomes {summary['as_of']} → {summary['until'] or 'now'}: "
-        + ", ".join(f"{k} {v}" for k, v in summary["outcomes"].items())
-    )
-    from minemap.backtest.pdf import LABELS, label
+    from minemap.backtest.pdf import LABELS, input_lines, label
+
+    for line in input_lines(result.split.summary(), lang):
+        console.print(line, markup=False, highlight=False)
     from minemap.backtest.verdict import ranking_name
 
     table = Table(title=label("table", lang))
@@ -157,4 +151,4 @@ def backtest_command(
         prefix = "увага" if lang == "uk" else "warning"
         err_console.print(f"[yellow]{prefix}:[/] {escape(line)}", markup=True, highlight=False)
     if out is not None:
-        console.print(f"wrote {out}")
+        console.print(label("cli_wrote", lang).format(path=out), markup=False, highlight=False)

@@ -53,4 +53,5 @@ def copy(
     console.print(
         f"copied {summary.features} features ({per_layer}), {summary.batches} batches and "
         f"{summary.audit_entries} audit entries from {summary.source} to {summary.destination}"
+        + (f"; kept {summary.derived} derived result(s) (cache)" if summary.derived else "")
     )

@@ -48,7 +48,8 @@ _EVIDENCE_LAYERS = ("hazards", "strikes", "casualties")
 class PlanSummary:
     """Tasks completed vs planned: the plan is the ranking as of the day before the period.
 
-    ``tasks`` has anonymised ids only (see :func:`~minemap.reports.figures.plan_completion`).
+    ``tasks`` has anonymised ids only (see :func:`~minemap.reports.figures.plan_completion`);
+    with a settlements layer it has a ``people_exposed`` column too.
     """
 
     as_of: pd.Timestamp
@@ -56,6 +57,11 @@ class PlanSummary:
     threshold: float
     n_ranked: int
     tasks: pd.DataFrame
+    people_exposed: int | None = None
+    """People living within ``exposure_distance_m`` of at least one planned task, each
+    counted once (:func:`~minemap.reports.figures.people_exposed_total`); None without a
+    settlements layer."""
+    exposure_distance_m: float | None = None
 
     @property
     def n_planned(self) -> int:
@@ -156,6 +162,7 @@ def _plan(
     weights: Weights,
 ) -> PlanSummary | None:
     """Rank tasks from records up to ``as_of``; None if there is no hazard evidence then."""
+    from minemap.risk.exposure import EXPOSURE_DISTANCE_M
     from minemap.risk.pipeline import filter_as_of, prioritise
 
     risk = {n: layers[n] for n in _RISK_LAYERS if layers.get(n) is not None and len(layers[n])}
@@ -163,6 +170,10 @@ def _plan(
     if not any(len(history.get(n, ())) for n in _EVIDENCE_LAYERS):
         return None
     ranked = prioritise(risk, as_of=as_of, weights=weights).tasks
+    settlements = risk.get("settlements")
+    if settlements is None and "people_exposed" in ranked.columns:
+        ranked = ranked.drop(columns="people_exposed")  # 0 means "unknown" without the layer
+    whole = ranked.geometry
     if area is not None and len(ranked):
         ranked = ranked[ranked.geometry.intersects(area)].copy()
         ranked["geometry"] = ranked.geometry.intersection(area)
@@ -170,7 +181,15 @@ def _plan(
         return None
     plan = ranked.assign(_r=pd.to_numeric(ranked["priority_rank"])).nsmallest(top_n, "_r")
     table = fig.plan_completion(plan, released, threshold=threshold)
-    return PlanSummary(as_of, top_n, threshold, len(ranked), table)
+    if settlements is None:
+        return PlanSummary(as_of, top_n, threshold, len(ranked), table)
+    # people exposed belongs to the whole task (as ranked), also when the area clips it
+    total = fig.people_exposed_total(
+        gpd.GeoDataFrame(geometry=whole.loc[plan.index], crs=whole.crs),
+        settlements,
+        exposure_distance_m=EXPOSURE_DISTANCE_M,
+    )
+    return PlanSummary(as_of, top_n, threshold, len(ranked), table, total, EXPOSURE_DISTANCE_M)
 
 
 @dataclass(frozen=True)

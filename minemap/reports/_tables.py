@@ -16,7 +16,15 @@ from minemap.reports.figures import METHODS
 from minemap.reports.i18n import format_date, format_month, format_number, has_label, t
 from minemap.reports.privacy import TOTAL, neutralise
 
-__all__ = ["Table", "backtest_text", "plan_note", "plan_sentence", "report_tables", "summary_rows"]
+__all__ = [
+    "Table",
+    "backtest_text",
+    "plan_note",
+    "plan_people_text",
+    "plan_sentence",
+    "report_tables",
+    "summary_rows",
+]
 
 
 @dataclass(frozen=True)
@@ -109,7 +117,30 @@ def summary_rows(report: ReportData, lang: str) -> list[tuple[str, object, str, 
                 "pct",
             ),
         ]
+        if plan.people_exposed is not None:
+            label = t("plan_people", lang).format(km=_km(plan, lang))
+            rows.append((label, plan.people_exposed, t("count", lang), "int"))
     return rows
+
+
+def _km(plan: object, lang: str) -> str:
+    """The exposure distance of the plan in km (``2``, ``2,5`` in Ukrainian)."""
+    km = float(getattr(plan, "exposure_distance_m", None) or 0.0) / 1000.0
+    return format_number(km, lang, decimals=0 if km == int(km) else 1)
+
+
+def plan_people_text(report: ReportData, lang: str) -> tuple[str, str]:
+    """(the people-exposed total, how the per-task column reads); ``("", "")`` without
+    a settlements layer."""
+    plan = report.plan
+    if plan is None or plan.people_exposed is None:
+        return "", ""
+    km = _km(plan, lang)
+    total = format_number(plan.people_exposed, lang)
+    return (
+        t("plan_people_sentence", lang).format(km=km, total=total),
+        t("plan_people_note", lang).format(km=km),
+    )
 
 
 def _pct(share: float, lang: str) -> str:
@@ -320,15 +351,15 @@ def report_tables(report: ReportData, lang: str) -> list[Table]:
                 t("completed", lang): [t("yes" if c else "no", lang) for c in pt["completed"]],
             }
         )
-        tables.append(
-            Table(
-                "plan",
-                t("sheet_plan", lang),
-                _clean(plan_frame),
-                {t("rank", lang): "int", t("area_ha", lang): "ha", t("released_pct", lang): "pct"},
-                f"{plan_sentence(report, lang)} {plan_note(report, lang)}",
-            )
-        )
+        formats = {t("rank", lang): "int", t("area_ha", lang): "ha", t("released_pct", lang): "pct"}
+        if "people_exposed" in pt.columns:
+            plan_frame[t("people_exposed", lang)] = [int(v) for v in pt["people_exposed"]]
+            formats[t("people_exposed", lang)] = "int"
+        note = " ".join(
+            p for p in (plan_sentence(report, lang), plan_note(report, lang),
+                        *plan_people_text(report, lang)) if p
+        )  # fmt: skip
+        tables.append(Table("plan", t("sheet_plan", lang), _clean(plan_frame), formats, note))
     tables.append(Table("sources", t("sheet_sources", lang), _clean(sources_frame(report, lang))))
     return tables
 

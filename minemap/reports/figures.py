@@ -28,6 +28,7 @@ __all__ = [
     "farmland_returned",
     "filter_period",
     "month_range",
+    "people_exposed_total",
     "plan_completion",
     "release_partition",
     "released_by_method",
@@ -320,7 +321,8 @@ def plan_completion(
     Parameters
     ----------
     plan : GeoDataFrame
-        The planned tasks (EPSG:4326) with ``priority_rank``; any other column is ignored.
+        The planned tasks (EPSG:4326) with ``priority_rank`` and, when the ranking had a
+        settlements layer, ``people_exposed``; any other column is ignored.
     released : GeoDataFrame
         Released polygons dated within the period (any method), EPSG:4326.
     threshold : float
@@ -331,7 +333,8 @@ def plan_completion(
     -------
     DataFrame
         In rank order: ``task`` (``T-01`` …), ``rank``, ``area_ha``, ``released_ha``,
-        ``released_share`` and ``completed``. Real ids and geometries are dropped.
+        ``released_share`` and ``completed``, then ``people_exposed`` (int) when ``plan``
+        has it. Real ids and geometries are dropped.
     """
     if not 0.0 < threshold <= 1.0:
         raise ValueError(f"the completion threshold must be in (0, 1]; got {threshold!r}")
@@ -348,7 +351,7 @@ def plan_completion(
     covered = shapely.area(shapely.intersection(geoms, done)) if not done.is_empty else 0.0 * areas
     share = np.divide(covered, areas, out=np.zeros_like(areas), where=areas > 0)
     width = max(2, len(str(len(ordered))))
-    return pd.DataFrame(
+    out = pd.DataFrame(
         {
             "task": [f"T-{i + 1:0{width}d}" for i in range(len(ordered))],
             "rank": ordered["_rank"].astype("int64").to_numpy(),
@@ -358,3 +361,51 @@ def plan_completion(
             "completed": share >= threshold - 1e-9,
         }
     )[columns]
+    if "people_exposed" in ordered.columns:
+        exposed = pd.to_numeric(ordered["people_exposed"], errors="coerce").fillna(0)
+        out["people_exposed"] = exposed.astype("int64").to_numpy()
+    return out
+
+
+def people_exposed_total(
+    tasks: gpd.GeoDataFrame,
+    settlements: gpd.GeoDataFrame,
+    *,
+    exposure_distance_m: float,
+) -> int:
+    """People living within ``exposure_distance_m`` of **any** of ``tasks``, each once.
+
+    The per-task ``people_exposed`` of the risk core counts a settlement for every task
+    within reach, so summing it over tasks counts people several times. Here each
+    settlement counts once when at least one task is within reach. The distance test is
+    the risk core's own (:func:`minemap.risk.exposure.people_exposed`, run with the roles
+    swapped: how many tasks are within reach of each settlement), so the rule (inclusive
+    distance, shortest distance between the shapes, metres) is the same by construction.
+
+    Parameters
+    ----------
+    tasks : GeoDataFrame
+        Task polygons, same CRS as ``settlements``.
+    settlements : GeoDataFrame
+        The settlements layer with ``population``.
+    exposure_distance_m : float
+        As used for the tasks' ``people_exposed``.
+
+    Returns
+    -------
+    int
+        0 when either frame is empty.
+    """
+    from minemap.risk.exposure import people_exposed
+
+    if tasks is None or settlements is None or not len(tasks) or not len(settlements):
+        return 0
+    reach = gpd.GeoDataFrame(
+        {"population": np.ones(len(tasks), dtype="int64")},
+        geometry=tasks.geometry.to_numpy(),
+        crs=tasks.crs,
+    )
+    places = settlements[["population", settlements.geometry.name]].reset_index(drop=True)
+    tasks_near = people_exposed(places, reach, exposure_distance_m=exposure_distance_m)
+    population = pd.to_numeric(places["population"]).to_numpy(dtype="int64")
+    return int(population[tasks_near.to_numpy() > 0].sum())

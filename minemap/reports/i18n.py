@@ -215,6 +215,26 @@ _LABELS: dict[str, tuple[str, str]] = {
         "за період будь-яким методом, покривають щонайменше {pct} його площі (об'єднання, "
         "EPSG:3035). Ідентифікатори знеособлено; місця не наведено.",
     ),
+    "people_exposed": ("People exposed", "Людей у зоні ризику"),
+    "plan_people": (
+        "People living within {km} km of a planned task (each counted once)",
+        "Людей, що мешкають у межах {km} км від запланованого завдання (кожного враховано "
+        "один раз)",
+    ),
+    "plan_people_sentence": (
+        "People living within {km} km of a planned task: {total}.",
+        "Людей, що мешкають у межах {km} км від запланованих завдань: {total}.",
+    ),
+    "plan_people_note": (
+        "People exposed: the population of the settlements (settlements layer, public "
+        "population figures) within {km} km of the task. A settlement near several tasks "
+        "counts for each of them, so the column does not add up to the total, which counts "
+        "each settlement once.",
+        "Людей у зоні ризику: населення населених пунктів (шар населених пунктів, відкриті "
+        "дані про населення) у межах {km} км від завдання. Населений пункт поблизу кількох "
+        "завдань враховано для кожного з них, тож сума стовпця не дорівнює загальній "
+        "кількості, у якій кожен населений пункт враховано один раз.",
+    ),
     "released_pct": ("Share released in the period", "Частка звільнена за період"),
     "completed": ("Completed", "Виконано"),
     "yes": ("yes", "так"),

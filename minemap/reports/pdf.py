@@ -35,7 +35,13 @@ from reportlab.platypus import (
 )
 
 from minemap.reports._build import ReportData
-from minemap.reports._tables import backtest_text, plan_note, plan_sentence, sources_frame
+from minemap.reports._tables import (
+    backtest_text,
+    plan_note,
+    plan_people_text,
+    plan_sentence,
+    sources_frame,
+)
 from minemap.reports.figures import METHODS
 from minemap.reports.i18n import check_lang, format_date, format_month, format_number, t
 from minemap.reports.privacy import COMPLEMENTARY, TOTAL
@@ -605,27 +611,37 @@ def _story(report: ReportData, lang: str) -> list:
             Paragraph(_esc(plan_sentence(report, lang)), st["base"]),
             Paragraph(_esc(plan_note(report, lang)), st["small"]),
         ]
+        people, people_note = plan_people_text(report, lang)
+        if people:
+            story += [
+                Paragraph(_esc(people), st["base"]),
+                Paragraph(_esc(people_note), st["small"]),
+            ]
         if len(report.plan.tasks):
+            with_people = "people_exposed" in report.plan.tasks.columns
+            head = [
+                t("task", lang),
+                t("rank", lang),
+                t("area_ha", lang),
+                t("released_pct", lang),
+                t("completed", lang),
+            ]
             plan_rows: list[list[object]] = [
-                [
-                    t("task", lang),
-                    t("rank", lang),
-                    t("area_ha", lang),
-                    t("released_pct", lang),
-                    t("completed", lang),
-                ]
+                [*head, t("people_exposed", lang)] if with_people else head
             ]
             for _, row in report.plan.tasks.iterrows():
-                plan_rows.append(
-                    [
-                        row["task"],
-                        _num(row["rank"], lang),
-                        _num(row["area_ha"], lang, 2),
-                        f"{_num(row['released_share'] * 100, lang)} %",
-                        t("yes" if row["completed"] else "no", lang),
-                    ]
-                )
-            story.append(_table(plan_rows, [CONTENT_W * 0.2] * 5))
+                cells = [
+                    row["task"],
+                    _num(row["rank"], lang),
+                    _num(row["area_ha"], lang, 2),
+                    f"{_num(row['released_share'] * 100, lang)} %",
+                    t("yes" if row["completed"] else "no", lang),
+                ]
+                if with_people:
+                    cells.append(_num(int(row["people_exposed"]), lang))
+                plan_rows.append(cells)
+            n_cols = len(plan_rows[0])
+            story.append(_table(plan_rows, [CONTENT_W / n_cols] * n_cols))
     # methods and sources
     story += [
         PageBreak(),

@@ -28,8 +28,9 @@ implements :class:`Store` with the same guarantees:
 from __future__ import annotations
 
 import hashlib
+import json
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -56,6 +57,16 @@ __all__ = [
 
 BatchStatus = Literal["active", "undone"]
 LoginOutcome = Literal["ok", "bad", "refused"]
+
+
+def _audit_hash(prev_hash: str, entry_id: int, at: str, user: str | None, action: str, detail: str):
+    """SHA-256 of one audit entry chained to the previous one (every backend, and copies)."""
+    text = json.dumps([prev_hash, entry_id, at, user, action, detail], ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _human_time(moment: datetime | None) -> str:
+    return "an unknown date" if moment is None else moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
 class DuplicateImportError(StoreError):
@@ -334,6 +345,117 @@ class Store(ABC):
     def list_batches(self) -> list[BatchRecord]:
         """Every batch, active and undone, oldest first."""
 
+    # -- bookkeeping shared by the backends (same shape, their own SQL) -----------------
+    _AUDIT_COLUMNS = ("id", "at", "user", "action", "detail")
+
+    @staticmethod
+    @abstractmethod
+    def _stored_time(value: Any) -> datetime | None:
+        """A time as the backend stores it (text, timestamptz) as a UTC datetime."""
+
+    @classmethod
+    def _batch_from_row(cls, row: Sequence[Any]) -> BatchRecord:
+        """A :class:`BatchRecord` from a row of the backend's ``_BATCH_COLUMNS``."""
+        time = cls._stored_time
+        (
+            batch_id, file_name, sha256, layer, user, created_at, feature_count,
+            repair_count, warning_count, status, undone_at, undone_by, report_json,
+            extra_columns_json,
+        ) = row  # fmt: skip
+        return BatchRecord(
+            batch_id=batch_id,
+            file_name=file_name,
+            sha256=sha256,
+            layer=layer,
+            user=user,
+            created_at=time(created_at),
+            feature_count=feature_count,
+            repair_count=repair_count,
+            warning_count=warning_count,
+            status=status,
+            undone_at=time(undone_at),
+            undone_by=undone_by,
+            report=json.loads(report_json),
+            extra_columns=tuple(tuple(pair) for pair in json.loads(extra_columns_json)),
+        )
+
+    def _no_such_batch(self, batch_id: str) -> StoreError:
+        return StoreError(
+            f"no batch {batch_id!r} in the store {self.path}; "
+            "`minemap batches list` shows the batches"
+        )
+
+    @staticmethod
+    def _check_undoable(batch: BatchRecord) -> None:
+        """Raise when ``batch`` was already undone (naming when and by whom)."""
+        if not batch.active:
+            raise StoreError(
+                f"batch {batch.batch_id} ({batch.file_name}) was already undone on "
+                f"{_human_time(batch.undone_at)} by {batch.undone_by or 'an unnamed user'}"
+            )
+
+    @staticmethod
+    def _undo_detail(batch: BatchRecord, removed: int) -> dict[str, Any]:
+        """The ``undo`` audit entry's detail."""
+        return {
+            "batch_id": batch.batch_id,
+            "layer": batch.layer,
+            "file_name": batch.file_name,
+            "sha256": batch.sha256,
+            "features_removed": removed,
+        }
+
+    @classmethod
+    def _audit_frame(cls, rows: Sequence[Sequence[Any]], at_texts: Iterable[str]) -> pd.DataFrame:
+        """:meth:`audit_log`'s frame from ``(id, at, user, action, detail)`` rows, with
+        ``at_texts`` the stored times as ``YYYY-MM-DDTHH:MM:SS.ffffffZ`` text."""
+        frame = pd.DataFrame(list(rows), columns=list(cls._AUDIT_COLUMNS))
+        frame["id"] = frame["id"].astype("int64")
+        frame["at"] = pd.to_datetime(list(at_texts), format="%Y-%m-%dT%H:%M:%S.%fZ", utc=True)
+        frame["detail"] = [json.loads(text) for text in frame["detail"]]
+        return frame
+
+    @staticmethod
+    def _batch_count_problems(
+        counts: Mapping[str, Mapping[str, int]],
+        batches: Iterable[tuple[str, str, str, int]],
+    ) -> list[str]:
+        """Integrity: every active batch has exactly its rows, undone ones none, no orphans.
+
+        ``counts``: layer → batch id → rows found; ``batches``: (batch id, layer, status,
+        feature_count) of every batch record.
+        """
+        problems = []
+        known = set()
+        for batch_id, layer, status, expected in batches:
+            known.add(batch_id)
+            found = counts.get(layer, {}).get(batch_id, 0)
+            wanted = expected if status == "active" else 0
+            if found != wanted:
+                problems.append(
+                    f"batch {batch_id} ({status}) should have {wanted} rows in {layer}, has {found}"
+                )
+        for layer, by_batch in counts.items():
+            orphans = set(by_batch) - known
+            if orphans:
+                problems.append(f"layer {layer} has rows of unknown batches {sorted(orphans)}")
+        return problems
+
+    @staticmethod
+    def _audit_chain_problems(
+        entries: Iterable[tuple[int, str, str | None, str, str, str, str]],
+    ) -> list[str]:
+        """Integrity: the audit log's hash chain, from ``(id, at text, user, action, detail
+        text, prev_hash, hash)`` in id order; names the first entry that breaks it."""
+        prev = ""
+        for entry_id, at, user, action, detail, prev_hash, digest in entries:
+            if prev_hash != prev or digest != _audit_hash(
+                prev_hash, entry_id, at, user, action, detail
+            ):
+                return [f"audit log entry {entry_id} does not match its hash chain"]
+            prev = digest
+        return []
+
     @abstractmethod
     def get_batch(self, batch_id: str) -> BatchRecord:
         """One batch by id; :class:`StoreError` if there is none."""
@@ -397,6 +519,10 @@ class Store(ABC):
         caches of the data, not data. Concurrent readers see the previous record or this
         one, whole.
         """
+
+    @abstractmethod
+    def derived_keys(self) -> list[str]:
+        """The keys of every derived record kept, sorted (``[]`` if none)."""
 
     # -- accounts (issue 6) ------------------------------------------------------------
     # Plain record keeping only: every rule (password policy, hashing, lock-out,

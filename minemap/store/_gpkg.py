@@ -25,7 +25,6 @@ processes queue on SQLite's lock (``busy_timeout``) instead of failing.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -56,6 +55,8 @@ from minemap.store._base import (
     SessionRecord,
     Store,
     UserRecord,
+    _audit_hash,
+    _human_time,
 )
 from minemap.store._frames import PreparedRows, canonical_frame, prepare_rows
 from minemap.store._gpkgwkb import decode_geometries, encode_geometries, register_functions
@@ -262,11 +263,6 @@ def geometry_type_name(schema: LayerSchema) -> str:
     if types <= {"Polygon", "MultiPolygon"}:
         return "MULTIPOLYGON"
     return "GEOMETRY"
-
-
-def _audit_hash(prev_hash: str, entry_id: int, at: str, user: str | None, action: str, detail: str):
-    text = json.dumps([prev_hash, entry_id, at, user, action, detail], ensure_ascii=False)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 class GeoPackageStore(Store):
@@ -578,39 +574,8 @@ class GeoPackageStore(Store):
         )
 
     @staticmethod
-    def _batch_from_row(row: sqlite3.Row | tuple) -> BatchRecord:
-        (
-            batch_id,
-            file_name,
-            sha256,
-            layer,
-            user,
-            created_at,
-            feature_count,
-            repair_count,
-            warning_count,
-            status,
-            undone_at,
-            undone_by,
-            report_json,
-            extra_columns_json,
-        ) = row
-        return BatchRecord(
-            batch_id=batch_id,
-            file_name=file_name,
-            sha256=sha256,
-            layer=layer,
-            user=user,
-            created_at=_parse_time(created_at),
-            feature_count=feature_count,
-            repair_count=repair_count,
-            warning_count=warning_count,
-            status=status,
-            undone_at=_parse_time(undone_at),
-            undone_by=undone_by,
-            report=json.loads(report_json),
-            extra_columns=tuple(tuple(pair) for pair in json.loads(extra_columns_json)),
-        )
+    def _stored_time(value: str | None) -> datetime | None:
+        return _parse_time(value)
 
     _BATCH_COLUMNS = (
         "batch_id, file_name, sha256, layer, user, created_at, feature_count, repair_count, "
@@ -625,6 +590,7 @@ class GeoPackageStore(Store):
         audit: Sequence[AuditEntry],
         detail: Mapping[str, Any],
         users: Sequence[UserRecord] = (),
+        derived: Sequence[DerivedRecord] = (),
         progress: Callable[[int, int], None] | None = None,
     ) -> None:
         """Receive a whole store (see :func:`minemap.store.copy.copy_store`), atomically.
@@ -632,8 +598,9 @@ class GeoPackageStore(Store):
         The store must be empty: no batches, no accounts, and only its own
         ``store_created`` audit entry, which the copied log replaces (the guard trigger
         is dropped and re-created around that one statement, inside the transaction).
-        Then accounts, batches, rows and audit entries are written verbatim and a
-        ``store_copied`` entry is appended.
+        Then accounts, batches, rows, audit entries and derived records (replacing any
+        the empty store had) are written verbatim and a ``store_copied`` entry is
+        appended.
         """
         total = sum(len(r) for r in rows.values())
         guard = next(s for s in _split_sql(_MINEMAP_TABLES_SQL) if "minemap_audit_no_delete" in s)
@@ -710,6 +677,17 @@ class GeoPackageStore(Store):
                     progress(done, total)
             for layer in LAYER_NAMES:
                 self._update_contents(con, layer)
+            con.execute("DELETE FROM minemap_derived")  # caches of the empty store, if any
+            con.executemany(
+                "INSERT INTO minemap_derived (key, params_sha256, inputs_json, "
+                "minemap_version, created_at, payload, payload_sha256) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (d.key, d.params_sha256, d.inputs_json, d.minemap_version,
+                     _format_time(d.created_at), sqlite3.Binary(d.payload), d.payload_sha256)
+                    for d in derived
+                ],
+            )  # fmt: skip
             self._append_audit(con, "store_copied", None, detail)
             self._bump_version(con)
 
@@ -979,10 +957,7 @@ class GeoPackageStore(Store):
                 (batch_id,),
             ).fetchone()
         if row is None:
-            raise StoreError(
-                f"no batch {batch_id!r} in the store {self.path}; "
-                "`minemap batches list` shows the batches"
-            )
+            raise self._no_such_batch(batch_id)
         return self._batch_from_row(row)
 
     def undo_batch(self, batch_id: str, *, user: str | None = None) -> BatchRecord:
@@ -1004,16 +979,9 @@ class GeoPackageStore(Store):
                 (batch_id,),
             ).fetchone()
             if row is None:
-                raise StoreError(
-                    f"no batch {batch_id!r} in the store {self.path}; "
-                    "`minemap batches list` shows the batches"
-                )
+                raise self._no_such_batch(batch_id)
             batch = self._batch_from_row(row)
-            if not batch.active:
-                raise StoreError(
-                    f"batch {batch_id} ({batch.file_name}) was already undone on "
-                    f"{_human_time(batch.undone_at)} by {batch.undone_by or 'an unnamed user'}"
-                )
+            self._check_undoable(batch)
             removed = con.execute(
                 f"DELETE FROM {_q(batch.layer)} WHERE batch_id = ?",  # noqa: S608
                 (batch_id,),
@@ -1024,18 +992,7 @@ class GeoPackageStore(Store):
                 (_now(), user, batch_id),
             )
             self._update_contents(con, batch.layer)
-            self._append_audit(
-                con,
-                "undo",
-                user,
-                {
-                    "batch_id": batch_id,
-                    "layer": batch.layer,
-                    "file_name": batch.file_name,
-                    "sha256": batch.sha256,
-                    "features_removed": removed,
-                },
-            )
+            self._append_audit(con, "undo", user, self._undo_detail(batch, removed))
             self._bump_version(con)
         return self.get_batch(batch_id)
 
@@ -1072,11 +1029,7 @@ class GeoPackageStore(Store):
             rows = self._db.execute(
                 "SELECT id, at, user, action, detail FROM minemap_audit ORDER BY id"
             ).fetchall()
-        frame = pd.DataFrame(rows, columns=["id", "at", "user", "action", "detail"])
-        frame["id"] = frame["id"].astype("int64")
-        frame["at"] = pd.to_datetime(frame["at"], format="%Y-%m-%dT%H:%M:%S.%fZ", utc=True)
-        frame["detail"] = [json.loads(text) for text in frame["detail"]]
-        return frame
+        return self._audit_frame(rows, [at for _, at, *_ in rows])
 
     def data_version(self) -> int:
         """A counter that increases whenever the layers or batches change (cache key).
@@ -1143,6 +1096,12 @@ class GeoPackageStore(Store):
             )
         return record
 
+    def derived_keys(self) -> list[str]:
+        """The keys of every derived record kept, sorted."""
+        with self._lock:
+            rows = self._db.execute("SELECT key FROM minemap_derived ORDER BY key").fetchall()
+        return [str(k) for (k,) in rows]
+
     def integrity_check(self) -> list[str]:
         """Check SQLite, GeoPackage and minemap invariants; ``[]`` when healthy.
 
@@ -1181,31 +1140,16 @@ class GeoPackageStore(Store):
             )
             for layer in LAYER_NAMES
         }
-        known = set()
-        for batch_id, layer, status, expected in con.execute(
-            "SELECT batch_id, layer, status, feature_count FROM minemap_batches"
-        ):
-            known.add(batch_id)
-            found = counts.get(layer, {}).get(batch_id, 0)
-            wanted = expected if status == "active" else 0
-            if found != wanted:
-                problems.append(
-                    f"batch {batch_id} ({status}) should have {wanted} rows in {layer}, has {found}"
-                )
-        for layer, by_batch in counts.items():
-            orphans = set(by_batch) - known
-            if orphans:
-                problems.append(f"layer {layer} has rows of unknown batches {sorted(orphans)}")
-        prev = ""
-        for entry_id, at, user, action, detail, prev_hash, digest in con.execute(
-            "SELECT id, at, user, action, detail, prev_hash, hash FROM minemap_audit ORDER BY id"
-        ):
-            if prev_hash != prev or digest != _audit_hash(
-                prev_hash, entry_id, at, user, action, detail
-            ):
-                problems.append(f"audit log entry {entry_id} does not match its hash chain")
-                break
-            prev = digest
+        problems += self._batch_count_problems(
+            counts,
+            con.execute("SELECT batch_id, layer, status, feature_count FROM minemap_batches"),
+        )
+        problems += self._audit_chain_problems(
+            con.execute(
+                "SELECT id, at, user, action, detail, prev_hash, hash FROM minemap_audit "
+                "ORDER BY id"
+            )
+        )
         if self._meta("data_version") is None:
             problems.append("minemap_meta has no data_version")
 
@@ -1446,10 +1390,6 @@ class GeoPackageStore(Store):
 
     def __repr__(self) -> str:
         return f"GeoPackageStore({os.fspath(self.path)!r})"
-
-
-def _human_time(moment: datetime | None) -> str:
-    return "an unknown date" if moment is None else moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _duplicate_message(file_name: str, batch: BatchRecord) -> str:

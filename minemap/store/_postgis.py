@@ -51,9 +51,10 @@ from minemap.store._base import (
     SessionRecord,
     Store,
     UserRecord,
+    _audit_hash,
 )
 from minemap.store._frames import PreparedRows, canonical_frame, prepare_rows
-from minemap.store._gpkg import _audit_hash, _duplicate_message, _human_time, geometry_type_name
+from minemap.store._gpkg import _duplicate_message, geometry_type_name
 
 if TYPE_CHECKING:
     import psycopg
@@ -423,39 +424,8 @@ class PostGISStore(Store):
     )
 
     @staticmethod
-    def _batch_from_row(row: Sequence[Any]) -> BatchRecord:
-        (
-            batch_id,
-            file_name,
-            sha256,
-            layer,
-            user,
-            created_at,
-            feature_count,
-            repair_count,
-            warning_count,
-            status,
-            undone_at,
-            undone_by,
-            report_json,
-            extra_columns_json,
-        ) = row
-        return BatchRecord(
-            batch_id=batch_id,
-            file_name=file_name,
-            sha256=sha256,
-            layer=layer,
-            user=user,
-            created_at=_utc(created_at),
-            feature_count=feature_count,
-            repair_count=repair_count,
-            warning_count=warning_count,
-            status=status,
-            undone_at=_utc(undone_at),
-            undone_by=undone_by,
-            report=json.loads(report_json),
-            extra_columns=tuple(tuple(pair) for pair in json.loads(extra_columns_json)),
-        )
+    def _stored_time(value: datetime | None) -> datetime | None:
+        return _utc(value)
 
     def _find_batch(self, cur: psycopg.Cursor, *, sha256: str, layer: str) -> BatchRecord | None:
         row = cur.execute(
@@ -641,6 +611,7 @@ class PostGISStore(Store):
         audit: Sequence[AuditEntry],
         detail: Mapping[str, Any],
         users: Sequence[UserRecord] = (),
+        derived: Sequence[DerivedRecord] = (),
         progress: Callable[[int, int], None] | None = None,
     ) -> None:
         """Receive a whole store (see :func:`minemap.store.copy.copy_store`), atomically.
@@ -648,8 +619,8 @@ class PostGISStore(Store):
         The store must be empty: no batches, no accounts, and only its own
         ``store_created`` audit entry, which the copied log replaces (the guard trigger
         is disabled for that one statement, inside the transaction). Then accounts,
-        batches, rows and audit entries are written verbatim and a ``store_copied``
-        entry is appended.
+        batches, rows, audit entries and derived records (replacing any the empty store
+        had) are written verbatim and a ``store_copied`` entry is appended.
         """
         total = sum(len(r) for r in rows.values())
         with self._write() as cur:
@@ -727,6 +698,17 @@ class PostGISStore(Store):
                     file_name=batch.file_name, progress=step,
                 )  # fmt: skip
                 done += len(prepared)
+            cur.execute("DELETE FROM minemap_derived")  # caches of the empty store, if any
+            cur.executemany(
+                "INSERT INTO minemap_derived (key, params_sha256, inputs_json, "
+                "minemap_version, created_at, payload, payload_sha256) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                [
+                    (d.key, d.params_sha256, d.inputs_json, d.minemap_version,
+                     _aware(d.created_at), d.payload, d.payload_sha256)
+                    for d in derived
+                ],
+            )  # fmt: skip
             self._append_audit(cur, "store_copied", None, detail)
             self._bump_version(cur)
 
@@ -827,10 +809,7 @@ class PostGISStore(Store):
                 (batch_id,),
             ).fetchone()
         if row is None:
-            raise StoreError(
-                f"no batch {batch_id!r} in the store {self.path}; "
-                "`minemap batches list` shows the batches"
-            )
+            raise self._no_such_batch(batch_id)
         return self._batch_from_row(row)
 
     def undo_batch(self, batch_id: str, *, user: str | None = None) -> BatchRecord:
@@ -853,16 +832,9 @@ class PostGISStore(Store):
                 (batch_id,),
             ).fetchone()
             if row is None:
-                raise StoreError(
-                    f"no batch {batch_id!r} in the store {self.path}; "
-                    "`minemap batches list` shows the batches"
-                )
+                raise self._no_such_batch(batch_id)
             batch = self._batch_from_row(row)
-            if not batch.active:
-                raise StoreError(
-                    f"batch {batch_id} ({batch.file_name}) was already undone on "
-                    f"{_human_time(batch.undone_at)} by {batch.undone_by or 'an unnamed user'}"
-                )
+            self._check_undoable(batch)
             removed = cur.execute(
                 f"DELETE FROM {_q(batch.layer)} WHERE batch_id = %s",  # noqa: S608
                 (batch_id,),
@@ -872,18 +844,7 @@ class PostGISStore(Store):
                 "undone_by = %s WHERE batch_id = %s",
                 (user, batch_id),
             )
-            self._append_audit(
-                cur,
-                "undo",
-                user,
-                {
-                    "batch_id": batch_id,
-                    "layer": batch.layer,
-                    "file_name": batch.file_name,
-                    "sha256": batch.sha256,
-                    "features_removed": removed,
-                },
-            )
+            self._append_audit(cur, "undo", user, self._undo_detail(batch, removed))
             self._bump_version(cur)
         return self.get_batch(batch_id)
 
@@ -920,13 +881,7 @@ class PostGISStore(Store):
             rows = cur.execute(
                 "SELECT id, at, user_name, action, detail FROM minemap_audit ORDER BY id"
             ).fetchall()
-        frame = pd.DataFrame(rows, columns=["id", "at", "user", "action", "detail"])
-        frame["id"] = frame["id"].astype("int64")
-        frame["at"] = pd.to_datetime(
-            [_fmt_time(at) for at in frame["at"]], format=_TIME_FORMAT, utc=True
-        )
-        frame["detail"] = [json.loads(text) for text in frame["detail"]]
-        return frame
+        return self._audit_frame(rows, [_fmt_time(at) for _, at, *_ in rows])
 
     def data_version(self) -> int:
         """A counter that increases whenever the layers or batches change (cache key).
@@ -969,6 +924,12 @@ class PostGISStore(Store):
             payload=bytes(payload),
             payload_sha256=str(digest),
         )
+
+    def derived_keys(self) -> list[str]:
+        """The keys of every derived record kept, sorted."""
+        with self._lock, self._db.cursor() as cur:
+            rows = cur.execute("SELECT key FROM minemap_derived ORDER BY key").fetchall()
+        return [str(k) for (k,) in rows]
 
     def put_derived(
         self, key: str, *, params_sha256: str, inputs_json: str, payload: bytes
@@ -1054,32 +1015,19 @@ class PostGISStore(Store):
                     f"SELECT batch_id, count(*) FROM {_q(layer)} GROUP BY batch_id"  # noqa: S608
                 ).fetchall()
             )
-        known = set()
-        for batch_id, layer, status, expected in cur.execute(
-            "SELECT batch_id, layer, status, feature_count FROM minemap_batches ORDER BY seq"
-        ).fetchall():
-            known.add(batch_id)
-            found = counts.get(layer, {}).get(batch_id, 0)
-            wanted = expected if status == "active" else 0
-            if found != wanted:
-                problems.append(
-                    f"batch {batch_id} ({status}) should have {wanted} rows in {layer}, has {found}"
-                )
-        for layer, by_batch in counts.items():
-            orphans = set(by_batch) - known
-            if orphans:
-                problems.append(f"layer {layer} has rows of unknown batches {sorted(orphans)}")
-        prev = ""
-        for entry_id, at, user, action, detail, prev_hash, digest in cur.execute(
-            "SELECT id, at, user_name, action, detail, prev_hash, hash FROM minemap_audit "
-            "ORDER BY id"
-        ).fetchall():
-            if prev_hash != prev or digest != _audit_hash(
-                prev_hash, entry_id, _fmt_time(at), user, action, detail
-            ):
-                problems.append(f"audit log entry {entry_id} does not match its hash chain")
-                break
-            prev = digest
+        problems += self._batch_count_problems(
+            counts,
+            cur.execute(
+                "SELECT batch_id, layer, status, feature_count FROM minemap_batches ORDER BY seq"
+            ).fetchall(),
+        )
+        problems += self._audit_chain_problems(
+            (entry_id, _fmt_time(at), *rest)
+            for entry_id, at, *rest in cur.execute(
+                "SELECT id, at, user_name, action, detail, prev_hash, hash FROM minemap_audit "
+                "ORDER BY id"
+            ).fetchall()
+        )
         if self._meta(cur, "data_version") is None:
             problems.append("minemap_meta has no data_version")
 

@@ -7,7 +7,17 @@ chain, into a new, empty destination store, in one transaction there. Sessions a
 sign-in attempts are not copied: people sign in again on the new store. The
 destination then appends one ``store_copied`` audit entry. The source is only read.
 Both stores are integrity-checked, and the copy is compared with the source
-(counts, batches, accounts, audit log) before it is reported done.
+(counts, batches, accounts, audit log, derived records) before it is reported done.
+
+Derived records (``minemap_derived``, e.g. the kept hazard surface) are copied as they
+are. That is safe because they are only caches judged by their reader, never by the
+store: the hazard-surface cache names the store batches it was computed from with a
+checksum of each batch's rows as ``read_layer`` returns them (and the code, library
+versions and parameters), and is used only when those still match. The copy keeps
+batch ids, batch records and every row (same order within a batch, exact values and
+geometries), so on the copy the checksums match and the next run is incremental
+instead of a full national recomputation; anything that differs makes the reader
+recompute (``tests/store/test_copy_derived.py`` checks both).
 """
 
 from __future__ import annotations
@@ -22,9 +32,8 @@ import pandas as pd
 
 from minemap._errors import StoreError
 from minemap.layers import LAYER_NAMES, get_schema
-from minemap.store._base import BatchRecord, Store
+from minemap.store._base import BatchRecord, DerivedRecord, Store, _audit_hash
 from minemap.store._frames import PreparedRows, prepare_rows
-from minemap.store._gpkg import _audit_hash
 
 __all__ = ["AuditEntry", "CopySummary", "copy_store"]
 
@@ -56,6 +65,8 @@ class CopySummary:
     audit_entries: int
     counts: dict[str, int] = field(default_factory=dict)
     users: int = 0
+    derived: int = 0
+    """Derived records (caches such as the kept hazard surface) copied."""
 
     @property
     def features(self) -> int:
@@ -185,12 +196,22 @@ def _copy(
     }
     users = source.list_users()
     detail["users"] = len(users)
+    derived = _derived(source)
+    detail["derived"] = len(derived)
     restore(
-        batches=batches, rows=rows, audit=entries, users=users, detail=detail, progress=progress
+        batches=batches,
+        rows=rows,
+        audit=entries,
+        users=users,
+        derived=derived,
+        detail=detail,
+        progress=progress,
     )
     _verify(source, destination, batches=batches, entries=entries, counts=counts)
     if destination.list_users() != users:
         raise StoreError(f"the accounts copied to {dst_name} do not match {src_name}")
+    if _derived(destination) != derived:
+        raise StoreError(f"the derived records copied to {dst_name} do not match {src_name}")
     return CopySummary(
         source=src_name,
         destination=dst_name,
@@ -198,7 +219,14 @@ def _copy(
         audit_entries=len(entries),
         counts=counts,
         users=len(users),
+        derived=len(derived),
     )
+
+
+def _derived(store: Store) -> list[DerivedRecord]:
+    """Every derived record of ``store`` as stored, by key."""
+    records = [store.get_derived(key) for key in store.derived_keys()]
+    return [r for r in records if r is not None]
 
 
 def _verify(
