@@ -24,14 +24,23 @@ or undone; seeds grow through the STRtree to whole connected components, and a c
 component is replaced when any of its **members** is affected (decided by membership, not
 by geometric tests on the cached rows, so a component cut to a sliver by released land
 is replaced too). The result equals a full :func:`~minemap.risk.surface.hazard_surface`
-(tested). Anything else — different parameters or code, records set aside by ``as_of``,
-rows without a batch id, layers that are not whole store batches, a batch whose rows
-changed, a damaged cache row — means a full recomputation: a stale hazard map would be a
-safety failure. A damaged or unreadable cache row is logged as a warning and ignored,
-never raised. This module uses the geometry engine's own steps (``_evidence``,
-``_components``, and the growth and component naming it shares with
-:func:`~minemap.risk.surface.update_surface`: ``_grow``, ``_member_component_ids``) so the
-evidence and components are the same by construction; their source is part of
+(tested).
+
+A run **as of a past date** (records dated after it set aside, ``keep``) is given the
+whole batches and which rows are used: relative to the kept surface of all records, the
+records set aside are removed records (released land set aside is "undone" released
+land), so the same membership-based update recomputes only the components they touch.
+That surface is returned, never written: the store keeps the all-records surface (batches
+added or undone since the kept surface are handled in the same update; the kept surface
+itself is brought up to date by the next all-records run).
+
+Anything else — different parameters or code, rows without a batch id, layers that are
+not whole store batches, a batch whose rows changed, a damaged cache row — means a full
+recomputation: a stale hazard map would be a safety failure. A damaged or unreadable
+cache row is logged as a warning and ignored, never raised. This module uses the geometry
+engine's own steps (``_evidence``, ``_components``, and the growth and component naming it
+shares with :func:`~minemap.risk.surface.update_surface`: ``_grow``, ``_member_component_ids``)
+so the evidence and components are the same by construction; their source is part of
 ``params_sha256``. The exact metric geometries are kept too and handed over with the
 surface, as :func:`~minemap.risk.surface.hazard_surface` does, so ``make_tasks`` gives
 the same tasks as after a full run.
@@ -405,12 +414,19 @@ def _current_evidence(
     crs: pyproj.CRS,
     batch_cols: Mapping[str, np.ndarray],
     casualty_buffer_m: float | Mapping[str, float] | None,
+    positions: Mapping[str, np.ndarray] | None = None,
 ) -> _Evidence:
-    """The evidence exactly as :func:`hazard_surface` builds it, with each one's record."""
+    """The evidence exactly as :func:`hazard_surface` builds it, with each one's record.
+
+    ``batch_cols`` are the batch ids of the rows given; ``positions`` (per layer, aligned
+    to those rows) their positions within their whole batch, when the rows are a subset
+    (records set aside by ``as_of``); default: the rows are whole batches.
+    """
     geoms, kinds, keys, circ = _evidence(
         hazards, footprints, casualties, crs, casualty_buffer_m, None
     )
-    batches, positions = [], []
+    batches: list[np.ndarray] = []
+    pos_list: list[np.ndarray] = []
     for layer, source in (("hazards", hazards), ("strikes", footprints),
                           ("casualties", casualties)):  # fmt: skip
         if source is None or not len(source):
@@ -419,9 +435,10 @@ def _current_evidence(
         keep = ~shapely.is_missing(g) & ~shapely.is_empty(g)
         batch = batch_cols[layer]
         batches.append(batch[keep])
-        positions.append(_positions(batch)[keep])
+        where = positions.get(layer) if positions is not None else None
+        pos_list.append((_positions(batch) if where is None else where)[keep])
     batch = np.concatenate(batches) if batches else np.empty(0, dtype=str)
-    pos = np.concatenate(positions) if positions else np.empty(0, dtype="int64")
+    pos = np.concatenate(pos_list) if pos_list else np.empty(0, dtype="int64")
     if len(batch) != len(geoms):
         raise _NoCacheError("the evidence could not be matched to its records")
     return _Evidence(geoms, kinds, keys, circ, batch, pos, crs)
@@ -479,6 +496,8 @@ def _update(
     released: gpd.GeoDataFrame | None,
     released_batch: np.ndarray,
     n_threads: int,
+    released_aside: np.ndarray | None = None,
+    present: set[str] | None = None,
 ) -> tuple[gpd.GeoDataFrame, pd.DataFrame, np.ndarray, np.ndarray | None, int, int]:
     """(surface, members, its WKB, its metric WKB, components recomputed, cached
     components dropped).
@@ -488,6 +507,11 @@ def _update(
     sliver by released land cannot escape being replaced); here from the stored
     membership (records of undone batches, whose rows the store has deleted, records now
     connected to a change) rather than from the component ids.
+
+    A cached member missing from ``ev`` is a removed record: of an undone batch, or set
+    aside by ``as_of`` (``present``: the batches of the whole frames, whose records may be
+    set aside; ``released_aside``: the released polygons set aside, in lon/lat — the
+    evidence under them is recomputed like under undone released land).
     """
     geoms = ev.geoms
     n = len(geoms)
@@ -503,7 +527,13 @@ def _update(
     known = ~pd.isna(cur_comp)
     if (~known & ~seeds).any():
         raise _NoCacheError("a record of an unchanged batch is not in the cached membership")
-    gone = prev_members["batch_id"].astype(str).isin(removed).to_numpy()
+    # removed records: of undone batches, or set aside by as_of (still in the store)
+    gone = ~old_key.isin(cur_key).to_numpy()
+    lost = set(prev_members["batch_id"].astype(str).to_numpy()[gone]) - set(removed)
+    if lost - set(present if present is not None else ()):
+        raise _NoCacheError("a cached record is gone although its batch is neither undone nor here")
+    if lost and present is None:
+        raise _NoCacheError("records of a kept batch are missing")
     stale = set(prev_members["component_id"].astype(str).to_numpy()[gone])
 
     # released land added or undone: the evidence under it is recomputed
@@ -517,6 +547,8 @@ def _update(
             arr = arr[np.isfinite(arr).all(axis=1)]
             boxes = shapely.box(arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3])
             changed.append(shapely.segmentize(boxes, _SEGMENT_DEG))
+    if released_aside is not None and len(released_aside):
+        changed.append(np.asarray(released_aside, dtype=object))
     tree = shapely.STRtree(geoms) if n else None
     if changed and n:
         cut = np.concatenate(changed)
@@ -650,6 +682,7 @@ def cached_hazard_surface(
     casualties: gpd.GeoDataFrame | None = None,
     released: gpd.GeoDataFrame | None = None,
     excluded: Mapping[str, int] | None = None,
+    keep: Mapping[str, np.ndarray] | None = None,
     reuse: bool = True,
     casualty_buffer_m: float | Mapping[str, float] | None = None,
     n_threads: int = _spatial.N_THREADS,
@@ -662,12 +695,20 @@ def cached_hazard_surface(
         Where the surface is kept (``get_derived``/``put_derived``; ``list_batches`` is
         used, when present, to check that the frames hold whole active batches).
     hazards, strikes, casualties, released : GeoDataFrame, optional
-        The store layers as used (``released`` is the ``cleared`` layer), with ``batch_id``.
+        The store layers (``released`` is the ``cleared`` layer), with ``batch_id``: with
+        ``keep``, every record of them (the whole batches); otherwise the records used.
     footprints : GeoDataFrame, optional
         :func:`~minemap.risk.footprints.strike_footprints` of ``strikes`` (aligned to it).
     excluded : mapping, optional
-        Records set aside per layer before this call (``as_of``): if any surface layer
-        lost records, the cache is neither used nor written.
+        Records set aside per layer before this call, without ``keep``: if any surface
+        layer lost records, the cache is neither used nor written (the frames given are
+        then not whole batches). Superseded by ``keep``.
+    keep : mapping of layer name to bool array, optional
+        Per layer (``hazards``, ``strikes``, ``casualties``, ``cleared``), which rows of
+        the frames given are used (e.g. dated on or before ``as_of``); the others are set
+        aside. The surface is that of the rows kept; relative to the kept surface of all
+        records they are removed records, so only the components they touch are
+        recomputed. Such a surface is not written (the store keeps the all-records one).
     reuse : bool
         False: compute the whole surface (the cached one is not read) and store it.
     casualty_buffer_m : optional
@@ -677,26 +718,44 @@ def cached_hazard_surface(
     Returns
     -------
     SurfaceRun
-        The surface equals ``hazard_surface`` on the same layers in every case.
+        The surface equals ``hazard_surface`` on the rows used in every case.
     """
     from minemap.risk.surface import hazard_surface
 
-    layers = {"hazards": hazards, "strikes": strikes, "casualties": casualties,
-              "cleared": released}  # fmt: skip
+    full_layers = {"hazards": hazards, "strikes": strikes, "casualties": casualties,
+                   "cleared": released}  # fmt: skip
     if (
         strikes is not None
         and len(strikes)
         and (footprints is None or len(footprints) != len(strikes))
     ):
         raise ValueError("footprints must be strike_footprints(strikes), aligned to it")
+    masks: dict[str, np.ndarray] = {}
+    for layer, frame in full_layers.items():
+        mask = None if keep is None else keep.get(layer)
+        if frame is None or mask is None:
+            continue
+        mask = np.asarray(mask, dtype=bool)
+        if len(mask) != len(frame):
+            raise ValueError(f"keep[{layer!r}] must have one value per {layer} record")
+        if not mask.all():
+            masks[layer] = mask
+
+    def used(layer: str, frame: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame | None:
+        return frame[masks[layer]] if frame is not None and layer in masks else frame
+
+    u_hazards, u_strikes = used("hazards", hazards), used("strikes", strikes)
+    u_footprints, u_casualties = used("strikes", footprints), used("casualties", casualties)
+    u_released = used("cleared", released)
+    n_aside = sum(int((~m).sum()) for m in masks.values())
     warnings: list[str] = []
 
     def full() -> gpd.GeoDataFrame:
         return hazard_surface(
-            hazards=hazards,
-            footprints=footprints,
-            casualties=casualties,
-            released=released,
+            hazards=u_hazards,
+            footprints=u_footprints,
+            casualties=u_casualties,
+            released=u_released,
             casualty_buffer_m=casualty_buffer_m,
             n_threads=n_threads,
         )
@@ -704,33 +763,46 @@ def cached_hazard_surface(
     # 1. can the current inputs be cached at all?
     try:
         set_aside = {k: v for k, v in (excluded or {}).items() if k in SURFACE_LAYERS and v}
-        if set_aside:
+        if set_aside and keep is None:
             raise _NoCacheError(
                 f"the plan date sets {sum(set_aside.values()):,} record(s) aside; the cache "
                 "holds the surface of all records"
             )
-        batch_cols: dict[str, np.ndarray] = {}
-        digests: dict[str, dict[str, str]] = {}
+        batch_cols: dict[str, np.ndarray] = {}  # of the rows used
+        positions: dict[str, np.ndarray] = {}  # of the rows used, within their batch
+        digests: dict[str, dict[str, str]] = {}  # of the whole batches
         counts: dict[str, dict[str, int]] = {}
-        for layer, frame in layers.items():
+        for layer, frame in full_layers.items():
             if frame is None or not len(frame):
                 batch_cols[layer] = np.empty(0, dtype=str)
                 digests[layer], counts[layer] = {}, {}
                 continue
-            batch_cols[layer] = _batch_column(frame, layer)
+            whole = _batch_column(frame, layer)
             digests[layer] = batch_digests(frame, layer)
-            counts[layer] = {b: len(idx) for b, idx in _groups(batch_cols[layer]).items()}
+            counts[layer] = {b: len(idx) for b, idx in _groups(whole).items()}
+            if layer in masks:
+                positions[layer] = _positions(whole)[masks[layer]]
+                batch_cols[layer] = whole[masks[layer]]
+            else:
+                batch_cols[layer] = whole
         _whole_batches(cache, counts)
-        crs = _area_crs([hazards, footprints, casualties, released])
+        crs = _area_crs([u_hazards, u_footprints, u_casualties, u_released])
         ev = _current_evidence(
-            hazards, strikes, footprints, casualties, crs, batch_cols, casualty_buffer_m
-        )
+            u_hazards, u_strikes, u_footprints, u_casualties, crs, batch_cols,
+            casualty_buffer_m, positions,
+        )  # fmt: skip
     except _NoCacheError as exc:
         surface = full()
         return SurfaceRun(surface, "full", str(exc), len(surface), len(surface))
 
     params = surface_params_sha256(casualty_buffer_m=casualty_buffer_m)
     area_crs = crs.to_wkt()
+    released_aside = None
+    if "cleared" in masks and released is not None:
+        released_aside = np.asarray(released.geometry.array, dtype=object)[~masks["cleared"]]
+        released_aside = released_aside[
+            ~shapely.is_missing(released_aside) & ~shapely.is_empty(released_aside)
+        ]
 
     # 2. the cached surface, if it provably fits
     run = None
@@ -747,7 +819,7 @@ def cached_hazard_surface(
                     raise _NoCacheError(f"the rows of batch {batch_id} changed since")
             added = set(now_of) - set(old_of)
             removed = set(old_of) - set(now_of)
-            if not added and not removed:
+            if not added and not removed and not masks:
                 run = SurfaceRun(cached.surface, "incremental", "no batch added or undone",
                                  len(cached.surface), saved=True)  # fmt: skip
                 run.surface.attrs["area_crs"] = area_crs
@@ -755,8 +827,9 @@ def cached_hazard_surface(
                 return run
             try:
                 surface, members, wkb, metric_wkb, n_fresh, n_dropped = _update(
-                    cached, ev, added=added, removed=removed, released=released,
+                    cached, ev, added=added, removed=removed, released=u_released,
                     released_batch=batch_cols["cleared"], n_threads=n_threads,
+                    released_aside=released_aside, present=set(now_of),
                 )  # fmt: skip
             except _NoCacheError:
                 raise
@@ -764,6 +837,8 @@ def cached_hazard_surface(
                 _warn(warnings, f"updating the cached hazard surface failed ({exc}); recomputing")
                 raise _NoCacheError("incremental update failed") from None
             reason = f"{len(added)} batch(es) added, {len(removed)} undone"
+            if masks:
+                reason += f", {n_aside:,} record(s) after the plan date set aside"
             run = SurfaceRun(surface, "incremental", reason, len(surface), n_fresh, n_dropped,
                              sorted(added), sorted(removed), warnings=warnings)  # fmt: skip
         except _NoCacheError as exc:
@@ -773,12 +848,16 @@ def cached_hazard_surface(
         surface = full()
         metric_wkb = _metric_wkb(surface, crs)
         run = SurfaceRun(surface, "full", reason, len(surface), len(surface), warnings=warnings)
+        if masks:  # the store keeps the surface of all records only
+            return run
         try:
             members = _membership(ev, np.arange(len(ev.geoms)), n_threads)
             _check_membership(surface, members)
         except Exception as exc:
             _warn(warnings, f"the hazard surface cannot be kept for the next run ({exc})")
             return run
+    if masks:  # an as-of surface: not kept (the store keeps the all-records one)
+        return run
 
     # 3. keep it for the next run
     try:
