@@ -422,10 +422,13 @@ def prioritise(
     surface_cache : Store, optional
         The store the layers were read from: the hazard surface computed last time is
         kept there and only the components touched by batches added or undone since are
-        recomputed (:mod:`minemap.risk.surface_cache`; same result as a full run). Not used
-        with ``engine``. The run record's ``surface`` says what happened.
+        recomputed (:mod:`minemap.risk.surface_cache`; same result as a full run); the
+        tasks of every component left unchanged are reused too, only the others are cut
+        (:mod:`minemap.risk.task_cache`). A plan date that sets records aside updates
+        the kept surface and tasks without overwriting them. Not used with ``engine``.
+        The run record's ``surface`` and ``tasks`` say what happened.
     reuse_surface : bool
-        False: ignore the kept surface and compute the whole surface (then keep it).
+        False: ignore the kept surface and tasks and compute them whole (then keep them).
     exposure_distance_m : float
         Reach of a settlement for people exposed (metres, default 2,000).
 
@@ -483,6 +486,22 @@ def prioritise(
             surface = run.surface
             surface_record = run.to_record()
             surface_summary = run.summary()
+            step("tasks", 0.2)
+            from minemap.risk.task_cache import cached_make_tasks
+
+            # the tasks of every component the surface kept unchanged are reused
+            tasks_run = cached_make_tasks(
+                surface_cache,
+                run,
+                farmland=used.get("farmland"),
+                hazards=used.get("hazards"),
+                footprints=footprints,
+                casualties=used.get("casualties"),
+                as_of=as_of_ts,
+                reuse=reuse_surface,
+            )
+            tasks = tasks_run.tasks
+            tasks_record = {**tasks_run.to_record(), "summary": tasks_run.summary()}
         else:
             surface = hazard_surface(
                 hazards=used.get("hazards"),
@@ -491,15 +510,16 @@ def prioritise(
                 released=used.get("cleared"),
             )
             surface_record = {"mode": "full", "reason": "no store cache given"}
-        step("tasks", 0.2)
-        tasks = make_tasks(
-            surface,
-            farmland=used.get("farmland"),
-            hazards=used.get("hazards"),
-            footprints=footprints,
-            casualties=used.get("casualties"),
-            as_of=as_of_ts,
-        )
+            step("tasks", 0.2)
+            tasks = make_tasks(
+                surface,
+                farmland=used.get("farmland"),
+                hazards=used.get("hazards"),
+                footprints=footprints,
+                casualties=used.get("casualties"),
+                as_of=as_of_ts,
+            )
+            tasks_record = {"mode": "full", "reason": "no store cache given"}
     else:
         tasks = engine.build_tasks(
             hazards=used.get("hazards"),
@@ -511,6 +531,7 @@ def prioritise(
             progress=lambda f: step("hazard surface and tasks", 0.05 + 0.25 * f),
         )
         surface_record = {"mode": "full", "reason": "computed by the engine"}
+        tasks_record = {"mode": "full", "reason": "computed by the engine"}
 
     lost = _unattributed(tasks, used.get("casualties"), footprints, attribute_points)
     unattributed = pd.DataFrame(lost, columns=["layer", "record_id", "reason"])
@@ -542,6 +563,7 @@ def prioritise(
         "summary", surface_summary or f"surface: full ({surface_record['reason']})"
     )
     result.run_record["surface"] = surface_record
+    result.run_record["tasks"] = tasks_record
     if engine is not None:
         result.run_record["engine"] = engine.describe()
     result.unattributed = unattributed

@@ -144,6 +144,20 @@ class SurfaceRun:
         Whether this surface was stored for the next run.
     warnings : list of str
         Problems met with the cache (damaged row, failed write); the run went on.
+    base_sha256 : str or None
+        Payload checksum of the kept surface this one was derived from (None: full run).
+    kept_sha256 : str or None
+        Payload checksum of the surface the store keeps after this run.
+    fresh_ids : frozenset of str or None
+        Components of ``surface`` recomputed in this run; every other row is the kept
+        surface's row, unchanged (None: all were computed).
+    record_components : dict or None
+        Per evidence layer (``hazards``, ``strikes``, ``casualties``), the component id of
+        each row used (aligned to the rows used; None where a row is in no component).
+    record_keys : dict or None
+        Per evidence layer, each used row's identity across runs (``"<batch>:<pos>"``).
+    batch_digests : dict or None
+        Checksum of every store batch of the surface layers (:func:`batch_digests`).
     """
 
     surface: gpd.GeoDataFrame
@@ -156,6 +170,12 @@ class SurfaceRun:
     removed_batches: list[str] = field(default_factory=list)
     saved: bool = False
     warnings: list[str] = field(default_factory=list)
+    base_sha256: str | None = None
+    kept_sha256: str | None = None
+    fresh_ids: frozenset[str] | None = None
+    record_components: dict[str, np.ndarray] | None = None
+    record_keys: dict[str, pd.Index] | None = None
+    batch_digests: dict[str, str] | None = None
 
     def to_record(self) -> dict[str, Any]:
         """JSON-able summary for the run record."""
@@ -444,6 +464,40 @@ def _current_evidence(
     return _Evidence(geoms, kinds, keys, circ, batch, pos, crs)
 
 
+def _keys(batch: np.ndarray, pos: np.ndarray) -> pd.Index:
+    """``"<batch id>:<position>"`` of each record: its identity across runs."""
+    return pd.Index(np.asarray(batch).astype(str)) + ":" + pd.Index(np.asarray(pos).astype(str))
+
+
+def _record_components(
+    members: pd.DataFrame, row_keys: Mapping[str, pd.Index]
+) -> dict[str, np.ndarray] | None:
+    """Per evidence layer, the component id of each row used (None: in no component);
+    None if that cannot be told (then the tasks are not reused)."""
+    try:
+        return _record_components_of(members, row_keys)
+    except Exception as exc:  # never fails the plan: the tasks are then all recomputed
+        log.warning("the records' components could not be listed (%s)", exc)
+        return None
+
+
+def _record_components_of(
+    members: pd.DataFrame, row_keys: Mapping[str, pd.Index]
+) -> dict[str, np.ndarray]:
+    comp_of = pd.Series(
+        members["component_id"].astype(str).to_numpy(dtype=object),
+        index=_keys(members["batch_id"].to_numpy(), members["pos"].to_numpy()),
+    )
+    if comp_of.index.has_duplicates:
+        raise ValueError("the membership lists a record twice")
+    out = {}
+    for layer, keys in row_keys.items():
+        comp = comp_of.reindex(keys).to_numpy(dtype=object, copy=True)
+        comp[pd.isna(comp)] = None
+        out[layer] = comp
+    return out
+
+
 def _membership(ev: _Evidence, subset: np.ndarray, n_threads: int) -> pd.DataFrame:
     """Component id of every evidence record in ``subset`` (indices; a closed set)."""
     comp = _member_component_ids(ev.geoms[subset], ev.keys[subset], ev.circ[subset], n_threads)
@@ -498,9 +552,9 @@ def _update(
     n_threads: int,
     released_aside: np.ndarray | None = None,
     present: set[str] | None = None,
-) -> tuple[gpd.GeoDataFrame, pd.DataFrame, np.ndarray, np.ndarray | None, int, int]:
-    """(surface, members, its WKB, its metric WKB, components recomputed, cached
-    components dropped).
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame, np.ndarray, np.ndarray | None, frozenset, int]:
+    """(surface, members, its WKB, its metric WKB, ids of the components recomputed,
+    number of cached components dropped).
 
     Like :func:`~minemap.risk.surface.update_surface`, staleness is decided by
     **members**, never by geometric tests on the cached rows (a component cut down to a
@@ -612,7 +666,8 @@ def _update(
     except _NoCacheError as exc:
         raise ValueError(str(exc)) from None
     _hand_over(out, metric_wkb, ev.crs)
-    return out, members, wkb, metric_wkb, len(fresh), int(drop.sum())
+    fresh_ids = frozenset(fresh["component_id"].astype(str).tolist()) if len(fresh) else frozenset()
+    return out, members, wkb, metric_wkb, fresh_ids, int(drop.sum())
 
 
 # -- the cache-aware surface ---------------------------------------------------------------
@@ -642,8 +697,9 @@ def _warn(run_warnings: list[str], message: str) -> None:
 
 def _load(
     cache: DerivedCache, params: str, warnings: list[str]
-) -> tuple[_Cached, dict[str, dict[str, str]], str]:
-    """(cached surface, its batches per layer, its area CRS WKT); raises _NoCacheError."""
+) -> tuple[_Cached, dict[str, dict[str, str]], str, str]:
+    """(cached surface, its batches per layer, its area CRS WKT, its payload checksum);
+    raises _NoCacheError."""
     try:
         record = cache.get_derived(SURFACE_KEY)
     except Exception as exc:  # an unreadable cache is not a reason to fail the plan
@@ -670,7 +726,7 @@ def _load(
     except Exception as exc:  # damaged: ignored with a warning, never raised
         _warn(warnings, f"the cached hazard surface is damaged ({exc}); ignored, recomputing")
         raise _NoCacheError("cached surface damaged: ignored") from None
-    return cached, batches, str(inputs["area_crs"])
+    return cached, batches, str(inputs["area_crs"]), str(record.payload_sha256)
 
 
 def cached_hazard_surface(
@@ -686,6 +742,7 @@ def cached_hazard_surface(
     reuse: bool = True,
     casualty_buffer_m: float | Mapping[str, float] | None = None,
     n_threads: int = _spatial.N_THREADS,
+    _rebuild: bool = True,
 ) -> SurfaceRun:
     """The hazard surface of the layers, updated from the store's cached one when safe.
 
@@ -791,6 +848,10 @@ def cached_hazard_surface(
             u_hazards, u_strikes, u_footprints, u_casualties, crs, batch_cols,
             casualty_buffer_m, positions,
         )  # fmt: skip
+        row_keys = {
+            layer: _keys(batch_cols[layer], positions.get(layer, _positions(batch_cols[layer])))
+            for layer in ("hazards", "strikes", "casualties")
+        }
     except _NoCacheError as exc:
         surface = full()
         return SurfaceRun(surface, "full", str(exc), len(surface), len(surface))
@@ -809,7 +870,7 @@ def cached_hazard_surface(
     reason = "cache not used (--no-cache)"
     if reuse:
         try:
-            cached, old, old_crs = _load(cache, params, warnings)
+            cached, old, old_crs, base_sha = _load(cache, params, warnings)
             if old_crs != area_crs:
                 raise _NoCacheError("the data's extent moved the equal-area CRS")
             old_of = {b: (layer, d) for layer, m in old.items() for b, d in m.items()}
@@ -821,12 +882,16 @@ def cached_hazard_surface(
             removed = set(old_of) - set(now_of)
             if not added and not removed and not masks:
                 run = SurfaceRun(cached.surface, "incremental", "no batch added or undone",
-                                 len(cached.surface), saved=True)  # fmt: skip
+                                 len(cached.surface), saved=True, base_sha256=base_sha,
+                                 kept_sha256=base_sha, fresh_ids=frozenset())  # fmt: skip
                 run.surface.attrs["area_crs"] = area_crs
                 _hand_over(run.surface, cached.metric_wkb, crs)
+                run.record_components = _record_components(cached.members, row_keys)
+                run.record_keys = row_keys
+                run.batch_digests = {b: d for m in digests.values() for b, d in m.items()}
                 return run
             try:
-                surface, members, wkb, metric_wkb, n_fresh, n_dropped = _update(
+                surface, members, wkb, metric_wkb, fresh_ids, n_dropped = _update(
                     cached, ev, added=added, removed=removed, released=u_released,
                     released_batch=batch_cols["cleared"], n_threads=n_threads,
                     released_aside=released_aside, present=set(now_of),
@@ -836,13 +901,34 @@ def cached_hazard_surface(
             except Exception as exc:
                 _warn(warnings, f"updating the cached hazard surface failed ({exc}); recomputing")
                 raise _NoCacheError("incremental update failed") from None
+            n_fresh = len(fresh_ids)
             reason = f"{len(added)} batch(es) added, {len(removed)} undone"
             if masks:
                 reason += f", {n_aside:,} record(s) after the plan date set aside"
             run = SurfaceRun(surface, "incremental", reason, len(surface), n_fresh, n_dropped,
-                             sorted(added), sorted(removed), warnings=warnings)  # fmt: skip
+                             sorted(added), sorted(removed), warnings=warnings,
+                             base_sha256=base_sha, kept_sha256=base_sha,
+                             fresh_ids=fresh_ids)  # fmt: skip
         except _NoCacheError as exc:
             reason = str(exc)
+    same_crs = masks and _area_crs([hazards, footprints, casualties, released]).to_wkt() == area_crs
+    if run is None and masks and reuse and _rebuild and same_crs:
+        # no usable kept surface: build and keep the all-records one, then update it to
+        # the plan date (so the next run as of any date is incremental)
+        kept = cached_hazard_surface(
+            cache, hazards=hazards, footprints=footprints, strikes=strikes,
+            casualties=casualties, released=released, reuse=False,
+            casualty_buffer_m=casualty_buffer_m, n_threads=n_threads, _rebuild=False,
+        )  # fmt: skip
+        if kept.saved:
+            again = cached_hazard_surface(
+                cache, hazards=hazards, footprints=footprints, strikes=strikes,
+                casualties=casualties, released=released, keep=keep,
+                casualty_buffer_m=casualty_buffer_m, n_threads=n_threads, _rebuild=False,
+            )  # fmt: skip
+            again.warnings[:0] = warnings + kept.warnings
+            again.reason = f"kept surface rebuilt ({reason}); {again.reason}"
+            return again
     if run is None:
         wkb = None
         surface = full()
@@ -856,6 +942,9 @@ def cached_hazard_surface(
         except Exception as exc:
             _warn(warnings, f"the hazard surface cannot be kept for the next run ({exc})")
             return run
+    run.record_components = _record_components(members, row_keys)
+    run.record_keys = row_keys
+    run.batch_digests = {b: d for m in digests.values() for b, d in m.items()}
     if masks:  # an as-of surface: not kept (the store keeps the all-records one)
         return run
 
@@ -872,13 +961,15 @@ def cached_hazard_surface(
             "batches": digests,
             "n_components": len(run.surface),
         }
+        payload = _encode(_Cached(run.surface, members, boxes, wkb, metric_wkb))
         cache.put_derived(
             SURFACE_KEY,
             params_sha256=params,
             inputs_json=json.dumps(inputs, sort_keys=True),
-            payload=_encode(_Cached(run.surface, members, boxes, wkb, metric_wkb)),
+            payload=payload,
         )
         run.saved = True
+        run.kept_sha256 = hashlib.sha256(payload).hexdigest()
     except Exception as exc:  # a cache that cannot be written must not fail the plan
         _warn(warnings, f"the hazard surface could not be kept for the next run: {exc}")
     return run

@@ -16,7 +16,7 @@ import pytest
 
 from minemap.risk.footprints import strike_footprints
 from minemap.risk.pipeline import filter_as_of, prioritise
-from minemap.risk.surface_cache import SURFACE_KEY, cached_hazard_surface
+from minemap.risk.surface_cache import SURFACE_KEY, _decode, cached_hazard_surface
 from minemap.store import open_store
 from tests.risk.test_pipeline_cache import (
     assert_same_surface,
@@ -87,9 +87,10 @@ def as_of_run(location, as_of: str) -> dict:
             store, hazards=layers["hazards"], strikes=layers["strikes"], footprints=all_fp,
             casualties=layers["casualties"], released=layers["cleared"], keep=keep,
         )  # fmt: skip
-    assert (after is None) == (before is None)
     if before is not None:  # the all-records surface is not overwritten
         assert after.payload_sha256 == before.payload_sha256
+    if before is None and after is not None:  # rebuilt: the surface of all records
+        assert_same_surface(_decode(after.payload).surface, full_surface(layers))
     plain = prioritise(layers, as_of=as_of)
     assert csv_bytes(cached.tasks) == csv_bytes(plain.tasks)
     assert cached.run_record["ranking_sha256"] == plain.run_record["ranking_sha256"]
@@ -102,11 +103,14 @@ def as_of_run(location, as_of: str) -> dict:
 
 def test_as_of_runs_update_the_kept_surface_and_equal_full_runs(location):
     ids = build(location)
-    # no kept surface yet: a full run, and nothing written (only all-records surfaces are)
+    # no kept surface yet: the all-records surface is built and kept, then updated
+    with open_store(location) as store:
+        assert store.get_derived(SURFACE_KEY) is None
     step = as_of_run(location, "2024-06-01")
-    assert step["mode"] == "full"
-    with open_store(location) as store:  # a run of all records keeps the surface
-        prioritise(read_layers(store), as_of="2026-01-01", surface_cache=store)
+    assert step["mode"] == "incremental"
+    assert step["reason"].startswith("kept surface rebuilt (no cached surface yet)")
+    with open_store(location) as store:
+        assert store.get_derived(SURFACE_KEY) is not None
     for as_of in ("2024-06-01", "2025-01-20", "2025-02-15", "2023-02-01", "2022-01-01"):
         step = as_of_run(location, as_of)
         assert step["mode"] == "incremental", (as_of, step)
