@@ -96,7 +96,7 @@ SURFACE_KEY = "hazard_surface"
 SURFACE_LAYERS = ("hazards", "strikes", "casualties", "cleared")
 """The store layers the hazard surface depends on (farmland does not change it)."""
 
-_FORMAT = 2  # payload layout; bump when it changes
+_FORMAT = 3  # payload layout and checksum format; bump when either changes
 _MARGIN_DEG = 0.002  # enlarge every record box by this (~220 m north-south)
 _SEGMENT_DEG = 0.005  # densify boxes before projecting so their edges stay outside
 # modules whose code decides the surface: a change in any of them invalidates the cache
@@ -158,6 +158,8 @@ class SurfaceRun:
         Per evidence layer, each used row's identity across runs (``"<batch>:<pos>"``).
     batch_digests : dict or None
         Checksum of every store batch of the surface layers (:func:`batch_digests`).
+    wkb, metric_wkb : ndarray or None
+        The surface's lon/lat and exact metric geometries as WKB, when known.
     """
 
     surface: gpd.GeoDataFrame
@@ -176,6 +178,8 @@ class SurfaceRun:
     record_components: dict[str, np.ndarray] | None = None
     record_keys: dict[str, pd.Index] | None = None
     batch_digests: dict[str, str] | None = None
+    wkb: np.ndarray | None = None
+    metric_wkb: np.ndarray | None = None
 
     def to_record(self) -> dict[str, Any]:
         """JSON-able summary for the run record."""
@@ -290,12 +294,22 @@ def batch_digests(frame: gpd.GeoDataFrame, layer: str) -> dict[str, str]:
     wkb = shapely.to_wkb(np.asarray(frame.geometry.array, dtype=object))
     head = json.dumps([layer, cols, [str(frame[c].dtype) for c in cols]]).encode()
     out = {}
+    missing = pd.isna(wkb)
+    any_missing = bool(missing.any())
+    if any_missing:
+        lengths = np.array([-1 if m else len(b) for b, m in zip(wkb, missing, strict=True)])
+    else:
+        lengths = np.fromiter(map(len, wkb), dtype="int64", count=len(wkb))
+    lengths = lengths.astype("<i8")
     for batch_id, idx in _groups(batch).items():
         h = hashlib.sha256(head)
         h.update(len(idx).to_bytes(8, "little"))
         h.update(row_hash[idx].tobytes())
-        for blob in wkb[idx]:
-            h.update(b"\0" if blob is None else len(blob).to_bytes(4, "little") + blob)
+        h.update(lengths[idx].tobytes())  # each geometry's WKB length (-1: none), then all
+        blobs = wkb[idx].tolist()
+        if any_missing:
+            blobs = [b for b, m in zip(blobs, missing[idx], strict=True) if not m]
+        h.update(b"".join(blobs))
         out[batch_id] = h.hexdigest()
     return out
 
@@ -883,7 +897,8 @@ def cached_hazard_surface(
             if not added and not removed and not masks:
                 run = SurfaceRun(cached.surface, "incremental", "no batch added or undone",
                                  len(cached.surface), saved=True, base_sha256=base_sha,
-                                 kept_sha256=base_sha, fresh_ids=frozenset())  # fmt: skip
+                                 kept_sha256=base_sha, fresh_ids=frozenset(),
+                                 wkb=cached.wkb, metric_wkb=cached.metric_wkb)  # fmt: skip
                 run.surface.attrs["area_crs"] = area_crs
                 _hand_over(run.surface, cached.metric_wkb, crs)
                 run.record_components = _record_components(cached.members, row_keys)
@@ -908,7 +923,7 @@ def cached_hazard_surface(
             run = SurfaceRun(surface, "incremental", reason, len(surface), n_fresh, n_dropped,
                              sorted(added), sorted(removed), warnings=warnings,
                              base_sha256=base_sha, kept_sha256=base_sha,
-                             fresh_ids=fresh_ids)  # fmt: skip
+                             fresh_ids=fresh_ids, wkb=wkb, metric_wkb=metric_wkb)  # fmt: skip
         except _NoCacheError as exc:
             reason = str(exc)
     same_crs = masks and _area_crs([hazards, footprints, casualties, released]).to_wkt() == area_crs
@@ -930,10 +945,11 @@ def cached_hazard_surface(
             again.reason = f"kept surface rebuilt ({reason}); {again.reason}"
             return again
     if run is None:
-        wkb = None
         surface = full()
         metric_wkb = _metric_wkb(surface, crs)
-        run = SurfaceRun(surface, "full", reason, len(surface), len(surface), warnings=warnings)
+        wkb = shapely.to_wkb(np.asarray(surface.geometry.array, dtype=object))
+        run = SurfaceRun(surface, "full", reason, len(surface), len(surface), warnings=warnings,
+                         wkb=wkb, metric_wkb=metric_wkb)  # fmt: skip
         if masks:  # the store keeps the surface of all records only
             return run
         try:

@@ -348,8 +348,16 @@ def _signatures(surface: gpd.GeoDataFrame, surface_run: SurfaceRun, crs: pyproj.
     ids = surface["component_id"].astype(str).to_numpy(dtype=object)
     geoms = np.asarray(surface.geometry.array, dtype=object)
     metric = _spatial.recall_metric(surface.geometry.array, crs)
-    lonlat_wkb = shapely.to_wkb(geoms) if len(geoms) else np.empty(0, dtype=object)
-    metric_wkb = shapely.to_wkb(metric) if metric is not None and len(metric) else None
+    # the WKB the surface cache already has (same bytes as encoding the rows again)
+    lonlat_wkb = surface_run.wkb
+    if lonlat_wkb is None or len(lonlat_wkb) != len(geoms):
+        lonlat_wkb = shapely.to_wkb(geoms) if len(geoms) else np.empty(0, dtype=object)
+    metric_wkb = None
+    if metric is not None and len(metric):
+        metric_wkb = surface_run.metric_wkb
+        # (a metric form recalled in ``crs`` is the one handed over, whose WKB this is)
+        if metric_wkb is None or len(metric_wkb) != len(metric):
+            metric_wkb = shapely.to_wkb(metric)
     lines = []
     for layer in _EVIDENCE:
         key = np.asarray(keys[layer], dtype=object)
@@ -363,7 +371,12 @@ def _signatures(surface: gpd.GeoDataFrame, surface_run: SurfaceRun, crs: pyproj.
     members: dict[str, str] = {}
     if lines:
         table = pd.concat(lines, ignore_index=True).sort_values(["comp", "text"], kind="stable")
-        members = table.groupby("comp", sort=False)["text"].agg("\n".join).to_dict()
+        comp_sorted = table["comp"].to_numpy(dtype=object)
+        text_sorted = table["text"].to_numpy(dtype=object).tolist()
+        starts = np.flatnonzero(np.r_[True, comp_sorted[1:] != comp_sorted[:-1]])
+        ends = np.r_[starts[1:], len(comp_sorted)]
+        for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
+            members[comp_sorted[a]] = "\n".join(text_sorted[a:b])
     out = []
     for i, cid in enumerate(ids):
         h = hashlib.sha256(str(cid).encode() + b"\0")
@@ -543,9 +556,10 @@ def _reuse(
     reused_ids = ids[same]
     fresh = ~same
     fresh_ids = ids[fresh]
-    kept_comp = kept.tasks["component_id"].astype(str).to_numpy(dtype=object)
-    # tasks of components that are gone or changed are dropped
-    old = kept.tasks.iloc[np.flatnonzero(np.isin(kept_comp, reused_ids))]
+    # tasks of components that are gone or changed are dropped (hash-based membership:
+    # numpy's isin sorts object arrays, seconds for 10^4 ids)
+    take = kept.tasks["component_id"].astype(str).isin(pd.Index(reused_ids)).to_numpy()
+    old = kept.tasks.iloc[np.flatnonzero(take)]
 
     parts = [old] if len(old) else []
     fresh_tasks = None
