@@ -167,13 +167,15 @@ def _farmland_digests(farmland: gpd.GeoDataFrame | None) -> list[list[str]]:
 class _Kept:
     tasks: gpd.GeoDataFrame  # without casualty_recency
     wkb: np.ndarray  # the tasks' geometries as WKB
-    attribution: pd.Series  # casualty record key → task id
-    signatures: pd.Series  # component id → signature of what its tasks were cut from
+    task_sig: np.ndarray  # the signature of each task's component
+    attribution: pd.Series  # "<signature>|<casualty record key>" → task id
+    signatures: pd.Series  # signature → component id, every component kept (with or
+    # without tasks); a component id may appear under several signatures (e.g. as of two
+    # dates, with and without some released land)
 
 
-def _encode(
-    tasks: gpd.GeoDataFrame, wkb: np.ndarray, attribution: pd.Series, signatures: pd.Series
-) -> bytes:
+def _encode(kept: _Kept) -> bytes:
+    tasks, wkb, attribution, signatures = kept.tasks, kept.wkb, kept.attribution, kept.signatures
     table = pd.DataFrame(tasks.drop(columns=[tasks.geometry.name]))
     meta = {"columns": list(table.columns), "dtypes": {}, "none": []}
     for col in table.columns:
@@ -185,6 +187,7 @@ def _encode(
             elif not all(isinstance(v, float) for v in missing):
                 raise ValueError(f"column {col} mixes kinds of missing values")
     table["geometry_wkb"] = pd.Series(list(wkb), dtype=object, index=table.index)
+    table["signature_"] = pd.array(np.asarray(kept.task_sig).astype(str), dtype="str")
     att = pd.DataFrame(
         {
             "key": pd.array(attribution.index.astype(str), dtype="str"),
@@ -193,8 +196,8 @@ def _encode(
     )
     sig = pd.DataFrame(
         {
-            "component_id": pd.array(signatures.index.astype(str), dtype="str"),
-            "signature": pd.array(signatures.to_numpy().astype(str), dtype="str"),
+            "signature": pd.array(signatures.index.astype(str), dtype="str"),
+            "component_id": pd.array(signatures.to_numpy().astype(str), dtype="str"),
         }
     )
     parts = {"meta.json": json.dumps(meta).encode()}
@@ -216,6 +219,7 @@ def _decode(payload: bytes) -> _Kept:
         att = pd.read_parquet(io.BytesIO(zf.read("attribution.parquet")))
         sig = pd.read_parquet(io.BytesIO(zf.read("signatures.parquet")))
     wkb = table.pop("geometry_wkb").to_numpy(dtype=object)
+    task_sig = table.pop("signature_").astype(str).to_numpy(dtype=object)
     if list(table.columns) != meta["columns"]:
         raise ValueError("the kept tasks have other columns than recorded")
     for col in table.columns:
@@ -238,14 +242,15 @@ def _decode(payload: bytes) -> _Kept:
     if attribution.index.has_duplicates:
         raise ValueError("a casualty is attributed twice")
     signatures = pd.Series(
-        sig["signature"].astype(str).to_numpy(dtype=object),
-        index=pd.Index(sig["component_id"].astype(str)),
+        sig["component_id"].astype(str).to_numpy(dtype=object),
+        index=pd.Index(sig["signature"].astype(str)),
     )
     if signatures.index.has_duplicates:
-        raise ValueError("a component is listed twice")
-    if not set(tasks["component_id"].astype(str)) <= set(signatures.index):
-        raise ValueError("tasks of a component without a signature")
-    return _Kept(tasks, wkb, attribution, signatures)
+        raise ValueError("a signature is listed twice")
+    comp_of_sig = signatures.reindex(task_sig).to_numpy(dtype=object)
+    if (comp_of_sig != tasks["component_id"].astype(str).to_numpy(dtype=object)).any():
+        raise ValueError("tasks listed under another component's signature")
+    return _Kept(tasks, wkb, task_sig, attribution, signatures)
 
 
 def _load(cache: DerivedCache, params: str, expect: dict[str, Any]) -> _Kept:
@@ -462,6 +467,7 @@ def cached_make_tasks(
     # 1. the kept tasks of every component whose signature is unchanged
     reason = "tasks not reused (--no-cache)"
     result = None
+    kept = None
     if reuse:
         try:
             expect = {"area_crs": crs.to_wkt(), "farmland": farm}
@@ -471,27 +477,26 @@ def cached_make_tasks(
             reason = str(exc)
     if result is None:
         run = TasksRun(cut(surface, evidence), "full", reason, 0, len(surface), warnings=warnings)
-        same_as_kept = False
     else:
         tasks, n_reused, n_cut = result
         run = TasksRun(tasks, "incremental", "the kept tasks were reused", n_reused, n_cut,
                        warnings=warnings)  # fmt: skip
-        same_as_kept = n_cut == 0 and n_reused == len(kept.signatures)
 
-    # 2. keep them for the next run (any plan date: reuse is decided per component)
-    if same_as_kept:
-        run.saved = True  # the kept tasks are these
+    # 2. keep them for the next run (any plan date: reuse is decided per component), with
+    # the kept entries of other components (e.g. of the last other plan date), at most as
+    # many as this run has
+    if result is not None and run.n_components_cut == 0:
+        run.saved = True  # every component was kept already
         return finish(run)
     try:
-        attribution = _attribution_of(run.tasks, surface_run, casualties)
-        wkb = shapely.to_wkb(np.asarray(run.tasks.geometry.array, dtype=object))
-        kept_tasks = run.tasks.drop(columns=["casualty_recency"])
-        payload = _encode(kept_tasks, wkb, attribution, signatures)
+        current = _current_entries(run.tasks, surface_run, casualties, signatures)
+        merged = _merge(current, kept if result is not None else None)
+        payload = _encode(merged)
         inputs = {
             "format": _FORMAT,
             "area_crs": crs.to_wkt(),
             "farmland": farm,
-            "n_tasks": len(run.tasks),
+            "n_tasks": len(merged.tasks),
         }
         cache.put_derived(
             TASKS_KEY,
@@ -519,19 +524,60 @@ def _aligned(surface_run: SurfaceRun, evidence: dict[str, gpd.GeoDataFrame | Non
             raise _NoReuseError(f"the {layer} rows are not those the surface was built from")
 
 
-def _attribution_of(
-    tasks: gpd.GeoDataFrame, surface_run: SurfaceRun, casualties: gpd.GeoDataFrame | None
-) -> pd.Series:
-    """Casualty record key → task id, from ``tasks.attrs["casualty_task"]``."""
-    if casualties is None or not len(casualties):
-        return pd.Series([], index=pd.Index([], dtype=object), dtype=object)
-    rows = tasks.attrs.get("casualty_task")
-    keys = (surface_run.record_keys or {}).get("casualties")
-    if rows is None or keys is None or len(rows) != len(casualties) or len(keys) != len(rows):
-        raise ValueError("the casualties' tasks are not known")
-    hit = rows >= 0
-    ids = tasks["task_id"].astype(str).to_numpy(dtype=object)
-    return pd.Series(ids[rows[hit]], index=pd.Index(np.asarray(keys)[hit]))
+def _current_entries(
+    tasks: gpd.GeoDataFrame,
+    surface_run: SurfaceRun,
+    casualties: gpd.GeoDataFrame | None,
+    signatures: pd.Series,
+) -> _Kept:
+    """This run's tasks as kept entries (``tasks.attrs["casualty_task"]``: attributions;
+    ``signatures``: component id → signature, every component of the surface)."""
+    comp_ids = tasks["component_id"].astype(str).to_numpy(dtype=object)
+    task_sig = signatures.reindex(comp_ids).to_numpy(dtype=object)
+    if pd.isna(task_sig).any():
+        raise ValueError("a task's component has no signature")
+    attribution = pd.Series([], index=pd.Index([], dtype=object), dtype=object)
+    if casualties is not None and len(casualties):
+        rows = tasks.attrs.get("casualty_task")
+        keys = (surface_run.record_keys or {}).get("casualties")
+        if rows is None or keys is None or len(rows) != len(casualties) or len(keys) != len(rows):
+            raise ValueError("the casualties' tasks are not known")
+        hit = rows >= 0
+        ids = tasks["task_id"].astype(str).to_numpy(dtype=object)
+        labels = (
+            pd.Index(task_sig[rows[hit]].astype(str))
+            + "|"
+            + pd.Index(np.asarray(keys)[hit].astype(str))
+        )
+        attribution = pd.Series(ids[rows[hit]], index=labels)
+    kept_tasks = tasks.drop(columns=["casualty_recency"])
+    kept_tasks.attrs = {}
+    wkb = shapely.to_wkb(np.asarray(tasks.geometry.array, dtype=object))
+    by_sig = pd.Series(signatures.index.to_numpy(dtype=object), index=signatures.to_numpy())
+    return _Kept(kept_tasks, wkb, task_sig, attribution, by_sig)
+
+
+def _merge(current: _Kept, previous: _Kept | None) -> _Kept:
+    """``current`` plus the entries of ``previous`` it does not have, at most as many
+    components as ``current`` holds (the most recent first, as they were kept)."""
+    if previous is None:
+        return current
+    extra_sigs = [sig for sig in previous.signatures.index if sig not in current.signatures.index]
+    extra_sigs = extra_sigs[: len(current.signatures)]
+    if not extra_sigs:
+        return current
+    extra = pd.Index(extra_sigs)
+    rows = np.flatnonzero(pd.Index(previous.task_sig).isin(extra))
+    old_att = previous.attribution
+    att_sig = old_att.index.str.split("|", n=1).str[0]
+    tasks = pd.concat([current.tasks, previous.tasks.iloc[rows]], ignore_index=True)
+    return _Kept(
+        gpd.GeoDataFrame(tasks, geometry=current.tasks.geometry.name, crs=STORAGE_CRS),
+        np.concatenate([current.wkb, previous.wkb[rows]]),
+        np.concatenate([current.task_sig, previous.task_sig[rows]]),
+        pd.concat([current.attribution, old_att[np.asarray(att_sig.isin(extra))]]),
+        pd.concat([current.signatures, previous.signatures.reindex(extra)]),
+    )
 
 
 def _reuse(
@@ -552,13 +598,14 @@ def _reuse(
         raise _NoReuseError("the records' components are not known")
 
     ids = signatures.index.to_numpy(dtype=object)
-    same = kept.signatures.reindex(ids).to_numpy(dtype=object) == signatures.to_numpy()
+    sigs = signatures.to_numpy(dtype=object)
+    same = pd.Index(sigs).isin(kept.signatures.index)
     reused_ids = ids[same]
     fresh = ~same
     fresh_ids = ids[fresh]
-    # tasks of components that are gone or changed are dropped (hash-based membership:
-    # numpy's isin sorts object arrays, seconds for 10^4 ids)
-    take = kept.tasks["component_id"].astype(str).isin(pd.Index(reused_ids)).to_numpy()
+    # the kept tasks of the reused signatures (hash-based membership: numpy's isin sorts
+    # object arrays, seconds for 10^4 ids); a signature names its component id
+    take = pd.Index(kept.task_sig).isin(pd.Index(sigs[same]))
     old = kept.tasks.iloc[np.flatnonzero(take)]
 
     parts = [old] if len(old) else []
@@ -599,7 +646,15 @@ def _reuse(
         comp = pd.Series(comps["casualties"])
         in_old = comp.isin(reused_ids).to_numpy()
         if in_old.any():
-            tid = kept.attribution.reindex(np.asarray(keys["casualties"])[in_old])
+            sig_of_comp = pd.Series(sigs, index=pd.Index(ids))
+            labels = (
+                pd.Index(
+                    sig_of_comp.reindex(comp[in_old].to_numpy()).to_numpy(dtype=object).astype(str)
+                )
+                + "|"
+                + pd.Index(np.asarray(keys["casualties"])[in_old].astype(str))
+            )
+            tid = kept.attribution.reindex(labels)
             known = tid.notna().to_numpy()
             found = row_of.reindex(tid[known].to_numpy()).to_numpy(dtype="float64")
             if np.isnan(found).any():
