@@ -436,6 +436,15 @@ def _area_crs(frames: list[gpd.GeoDataFrame | None]) -> pyproj.CRS:
     return _spatial.equal_area_crs_for(bounds)
 
 
+def _member(values: Any, test: Any) -> np.ndarray:
+    """``values[i] in test`` for each i, hash-based on plain Python objects (pandas 3
+    infers Arrow strings, whose ``isin`` converts the test values one by one, and numpy's
+    ``isin`` sorts object arrays: both cost tenths of seconds for 10^4 ids)."""
+    left = pd.Index(np.asarray(values, dtype=object), dtype=object)
+    right = pd.Index(np.asarray(list(test), dtype=object), dtype=object)
+    return np.asarray(left.isin(right), dtype=bool)
+
+
 def _positions(batch: np.ndarray) -> np.ndarray:
     return pd.Series(batch).groupby(batch, sort=False).cumcount().to_numpy(dtype="int64")
 
@@ -591,12 +600,12 @@ def _update(
     cur_key = pd.Index(ev.batch.astype(str)) + ":" + pd.Index(ev.pos.astype(str))
     cur_comp = comp_of.reindex(cur_key).to_numpy(dtype=object)
 
-    seeds = np.isin(ev.batch, sorted(added)) if added else np.zeros(n, dtype=bool)
+    seeds = _member(ev.batch, added) if added else np.zeros(n, dtype=bool)
     known = ~pd.isna(cur_comp)
     if (~known & ~seeds).any():
         raise _NoCacheError("a record of an unchanged batch is not in the cached membership")
     # removed records: of undone batches, or set aside by as_of (still in the store)
-    gone = ~old_key.isin(cur_key).to_numpy()
+    gone = ~_member(old_key.to_numpy(dtype=object), cur_key)
     lost = set(prev_members["batch_id"].astype(str).to_numpy()[gone]) - set(removed)
     if lost - set(present if present is not None else ()):
         raise _NoCacheError("a cached record is gone although its batch is neither undone nor here")
@@ -607,7 +616,7 @@ def _update(
     # released land added or undone: the evidence under it is recomputed
     changed = []
     if released is not None and len(released) and added:
-        take = np.isin(released_batch, sorted(added))
+        take = _member(released_batch, added)
         changed.append(np.asarray(released.geometry.array, dtype=object)[take])
     for batch_id in removed:
         arr = cached.boxes.get(batch_id)
@@ -627,7 +636,7 @@ def _update(
 
     affected = np.zeros(n, dtype=bool)
     while n:
-        seeds |= known & pd.Series(cur_comp).isin(stale).to_numpy()  # hash-based: NaN-safe
+        seeds |= known & _member(cur_comp, stale)  # hash-based: NaN-safe
         affected = _grow(tree, geoms, seeds)
         now_stale = stale | set(cur_comp[affected & known])
         if now_stale == stale:
@@ -646,7 +655,7 @@ def _update(
         n_threads,
     )
     previous = cached.surface
-    drop = previous["component_id"].astype(str).isin(stale).to_numpy()
+    drop = _member(previous["component_id"].astype(str).to_numpy(dtype=object), stale)
     kept = previous[~drop]
     old_wkb = cached.wkb
     if old_wkb is None:
@@ -669,7 +678,9 @@ def _update(
     else:
         out = _empty_surface(ev.crs)
     out.attrs["area_crs"] = ev.crs.to_wkt()
-    keep_members = ~gone & ~prev_members["component_id"].astype(str).isin(stale).to_numpy()
+    keep_members = ~gone & ~_member(
+        prev_members["component_id"].astype(str).to_numpy(dtype=object), stale
+    )
     members = pd.concat(
         [prev_members[keep_members], _membership(ev, subset, n_threads)], ignore_index=True
     )

@@ -66,6 +66,7 @@ from minemap.risk.surface_cache import (
     DerivedCache,
     SurfaceRun,
     _groups,
+    _member,
     _module_source,
     batch_digests,
     surface_params_sha256,
@@ -475,10 +476,11 @@ def cached_make_tasks(
             result = _reuse(kept, surface_run, signatures, crs, evidence, as_of_ts, cut, warnings)
         except _NoReuseError as exc:
             reason = str(exc)
+    wkb = None
     if result is None:
         run = TasksRun(cut(surface, evidence), "full", reason, 0, len(surface), warnings=warnings)
     else:
-        tasks, n_reused, n_cut = result
+        tasks, wkb, n_reused, n_cut = result
         run = TasksRun(tasks, "incremental", "the kept tasks were reused", n_reused, n_cut,
                        warnings=warnings)  # fmt: skip
 
@@ -489,7 +491,7 @@ def cached_make_tasks(
         run.saved = True  # every component was kept already
         return finish(run)
     try:
-        current = _current_entries(run.tasks, surface_run, casualties, signatures)
+        current = _current_entries(run.tasks, surface_run, casualties, signatures, wkb)
         merged = _merge(current, kept if result is not None else None)
         payload = _encode(merged)
         inputs = {
@@ -529,6 +531,7 @@ def _current_entries(
     surface_run: SurfaceRun,
     casualties: gpd.GeoDataFrame | None,
     signatures: pd.Series,
+    wkb: np.ndarray | None = None,
 ) -> _Kept:
     """This run's tasks as kept entries (``tasks.attrs["casualty_task"]``: attributions;
     ``signatures``: component id → signature, every component of the surface)."""
@@ -552,7 +555,8 @@ def _current_entries(
         attribution = pd.Series(ids[rows[hit]], index=labels)
     kept_tasks = tasks.drop(columns=["casualty_recency"])
     kept_tasks.attrs = {}
-    wkb = shapely.to_wkb(np.asarray(tasks.geometry.array, dtype=object))
+    if wkb is None or len(wkb) != len(tasks):
+        wkb = shapely.to_wkb(np.asarray(tasks.geometry.array, dtype=object))
     by_sig = pd.Series(signatures.index.to_numpy(dtype=object), index=signatures.to_numpy())
     return _Kept(kept_tasks, wkb, task_sig, attribution, by_sig)
 
@@ -567,7 +571,7 @@ def _merge(current: _Kept, previous: _Kept | None) -> _Kept:
     if not extra_sigs:
         return current
     extra = pd.Index(extra_sigs)
-    rows = np.flatnonzero(pd.Index(previous.task_sig).isin(extra))
+    rows = np.flatnonzero(_member(previous.task_sig, extra))
     old_att = previous.attribution
     att_sig = old_att.index.str.split("|", n=1).str[0]
     tasks = pd.concat([current.tasks, previous.tasks.iloc[rows]], ignore_index=True)
@@ -575,7 +579,7 @@ def _merge(current: _Kept, previous: _Kept | None) -> _Kept:
         gpd.GeoDataFrame(tasks, geometry=current.tasks.geometry.name, crs=STORAGE_CRS),
         np.concatenate([current.wkb, previous.wkb[rows]]),
         np.concatenate([current.task_sig, previous.task_sig[rows]]),
-        pd.concat([current.attribution, old_att[np.asarray(att_sig.isin(extra))]]),
+        pd.concat([current.attribution, old_att[_member(np.asarray(att_sig), extra)]]),
         pd.concat([current.signatures, previous.signatures.reindex(extra)]),
     )
 
@@ -589,8 +593,8 @@ def _reuse(
     as_of: pd.Timestamp,
     cut: Any,
     warnings: list[str],
-) -> tuple[gpd.GeoDataFrame, int, int]:
-    """(tasks, components reused, components cut); raises _NoReuseError."""
+) -> tuple[gpd.GeoDataFrame, np.ndarray, int, int]:
+    """(tasks, their WKB, components reused, components cut); raises _NoReuseError."""
     surface = surface_run.surface
     comps = surface_run.record_components
     keys = surface_run.record_keys
@@ -599,16 +603,17 @@ def _reuse(
 
     ids = signatures.index.to_numpy(dtype=object)
     sigs = signatures.to_numpy(dtype=object)
-    same = pd.Index(sigs).isin(kept.signatures.index)
+    same = _member(sigs, kept.signatures.index)
     reused_ids = ids[same]
     fresh = ~same
     fresh_ids = ids[fresh]
     # the kept tasks of the reused signatures (hash-based membership: numpy's isin sorts
     # object arrays, seconds for 10^4 ids); a signature names its component id
-    take = pd.Index(kept.task_sig).isin(pd.Index(sigs[same]))
+    take = _member(kept.task_sig, sigs[same])
     old = kept.tasks.iloc[np.flatnonzero(take)]
 
     parts = [old] if len(old) else []
+    wkb_parts = [kept.wkb[np.flatnonzero(take)]] if len(old) else []
     fresh_tasks = None
     if len(fresh_ids):
         rows = np.flatnonzero(fresh)
@@ -622,16 +627,19 @@ def _reuse(
             if frame is None or not len(frame):
                 frames[layer] = frame
                 continue
-            mine = pd.Series(comps[layer]).isin(fresh_ids).to_numpy()
+            mine = _member(comps[layer], fresh_ids)
             frames[layer] = frame.iloc[np.flatnonzero(mine)]
         fresh_tasks = cut(part, frames)
         if len(fresh_tasks):
             parts.append(fresh_tasks.drop(columns=["casualty_recency"]))
+            fresh_geoms = np.asarray(fresh_tasks.geometry.array, dtype=object)
+            wkb_parts.append(shapely.to_wkb(fresh_geoms))
     if not parts:
         raise _NoReuseError("no tasks to reuse")  # nothing to gain: cut the whole (empty)
     table = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0].copy()
     order = np.argsort(table["task_id"].to_numpy(dtype=str), kind="stable")
     table = table.iloc[order].reset_index(drop=True)
+    wkb = np.concatenate(wkb_parts)[order]
     task_ids = table["task_id"].astype(str).to_numpy(dtype=object)
     if pd.Index(task_ids).has_duplicates:
         raise _NoReuseError("task ids clash between reused and new tasks")
@@ -643,8 +651,8 @@ def _reuse(
     task_row = np.full(n_cas, -1, dtype=np.intp)
     row_of = pd.Series(np.arange(len(table)), index=pd.Index(task_ids))
     if n_cas:
-        comp = pd.Series(comps["casualties"])
-        in_old = comp.isin(reused_ids).to_numpy()
+        comp = pd.Series(comps["casualties"], dtype=object)
+        in_old = _member(comp.to_numpy(dtype=object), reused_ids)
         if in_old.any():
             sig_of_comp = pd.Series(sigs, index=pd.Index(ids))
             labels = (
@@ -663,7 +671,7 @@ def _reuse(
             pos[known] = found.astype(np.intp)
             task_row[in_old] = pos
         if fresh_tasks is not None:
-            in_new = comp.isin(fresh_ids).to_numpy()
+            in_new = _member(comp.to_numpy(dtype=object), fresh_ids)
             sub_rows = fresh_tasks.attrs["casualty_task"]
             if len(sub_rows) != int(in_new.sum()):
                 raise _NoReuseError("the new tasks' attributions do not match")
@@ -697,4 +705,4 @@ def _reuse(
         "dropped_sliver_area_m2": float("nan"),
         "casualty_task": task_row,  # rows of ``out``: kept for the next run, then dropped
     }
-    return out, len(reused_ids), len(fresh_ids)
+    return out, wkb, len(reused_ids), len(fresh_ids)
