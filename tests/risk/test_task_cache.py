@@ -263,3 +263,28 @@ def test_real_bosnia_layers_in_halves_with_plan_dates(tmp_path):
     assert compare(path, "2024-01-01")["mode"] == "incremental"
     assert compare(path, mid)["mode"] == "incremental"
     assert shapely.__version__  # the engine under test: shapely 2
+
+
+def test_app_period_end_change_reuses_the_kept_surface_and_tasks(tmp_path, monkeypatch):
+    """The app's engine call (warm-up as of the period's end, then a new period end) takes
+    the cached path and gives the bytes of a run without the store."""
+    from minemap_app import cache
+
+    path = tmp_path / "store.gpkg"
+    _store_with_tasks(path)
+    with open_store(path) as store:
+        ingest(store, casualties_dated("L", [(3100, 100)], ["2025-03-01"]), "casualties", "l")
+        version = store.data_version()
+        layers = read_layers(store)
+    monkeypatch.setenv("MINEMAP_STORE", str(path))
+    end, earlier = pd.Timestamp("2025-06-30").date(), pd.Timestamp("2025-01-01").date()
+    warm = cache.prioritisation(str(path), version, "planner", None, as_of=end)
+    moved = cache.prioritisation(str(path), version, "planner", None, as_of=earlier)
+    for result, as_of in ((warm, end), (moved, earlier)):
+        assert result.run_record["tasks"]["mode"] == "incremental"
+        assert csv_bytes(result.tasks) == csv_bytes(prioritise(layers, as_of=as_of).tasks)
+    assert moved.run_record["surface"]["mode"] == "incremental"
+    assert "set aside" in moved.run_record["surface"]["reason"]
+    assert moved.run_record["surface"]["n_components_changed"] >= 1
+    # that component without L was kept from the run before L came: nothing to cut
+    assert moved.run_record["tasks"]["n_components_cut"] == 0
