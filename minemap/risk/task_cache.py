@@ -292,7 +292,7 @@ def _remember(sha: str, kept: _Kept) -> None:
     with _DECODED_LOCK:
         _DECODED[sha] = kept
         _DECODED.move_to_end(sha)
-        while len(_DECODED) > 2:
+        while len(_DECODED) > 1:  # one decoded payload (≈ the tasks in memory once more)
             _DECODED.popitem(last=False)
 
 
