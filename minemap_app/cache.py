@@ -383,8 +383,10 @@ def prioritisation(
     layers = {name: frame for name, frame in layers.items() if not frame.empty}
     if not _exists(path):
         return prioritise(layers, weights=_weights(weights), as_of=as_of, sensitivity=sensitivity)
-    # the hazard surface of the last run (any process) is kept in the store and only
-    # the components touched by imports/undos since are recomputed (same result)
+    # the hazard surface and the tasks of the last runs (any process) are kept in the
+    # store: only the components touched by imports/undos since, or by the records this
+    # period end sets aside, are recomputed and cut again (same result as a full run) —
+    # the warm-up and every new period end take this path
     with _open(path) as store:
         return prioritise(
             layers,

@@ -115,20 +115,31 @@ def filter_as_of(
     (layers, excluded)
         The filtered layers and, per layer, how many records were set aside.
     """
-    ts = _as_timestamp(as_of)
+    masks = _as_of_masks(layers, as_of)
     out: dict[str, gpd.GeoDataFrame] = {}
     excluded: dict[str, int] = {}
     for name, frame in layers.items():
-        if ts is None or name not in DATED_LAYERS or "date" not in frame:
+        keep = masks.get(name)
+        if keep is None:
             out[name] = frame
+            continue
+        excluded[name] = int((~keep).sum())
+        out[name] = frame[keep]
+    return out, excluded
+
+
+def _as_of_masks(layers: Mapping[str, gpd.GeoDataFrame], as_of: Any) -> dict[str, np.ndarray]:
+    """Per dated layer with dates, which rows are dated on or before ``as_of``."""
+    ts = _as_timestamp(as_of)
+    masks: dict[str, np.ndarray] = {}
+    for name, frame in layers.items():
+        if ts is None or name not in DATED_LAYERS or "date" not in frame:
             continue
         dates = pd.to_datetime(frame["date"], errors="coerce")
         if getattr(dates.dt, "tz", None) is not None:
             dates = dates.dt.tz_localize(None)
-        keep = (dates <= ts).fillna(False).to_numpy(dtype=bool)
-        excluded[name] = int((~keep).sum())
-        out[name] = frame[keep]
-    return out, excluded
+        masks[name] = (dates <= ts).fillna(False).to_numpy(dtype=bool)
+    return masks
 
 
 def _batch_ids(frame: pd.DataFrame) -> list[str]:
@@ -411,10 +422,13 @@ def prioritise(
     surface_cache : Store, optional
         The store the layers were read from: the hazard surface computed last time is
         kept there and only the components touched by batches added or undone since are
-        recomputed (:mod:`minemap.risk.surface_cache`; same result as a full run). Not used
-        with ``engine``. The run record's ``surface`` says what happened.
+        recomputed (:mod:`minemap.risk.surface_cache`; same result as a full run); the
+        tasks of every component left unchanged are reused too, only the others are cut
+        (:mod:`minemap.risk.task_cache`). A plan date that sets records aside updates
+        the kept surface and tasks without overwriting them. Not used with ``engine``.
+        The run record's ``surface`` and ``tasks`` say what happened.
     reuse_surface : bool
-        False: ignore the kept surface and compute the whole surface (then keep it).
+        False: ignore the kept surface and tasks and compute them whole (then keep them).
     exposure_distance_m : float
         Reach of a settlement for people exposed (metres, default 2,000).
 
@@ -430,6 +444,7 @@ def prioritise(
         require_storage_crs(frame, what=f"{name} layer")
     step = progress or (lambda stage, fraction: None)
     as_of_ts = _as_timestamp(as_of) or pd.Timestamp(dt.datetime.now(dt.UTC).date())
+    masks = _as_of_masks(layers, as_of_ts)
     used, excluded = filter_as_of(layers, as_of_ts)
 
     from minemap.risk.footprints import strike_footprints
@@ -438,7 +453,17 @@ def prioritise(
 
     step("footprints", 0.0)
     strikes = used.get("strikes")
-    footprints = strike_footprints(strikes) if strikes is not None and len(strikes) else None
+    all_strikes = layers.get("strikes")
+    all_footprints = None
+    if engine is None and surface_cache is not None and all_strikes is not None:
+        # the kept surface is checked against whole batches: footprints of every strike
+        # (row by row, so the plan date's rows of them are the footprints of its strikes)
+        all_footprints = strike_footprints(all_strikes) if len(all_strikes) else None
+        footprints = all_footprints
+        if all_footprints is not None and "strikes" in masks:
+            footprints = all_footprints[masks["strikes"]] if masks["strikes"].any() else None
+    else:
+        footprints = strike_footprints(strikes) if strikes is not None and len(strikes) else None
     step("hazard surface", 0.05)
     surface_record: dict[str, Any]
     surface_summary = None
@@ -446,19 +471,37 @@ def prioritise(
         if surface_cache is not None:
             from minemap.risk.surface_cache import cached_hazard_surface
 
+            # the whole batches and which records the plan date keeps: records set aside
+            # are removed records relative to the kept surface of all records
             run = cached_hazard_surface(
                 surface_cache,
-                hazards=used.get("hazards"),
-                strikes=strikes,
-                footprints=footprints,
-                casualties=used.get("casualties"),
-                released=used.get("cleared"),
-                excluded=excluded,
+                hazards=layers.get("hazards"),
+                strikes=all_strikes,
+                footprints=all_footprints,
+                casualties=layers.get("casualties"),
+                released=layers.get("cleared"),
+                keep=masks,
                 reuse=reuse_surface,
             )
             surface = run.surface
             surface_record = run.to_record()
             surface_summary = run.summary()
+            step("tasks", 0.2)
+            from minemap.risk.task_cache import cached_make_tasks
+
+            # the tasks of every component the surface kept unchanged are reused
+            tasks_run = cached_make_tasks(
+                surface_cache,
+                run,
+                farmland=used.get("farmland"),
+                hazards=used.get("hazards"),
+                footprints=footprints,
+                casualties=used.get("casualties"),
+                as_of=as_of_ts,
+                reuse=reuse_surface,
+            )
+            tasks = tasks_run.tasks
+            tasks_record = {**tasks_run.to_record(), "summary": tasks_run.summary()}
         else:
             surface = hazard_surface(
                 hazards=used.get("hazards"),
@@ -467,15 +510,16 @@ def prioritise(
                 released=used.get("cleared"),
             )
             surface_record = {"mode": "full", "reason": "no store cache given"}
-        step("tasks", 0.2)
-        tasks = make_tasks(
-            surface,
-            farmland=used.get("farmland"),
-            hazards=used.get("hazards"),
-            footprints=footprints,
-            casualties=used.get("casualties"),
-            as_of=as_of_ts,
-        )
+            step("tasks", 0.2)
+            tasks = make_tasks(
+                surface,
+                farmland=used.get("farmland"),
+                hazards=used.get("hazards"),
+                footprints=footprints,
+                casualties=used.get("casualties"),
+                as_of=as_of_ts,
+            )
+            tasks_record = {"mode": "full", "reason": "no store cache given"}
     else:
         tasks = engine.build_tasks(
             hazards=used.get("hazards"),
@@ -487,6 +531,7 @@ def prioritise(
             progress=lambda f: step("hazard surface and tasks", 0.05 + 0.25 * f),
         )
         surface_record = {"mode": "full", "reason": "computed by the engine"}
+        tasks_record = {"mode": "full", "reason": "computed by the engine"}
 
     lost = _unattributed(tasks, used.get("casualties"), footprints, attribute_points)
     unattributed = pd.DataFrame(lost, columns=["layer", "record_id", "reason"])
@@ -518,6 +563,7 @@ def prioritise(
         "summary", surface_summary or f"surface: full ({surface_record['reason']})"
     )
     result.run_record["surface"] = surface_record
+    result.run_record["tasks"] = tasks_record
     if engine is not None:
         result.run_record["engine"] = engine.describe()
     result.unattributed = unattributed

@@ -24,14 +24,23 @@ or undone; seeds grow through the STRtree to whole connected components, and a c
 component is replaced when any of its **members** is affected (decided by membership, not
 by geometric tests on the cached rows, so a component cut to a sliver by released land
 is replaced too). The result equals a full :func:`~minemap.risk.surface.hazard_surface`
-(tested). Anything else — different parameters or code, records set aside by ``as_of``,
-rows without a batch id, layers that are not whole store batches, a batch whose rows
-changed, a damaged cache row — means a full recomputation: a stale hazard map would be a
-safety failure. A damaged or unreadable cache row is logged as a warning and ignored,
-never raised. This module uses the geometry engine's own steps (``_evidence``,
-``_components``, and the growth and component naming it shares with
-:func:`~minemap.risk.surface.update_surface`: ``_grow``, ``_member_component_ids``) so the
-evidence and components are the same by construction; their source is part of
+(tested).
+
+A run **as of a past date** (records dated after it set aside, ``keep``) is given the
+whole batches and which rows are used: relative to the kept surface of all records, the
+records set aside are removed records (released land set aside is "undone" released
+land), so the same membership-based update recomputes only the components they touch.
+That surface is returned, never written: the store keeps the all-records surface (batches
+added or undone since the kept surface are handled in the same update; the kept surface
+itself is brought up to date by the next all-records run).
+
+Anything else — different parameters or code, rows without a batch id, layers that are
+not whole store batches, a batch whose rows changed, a damaged cache row — means a full
+recomputation: a stale hazard map would be a safety failure. A damaged or unreadable
+cache row is logged as a warning and ignored, never raised. This module uses the geometry
+engine's own steps (``_evidence``, ``_components``, and the growth and component naming it
+shares with :func:`~minemap.risk.surface.update_surface`: ``_grow``, ``_member_component_ids``)
+so the evidence and components are the same by construction; their source is part of
 ``params_sha256``. The exact metric geometries are kept too and handed over with the
 surface, as :func:`~minemap.risk.surface.hazard_surface` does, so ``make_tasks`` gives
 the same tasks as after a full run.
@@ -87,7 +96,7 @@ SURFACE_KEY = "hazard_surface"
 SURFACE_LAYERS = ("hazards", "strikes", "casualties", "cleared")
 """The store layers the hazard surface depends on (farmland does not change it)."""
 
-_FORMAT = 2  # payload layout; bump when it changes
+_FORMAT = 3  # payload layout and checksum format; bump when either changes
 _MARGIN_DEG = 0.002  # enlarge every record box by this (~220 m north-south)
 _SEGMENT_DEG = 0.005  # densify boxes before projecting so their edges stay outside
 # modules whose code decides the surface: a change in any of them invalidates the cache
@@ -135,6 +144,22 @@ class SurfaceRun:
         Whether this surface was stored for the next run.
     warnings : list of str
         Problems met with the cache (damaged row, failed write); the run went on.
+    base_sha256 : str or None
+        Payload checksum of the kept surface this one was derived from (None: full run).
+    kept_sha256 : str or None
+        Payload checksum of the surface the store keeps after this run.
+    fresh_ids : frozenset of str or None
+        Components of ``surface`` recomputed in this run; every other row is the kept
+        surface's row, unchanged (None: all were computed).
+    record_components : dict or None
+        Per evidence layer (``hazards``, ``strikes``, ``casualties``), the component id of
+        each row used (aligned to the rows used; None where a row is in no component).
+    record_keys : dict or None
+        Per evidence layer, each used row's identity across runs (``"<batch>:<pos>"``).
+    batch_digests : dict or None
+        Checksum of every store batch of the surface layers (:func:`batch_digests`).
+    wkb, metric_wkb : ndarray or None
+        The surface's lon/lat and exact metric geometries as WKB, when known.
     """
 
     surface: gpd.GeoDataFrame
@@ -147,6 +172,14 @@ class SurfaceRun:
     removed_batches: list[str] = field(default_factory=list)
     saved: bool = False
     warnings: list[str] = field(default_factory=list)
+    base_sha256: str | None = None
+    kept_sha256: str | None = None
+    fresh_ids: frozenset[str] | None = None
+    record_components: dict[str, np.ndarray] | None = None
+    record_keys: dict[str, pd.Index] | None = None
+    batch_digests: dict[str, str] | None = None
+    wkb: np.ndarray | None = None
+    metric_wkb: np.ndarray | None = None
 
     def to_record(self) -> dict[str, Any]:
         """JSON-able summary for the run record."""
@@ -261,12 +294,22 @@ def batch_digests(frame: gpd.GeoDataFrame, layer: str) -> dict[str, str]:
     wkb = shapely.to_wkb(np.asarray(frame.geometry.array, dtype=object))
     head = json.dumps([layer, cols, [str(frame[c].dtype) for c in cols]]).encode()
     out = {}
+    missing = pd.isna(wkb)
+    any_missing = bool(missing.any())
+    if any_missing:
+        lengths = np.array([-1 if m else len(b) for b, m in zip(wkb, missing, strict=True)])
+    else:
+        lengths = np.fromiter(map(len, wkb), dtype="int64", count=len(wkb))
+    lengths = lengths.astype("<i8")
     for batch_id, idx in _groups(batch).items():
         h = hashlib.sha256(head)
         h.update(len(idx).to_bytes(8, "little"))
         h.update(row_hash[idx].tobytes())
-        for blob in wkb[idx]:
-            h.update(b"\0" if blob is None else len(blob).to_bytes(4, "little") + blob)
+        h.update(lengths[idx].tobytes())  # each geometry's WKB length (-1: none), then all
+        blobs = wkb[idx].tolist()
+        if any_missing:
+            blobs = [b for b, m in zip(blobs, missing[idx], strict=True) if not m]
+        h.update(b"".join(blobs))
         out[batch_id] = h.hexdigest()
     return out
 
@@ -393,6 +436,15 @@ def _area_crs(frames: list[gpd.GeoDataFrame | None]) -> pyproj.CRS:
     return _spatial.equal_area_crs_for(bounds)
 
 
+def _member(values: Any, test: Any) -> np.ndarray:
+    """``values[i] in test`` for each i, hash-based on plain Python objects (pandas 3
+    infers Arrow strings, whose ``isin`` converts the test values one by one, and numpy's
+    ``isin`` sorts object arrays: both cost tenths of seconds for 10^4 ids)."""
+    left = pd.Index(np.asarray(values, dtype=object), dtype=object)
+    right = pd.Index(np.asarray(list(test), dtype=object), dtype=object)
+    return np.asarray(left.isin(right), dtype=bool)
+
+
 def _positions(batch: np.ndarray) -> np.ndarray:
     return pd.Series(batch).groupby(batch, sort=False).cumcount().to_numpy(dtype="int64")
 
@@ -405,12 +457,19 @@ def _current_evidence(
     crs: pyproj.CRS,
     batch_cols: Mapping[str, np.ndarray],
     casualty_buffer_m: float | Mapping[str, float] | None,
+    positions: Mapping[str, np.ndarray] | None = None,
 ) -> _Evidence:
-    """The evidence exactly as :func:`hazard_surface` builds it, with each one's record."""
+    """The evidence exactly as :func:`hazard_surface` builds it, with each one's record.
+
+    ``batch_cols`` are the batch ids of the rows given; ``positions`` (per layer, aligned
+    to those rows) their positions within their whole batch, when the rows are a subset
+    (records set aside by ``as_of``); default: the rows are whole batches.
+    """
     geoms, kinds, keys, circ = _evidence(
         hazards, footprints, casualties, crs, casualty_buffer_m, None
     )
-    batches, positions = [], []
+    batches: list[np.ndarray] = []
+    pos_list: list[np.ndarray] = []
     for layer, source in (("hazards", hazards), ("strikes", footprints),
                           ("casualties", casualties)):  # fmt: skip
         if source is None or not len(source):
@@ -419,12 +478,47 @@ def _current_evidence(
         keep = ~shapely.is_missing(g) & ~shapely.is_empty(g)
         batch = batch_cols[layer]
         batches.append(batch[keep])
-        positions.append(_positions(batch)[keep])
+        where = positions.get(layer) if positions is not None else None
+        pos_list.append((_positions(batch) if where is None else where)[keep])
     batch = np.concatenate(batches) if batches else np.empty(0, dtype=str)
-    pos = np.concatenate(positions) if positions else np.empty(0, dtype="int64")
+    pos = np.concatenate(pos_list) if pos_list else np.empty(0, dtype="int64")
     if len(batch) != len(geoms):
         raise _NoCacheError("the evidence could not be matched to its records")
     return _Evidence(geoms, kinds, keys, circ, batch, pos, crs)
+
+
+def _keys(batch: np.ndarray, pos: np.ndarray) -> pd.Index:
+    """``"<batch id>:<position>"`` of each record: its identity across runs."""
+    return pd.Index(np.asarray(batch).astype(str)) + ":" + pd.Index(np.asarray(pos).astype(str))
+
+
+def _record_components(
+    members: pd.DataFrame, row_keys: Mapping[str, pd.Index]
+) -> dict[str, np.ndarray] | None:
+    """Per evidence layer, the component id of each row used (None: in no component);
+    None if that cannot be told (then the tasks are not reused)."""
+    try:
+        return _record_components_of(members, row_keys)
+    except Exception as exc:  # never fails the plan: the tasks are then all recomputed
+        log.warning("the records' components could not be listed (%s)", exc)
+        return None
+
+
+def _record_components_of(
+    members: pd.DataFrame, row_keys: Mapping[str, pd.Index]
+) -> dict[str, np.ndarray]:
+    comp_of = pd.Series(
+        members["component_id"].astype(str).to_numpy(dtype=object),
+        index=_keys(members["batch_id"].to_numpy(), members["pos"].to_numpy()),
+    )
+    if comp_of.index.has_duplicates:
+        raise ValueError("the membership lists a record twice")
+    out = {}
+    for layer, keys in row_keys.items():
+        comp = comp_of.reindex(keys).to_numpy(dtype=object, copy=True)
+        comp[pd.isna(comp)] = None
+        out[layer] = comp
+    return out
 
 
 def _membership(ev: _Evidence, subset: np.ndarray, n_threads: int) -> pd.DataFrame:
@@ -479,15 +573,22 @@ def _update(
     released: gpd.GeoDataFrame | None,
     released_batch: np.ndarray,
     n_threads: int,
-) -> tuple[gpd.GeoDataFrame, pd.DataFrame, np.ndarray, np.ndarray | None, int, int]:
-    """(surface, members, its WKB, its metric WKB, components recomputed, cached
-    components dropped).
+    released_aside: np.ndarray | None = None,
+    present: set[str] | None = None,
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame, np.ndarray, np.ndarray | None, frozenset, int]:
+    """(surface, members, its WKB, its metric WKB, ids of the components recomputed,
+    number of cached components dropped).
 
     Like :func:`~minemap.risk.surface.update_surface`, staleness is decided by
     **members**, never by geometric tests on the cached rows (a component cut down to a
     sliver by released land cannot escape being replaced); here from the stored
     membership (records of undone batches, whose rows the store has deleted, records now
     connected to a change) rather than from the component ids.
+
+    A cached member missing from ``ev`` is a removed record: of an undone batch, or set
+    aside by ``as_of`` (``present``: the batches of the whole frames, whose records may be
+    set aside; ``released_aside``: the released polygons set aside, in lon/lat — the
+    evidence under them is recomputed like under undone released land).
     """
     geoms = ev.geoms
     n = len(geoms)
@@ -499,17 +600,23 @@ def _update(
     cur_key = pd.Index(ev.batch.astype(str)) + ":" + pd.Index(ev.pos.astype(str))
     cur_comp = comp_of.reindex(cur_key).to_numpy(dtype=object)
 
-    seeds = np.isin(ev.batch, sorted(added)) if added else np.zeros(n, dtype=bool)
+    seeds = _member(ev.batch, added) if added else np.zeros(n, dtype=bool)
     known = ~pd.isna(cur_comp)
     if (~known & ~seeds).any():
         raise _NoCacheError("a record of an unchanged batch is not in the cached membership")
-    gone = prev_members["batch_id"].astype(str).isin(removed).to_numpy()
+    # removed records: of undone batches, or set aside by as_of (still in the store)
+    gone = ~_member(old_key.to_numpy(dtype=object), cur_key)
+    lost = set(prev_members["batch_id"].astype(str).to_numpy()[gone]) - set(removed)
+    if lost - set(present if present is not None else ()):
+        raise _NoCacheError("a cached record is gone although its batch is neither undone nor here")
+    if lost and present is None:
+        raise _NoCacheError("records of a kept batch are missing")
     stale = set(prev_members["component_id"].astype(str).to_numpy()[gone])
 
     # released land added or undone: the evidence under it is recomputed
     changed = []
     if released is not None and len(released) and added:
-        take = np.isin(released_batch, sorted(added))
+        take = _member(released_batch, added)
         changed.append(np.asarray(released.geometry.array, dtype=object)[take])
     for batch_id in removed:
         arr = cached.boxes.get(batch_id)
@@ -517,6 +624,8 @@ def _update(
             arr = arr[np.isfinite(arr).all(axis=1)]
             boxes = shapely.box(arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3])
             changed.append(shapely.segmentize(boxes, _SEGMENT_DEG))
+    if released_aside is not None and len(released_aside):
+        changed.append(np.asarray(released_aside, dtype=object))
     tree = shapely.STRtree(geoms) if n else None
     if changed and n:
         cut = np.concatenate(changed)
@@ -527,7 +636,7 @@ def _update(
 
     affected = np.zeros(n, dtype=bool)
     while n:
-        seeds |= known & pd.Series(cur_comp).isin(stale).to_numpy()  # hash-based: NaN-safe
+        seeds |= known & _member(cur_comp, stale)  # hash-based: NaN-safe
         affected = _grow(tree, geoms, seeds)
         now_stale = stale | set(cur_comp[affected & known])
         if now_stale == stale:
@@ -546,7 +655,7 @@ def _update(
         n_threads,
     )
     previous = cached.surface
-    drop = previous["component_id"].astype(str).isin(stale).to_numpy()
+    drop = _member(previous["component_id"].astype(str).to_numpy(dtype=object), stale)
     kept = previous[~drop]
     old_wkb = cached.wkb
     if old_wkb is None:
@@ -569,7 +678,9 @@ def _update(
     else:
         out = _empty_surface(ev.crs)
     out.attrs["area_crs"] = ev.crs.to_wkt()
-    keep_members = ~gone & ~prev_members["component_id"].astype(str).isin(stale).to_numpy()
+    keep_members = ~gone & ~_member(
+        prev_members["component_id"].astype(str).to_numpy(dtype=object), stale
+    )
     members = pd.concat(
         [prev_members[keep_members], _membership(ev, subset, n_threads)], ignore_index=True
     )
@@ -580,7 +691,8 @@ def _update(
     except _NoCacheError as exc:
         raise ValueError(str(exc)) from None
     _hand_over(out, metric_wkb, ev.crs)
-    return out, members, wkb, metric_wkb, len(fresh), int(drop.sum())
+    fresh_ids = frozenset(fresh["component_id"].astype(str).tolist()) if len(fresh) else frozenset()
+    return out, members, wkb, metric_wkb, fresh_ids, int(drop.sum())
 
 
 # -- the cache-aware surface ---------------------------------------------------------------
@@ -610,8 +722,9 @@ def _warn(run_warnings: list[str], message: str) -> None:
 
 def _load(
     cache: DerivedCache, params: str, warnings: list[str]
-) -> tuple[_Cached, dict[str, dict[str, str]], str]:
-    """(cached surface, its batches per layer, its area CRS WKT); raises _NoCacheError."""
+) -> tuple[_Cached, dict[str, dict[str, str]], str, str]:
+    """(cached surface, its batches per layer, its area CRS WKT, its payload checksum);
+    raises _NoCacheError."""
     try:
         record = cache.get_derived(SURFACE_KEY)
     except Exception as exc:  # an unreadable cache is not a reason to fail the plan
@@ -638,7 +751,7 @@ def _load(
     except Exception as exc:  # damaged: ignored with a warning, never raised
         _warn(warnings, f"the cached hazard surface is damaged ({exc}); ignored, recomputing")
         raise _NoCacheError("cached surface damaged: ignored") from None
-    return cached, batches, str(inputs["area_crs"])
+    return cached, batches, str(inputs["area_crs"]), str(record.payload_sha256)
 
 
 def cached_hazard_surface(
@@ -650,9 +763,11 @@ def cached_hazard_surface(
     casualties: gpd.GeoDataFrame | None = None,
     released: gpd.GeoDataFrame | None = None,
     excluded: Mapping[str, int] | None = None,
+    keep: Mapping[str, np.ndarray] | None = None,
     reuse: bool = True,
     casualty_buffer_m: float | Mapping[str, float] | None = None,
     n_threads: int = _spatial.N_THREADS,
+    _rebuild: bool = True,
 ) -> SurfaceRun:
     """The hazard surface of the layers, updated from the store's cached one when safe.
 
@@ -662,12 +777,20 @@ def cached_hazard_surface(
         Where the surface is kept (``get_derived``/``put_derived``; ``list_batches`` is
         used, when present, to check that the frames hold whole active batches).
     hazards, strikes, casualties, released : GeoDataFrame, optional
-        The store layers as used (``released`` is the ``cleared`` layer), with ``batch_id``.
+        The store layers (``released`` is the ``cleared`` layer), with ``batch_id``: with
+        ``keep``, every record of them (the whole batches); otherwise the records used.
     footprints : GeoDataFrame, optional
         :func:`~minemap.risk.footprints.strike_footprints` of ``strikes`` (aligned to it).
     excluded : mapping, optional
-        Records set aside per layer before this call (``as_of``): if any surface layer
-        lost records, the cache is neither used nor written.
+        Records set aside per layer before this call, without ``keep``: if any surface
+        layer lost records, the cache is neither used nor written (the frames given are
+        then not whole batches). Superseded by ``keep``.
+    keep : mapping of layer name to bool array, optional
+        Per layer (``hazards``, ``strikes``, ``casualties``, ``cleared``), which rows of
+        the frames given are used (e.g. dated on or before ``as_of``); the others are set
+        aside. The surface is that of the rows kept; relative to the kept surface of all
+        records they are removed records, so only the components they touch are
+        recomputed. Such a surface is not written (the store keeps the all-records one).
     reuse : bool
         False: compute the whole surface (the cached one is not read) and store it.
     casualty_buffer_m : optional
@@ -677,26 +800,44 @@ def cached_hazard_surface(
     Returns
     -------
     SurfaceRun
-        The surface equals ``hazard_surface`` on the same layers in every case.
+        The surface equals ``hazard_surface`` on the rows used in every case.
     """
     from minemap.risk.surface import hazard_surface
 
-    layers = {"hazards": hazards, "strikes": strikes, "casualties": casualties,
-              "cleared": released}  # fmt: skip
+    full_layers = {"hazards": hazards, "strikes": strikes, "casualties": casualties,
+                   "cleared": released}  # fmt: skip
     if (
         strikes is not None
         and len(strikes)
         and (footprints is None or len(footprints) != len(strikes))
     ):
         raise ValueError("footprints must be strike_footprints(strikes), aligned to it")
+    masks: dict[str, np.ndarray] = {}
+    for layer, frame in full_layers.items():
+        mask = None if keep is None else keep.get(layer)
+        if frame is None or mask is None:
+            continue
+        mask = np.asarray(mask, dtype=bool)
+        if len(mask) != len(frame):
+            raise ValueError(f"keep[{layer!r}] must have one value per {layer} record")
+        if not mask.all():
+            masks[layer] = mask
+
+    def used(layer: str, frame: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame | None:
+        return frame[masks[layer]] if frame is not None and layer in masks else frame
+
+    u_hazards, u_strikes = used("hazards", hazards), used("strikes", strikes)
+    u_footprints, u_casualties = used("strikes", footprints), used("casualties", casualties)
+    u_released = used("cleared", released)
+    n_aside = sum(int((~m).sum()) for m in masks.values())
     warnings: list[str] = []
 
     def full() -> gpd.GeoDataFrame:
         return hazard_surface(
-            hazards=hazards,
-            footprints=footprints,
-            casualties=casualties,
-            released=released,
+            hazards=u_hazards,
+            footprints=u_footprints,
+            casualties=u_casualties,
+            released=u_released,
             casualty_buffer_m=casualty_buffer_m,
             n_threads=n_threads,
         )
@@ -704,40 +845,57 @@ def cached_hazard_surface(
     # 1. can the current inputs be cached at all?
     try:
         set_aside = {k: v for k, v in (excluded or {}).items() if k in SURFACE_LAYERS and v}
-        if set_aside:
+        if set_aside and keep is None:
             raise _NoCacheError(
                 f"the plan date sets {sum(set_aside.values()):,} record(s) aside; the cache "
                 "holds the surface of all records"
             )
-        batch_cols: dict[str, np.ndarray] = {}
-        digests: dict[str, dict[str, str]] = {}
+        batch_cols: dict[str, np.ndarray] = {}  # of the rows used
+        positions: dict[str, np.ndarray] = {}  # of the rows used, within their batch
+        digests: dict[str, dict[str, str]] = {}  # of the whole batches
         counts: dict[str, dict[str, int]] = {}
-        for layer, frame in layers.items():
+        for layer, frame in full_layers.items():
             if frame is None or not len(frame):
                 batch_cols[layer] = np.empty(0, dtype=str)
                 digests[layer], counts[layer] = {}, {}
                 continue
-            batch_cols[layer] = _batch_column(frame, layer)
+            whole = _batch_column(frame, layer)
             digests[layer] = batch_digests(frame, layer)
-            counts[layer] = {b: len(idx) for b, idx in _groups(batch_cols[layer]).items()}
+            counts[layer] = {b: len(idx) for b, idx in _groups(whole).items()}
+            if layer in masks:
+                positions[layer] = _positions(whole)[masks[layer]]
+                batch_cols[layer] = whole[masks[layer]]
+            else:
+                batch_cols[layer] = whole
         _whole_batches(cache, counts)
-        crs = _area_crs([hazards, footprints, casualties, released])
+        crs = _area_crs([u_hazards, u_footprints, u_casualties, u_released])
         ev = _current_evidence(
-            hazards, strikes, footprints, casualties, crs, batch_cols, casualty_buffer_m
-        )
+            u_hazards, u_strikes, u_footprints, u_casualties, crs, batch_cols,
+            casualty_buffer_m, positions,
+        )  # fmt: skip
+        row_keys = {
+            layer: _keys(batch_cols[layer], positions.get(layer, _positions(batch_cols[layer])))
+            for layer in ("hazards", "strikes", "casualties")
+        }
     except _NoCacheError as exc:
         surface = full()
         return SurfaceRun(surface, "full", str(exc), len(surface), len(surface))
 
     params = surface_params_sha256(casualty_buffer_m=casualty_buffer_m)
     area_crs = crs.to_wkt()
+    released_aside = None
+    if "cleared" in masks and released is not None:
+        released_aside = np.asarray(released.geometry.array, dtype=object)[~masks["cleared"]]
+        released_aside = released_aside[
+            ~shapely.is_missing(released_aside) & ~shapely.is_empty(released_aside)
+        ]
 
     # 2. the cached surface, if it provably fits
     run = None
     reason = "cache not used (--no-cache)"
     if reuse:
         try:
-            cached, old, old_crs = _load(cache, params, warnings)
+            cached, old, old_crs, base_sha = _load(cache, params, warnings)
             if old_crs != area_crs:
                 raise _NoCacheError("the data's extent moved the equal-area CRS")
             old_of = {b: (layer, d) for layer, m in old.items() for b, d in m.items()}
@@ -747,38 +905,75 @@ def cached_hazard_surface(
                     raise _NoCacheError(f"the rows of batch {batch_id} changed since")
             added = set(now_of) - set(old_of)
             removed = set(old_of) - set(now_of)
-            if not added and not removed:
+            if not added and not removed and not masks:
                 run = SurfaceRun(cached.surface, "incremental", "no batch added or undone",
-                                 len(cached.surface), saved=True)  # fmt: skip
+                                 len(cached.surface), saved=True, base_sha256=base_sha,
+                                 kept_sha256=base_sha, fresh_ids=frozenset(),
+                                 wkb=cached.wkb, metric_wkb=cached.metric_wkb)  # fmt: skip
                 run.surface.attrs["area_crs"] = area_crs
                 _hand_over(run.surface, cached.metric_wkb, crs)
+                run.record_components = _record_components(cached.members, row_keys)
+                run.record_keys = row_keys
+                run.batch_digests = {b: d for m in digests.values() for b, d in m.items()}
                 return run
             try:
-                surface, members, wkb, metric_wkb, n_fresh, n_dropped = _update(
-                    cached, ev, added=added, removed=removed, released=released,
+                surface, members, wkb, metric_wkb, fresh_ids, n_dropped = _update(
+                    cached, ev, added=added, removed=removed, released=u_released,
                     released_batch=batch_cols["cleared"], n_threads=n_threads,
+                    released_aside=released_aside, present=set(now_of),
                 )  # fmt: skip
             except _NoCacheError:
                 raise
             except Exception as exc:
                 _warn(warnings, f"updating the cached hazard surface failed ({exc}); recomputing")
                 raise _NoCacheError("incremental update failed") from None
+            n_fresh = len(fresh_ids)
             reason = f"{len(added)} batch(es) added, {len(removed)} undone"
+            if masks:
+                reason += f", {n_aside:,} record(s) after the plan date set aside"
             run = SurfaceRun(surface, "incremental", reason, len(surface), n_fresh, n_dropped,
-                             sorted(added), sorted(removed), warnings=warnings)  # fmt: skip
+                             sorted(added), sorted(removed), warnings=warnings,
+                             base_sha256=base_sha, kept_sha256=base_sha,
+                             fresh_ids=fresh_ids, wkb=wkb, metric_wkb=metric_wkb)  # fmt: skip
         except _NoCacheError as exc:
             reason = str(exc)
+    same_crs = masks and _area_crs([hazards, footprints, casualties, released]).to_wkt() == area_crs
+    if run is None and masks and reuse and _rebuild and same_crs:
+        # no usable kept surface: build and keep the all-records one, then update it to
+        # the plan date (so the next run as of any date is incremental)
+        kept = cached_hazard_surface(
+            cache, hazards=hazards, footprints=footprints, strikes=strikes,
+            casualties=casualties, released=released, reuse=False,
+            casualty_buffer_m=casualty_buffer_m, n_threads=n_threads, _rebuild=False,
+        )  # fmt: skip
+        if kept.saved:
+            again = cached_hazard_surface(
+                cache, hazards=hazards, footprints=footprints, strikes=strikes,
+                casualties=casualties, released=released, keep=keep,
+                casualty_buffer_m=casualty_buffer_m, n_threads=n_threads, _rebuild=False,
+            )  # fmt: skip
+            again.warnings[:0] = warnings + kept.warnings
+            again.reason = f"kept surface rebuilt ({reason}); {again.reason}"
+            return again
     if run is None:
-        wkb = None
         surface = full()
         metric_wkb = _metric_wkb(surface, crs)
-        run = SurfaceRun(surface, "full", reason, len(surface), len(surface), warnings=warnings)
+        wkb = shapely.to_wkb(np.asarray(surface.geometry.array, dtype=object))
+        run = SurfaceRun(surface, "full", reason, len(surface), len(surface), warnings=warnings,
+                         wkb=wkb, metric_wkb=metric_wkb)  # fmt: skip
+        if masks:  # the store keeps the surface of all records only
+            return run
         try:
             members = _membership(ev, np.arange(len(ev.geoms)), n_threads)
             _check_membership(surface, members)
         except Exception as exc:
             _warn(warnings, f"the hazard surface cannot be kept for the next run ({exc})")
             return run
+    run.record_components = _record_components(members, row_keys)
+    run.record_keys = row_keys
+    run.batch_digests = {b: d for m in digests.values() for b, d in m.items()}
+    if masks:  # an as-of surface: not kept (the store keeps the all-records one)
+        return run
 
     # 3. keep it for the next run
     try:
@@ -793,13 +988,15 @@ def cached_hazard_surface(
             "batches": digests,
             "n_components": len(run.surface),
         }
+        payload = _encode(_Cached(run.surface, members, boxes, wkb, metric_wkb))
         cache.put_derived(
             SURFACE_KEY,
             params_sha256=params,
             inputs_json=json.dumps(inputs, sort_keys=True),
-            payload=_encode(_Cached(run.surface, members, boxes, wkb, metric_wkb)),
+            payload=payload,
         )
         run.saved = True
+        run.kept_sha256 = hashlib.sha256(payload).hexdigest()
     except Exception as exc:  # a cache that cannot be written must not fail the plan
         _warn(warnings, f"the hazard surface could not be kept for the next run: {exc}")
     return run

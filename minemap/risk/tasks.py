@@ -494,6 +494,8 @@ def make_tasks(
     catalogue: MunitionCatalogue | None = None,
     min_piece_area_m2: float = 1.0,
     n_threads: int = _spatial.N_THREADS,
+    crs: CRS | str | None = None,
+    attribution: bool = False,
 ) -> gpd.GeoDataFrame:
     """Split the hazard surface into tasks and summarise the evidence of each.
 
@@ -521,6 +523,13 @@ def make_tasks(
     min_piece_area_m2 : float
         Pieces smaller than this are slivers (see module docstring).
     n_threads : int
+    crs : CRS, optional
+        The equal-area CRS to cut in (default: :func:`~minemap.risk._spatial.equal_area_crs_for`
+        the surface's bounds). Given when ``surface`` is part of a larger surface, so its
+        tasks are cut exactly as in a run over the whole (:mod:`minemap.risk.task_cache`).
+    attribution : bool
+        Also return, in ``.attrs["casualty_task"]``, the row (position in the result) of
+        the task each casualty is attributed to, aligned to ``casualties`` (-1: none).
 
     Returns
     -------
@@ -528,7 +537,7 @@ def make_tasks(
         One row per task, EPSG:4326, sorted by ``task_id``; columns listed in the module
         docstring. ``.attrs`` holds ``area_crs`` (WKT), ``as_of``,
         ``casualties_outside`` (incident ids not attributed to any task) and
-        ``dropped_sliver_area_m2``.
+        ``dropped_sliver_area_m2`` (and ``casualty_task`` if asked).
 
     Raises
     ------
@@ -549,7 +558,10 @@ def make_tasks(
     for name, frame in inputs.items():
         if frame is not None:
             require_storage_crs(frame, what=f"{name} layer")
-    crs = _spatial.equal_area_crs_for(surface.total_bounds if len(surface) else [np.nan] * 4)
+    if crs is not None:
+        crs = CRS.from_user_input(crs)
+    else:
+        crs = _spatial.equal_area_crs_for(surface.total_bounds if len(surface) else [np.nan] * 4)
     s4326 = np.asarray(surface.geometry.array, dtype=object)
     # the metric geometry hazard_surface computed, when this is its unchanged output (exact;
     # otherwise reprojected, which moves vertices by sub-millimetre amounts)
@@ -673,6 +685,8 @@ def make_tasks(
     n_inc = np.zeros(n_t, dtype=np.int64)
     recency = np.zeros(n_t)
     outside: list[str] = []
+    n_cas = 0 if casualties is None else len(casualties)
+    attributed = np.full(n_cas, -1, dtype=np.intp)  # pre-sort task position per casualty
     cd = _dates(casualties)
     all_dates.append(cd)
     valid_dates = np.concatenate([d[~np.isnat(d)] for d in all_dates]) if all_dates else []
@@ -688,6 +702,7 @@ def make_tasks(
         pm = np.full(len(pts), None, dtype=object)
         pm[present] = _spatial.project(pts[present], STORAGE_CRS, crs)
         where = _attribute_metric(tree, pm)
+        attributed = where
         buf = casualty_buffers(casualties, casualty_buffer_m=casualty_buffer_m, catalogue=catalogue)
         xy = np.full((len(pts), 2), np.nan)
         xy[present] = shapely.get_coordinates(pm[present])
@@ -776,6 +791,13 @@ def make_tasks(
             "dropped_sliver_area_m2": dropped,
         }
     )
+    if attribution:
+        position = np.empty(n_t, dtype=np.intp)
+        position[order] = np.arange(n_t)
+        row = np.full(n_cas, -1, dtype=np.intp)
+        hit = attributed >= 0
+        row[hit] = position[attributed[hit]]
+        out.attrs["casualty_task"] = row
     return out
 
 

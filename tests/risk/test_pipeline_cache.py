@@ -280,7 +280,7 @@ def test_parameters_change_means_full_recomputation(tmp_path, monkeypatch):
     assert_same_surface(run.surface, want)
 
 
-def test_as_of_that_sets_records_aside_neither_uses_nor_writes_the_cache(tmp_path):
+def test_as_of_that_sets_records_aside_updates_but_never_writes_the_cache(tmp_path):
     path = tmp_path / "store.gpkg"
     _base_store(path)
     run_and_compare(path, "full")
@@ -289,7 +289,8 @@ def test_as_of_that_sets_records_aside_neither_uses_nor_writes_the_cache(tmp_pat
         layers = read_layers(store)
         past = prioritise(layers, as_of="2024-06-15", surface_cache=store)  # before K
         after = store.get_derived(SURFACE_KEY)
-    assert past.run_record["surface"]["mode"] == "full"
+    # the records set aside are removed records relative to the kept surface
+    assert past.run_record["surface"]["mode"] == "incremental"
     assert "aside" in past.run_record["surface"]["reason"]
     assert after.payload_sha256 == before.payload_sha256
     assert csv_bytes(past.tasks) == csv_bytes(prioritise(layers, as_of="2024-06-15").tasks)
