@@ -230,6 +230,10 @@ def prioritise_command(
     for warning in rec["surface"].get("warnings", []):
         err_console.print(f"[yellow]warning:[/yellow] {warning}")
     console.print(rec["surface"]["summary"])
+    tasks_rec = rec.get("tasks", {})
+    for warning in tasks_rec.get("warnings", []):
+        err_console.print(f"[yellow]warning:[/yellow] {warning}")
+    console.print(tasks_rec.get("summary") or f"tasks: full ({tasks_rec.get('reason', 'n/a')})")
     console.print(
         f"weights {rec['weights']['name']} v{rec['weights']['version']} "
         f"(sha256 {rec['weights']['sha256'][:12]}), as of {rec['as_of']}, "

@@ -364,6 +364,7 @@ def test_cli_reports_incremental_runs_and_no_cache_gives_the_same_bytes(tmp_path
     )
     assert first.returncode == 0, first.stderr
     assert "surface: full" in first.stdout
+    assert "tasks: full" in first.stdout
     with open_store(path) as store:
         ingest(store, strikes("T", [(2200, 300), (4000, 2000)]), "strikes", "today")
     inc = _cli(
@@ -372,6 +373,7 @@ def test_cli_reports_incremental_runs_and_no_cache_gives_the_same_bytes(tmp_path
     assert inc.returncode == 0, inc.stderr
     assert "surface: incremental" in inc.stdout
     assert "components recomputed" in inc.stdout
+    assert "tasks: incremental" in inc.stdout
     full = _cli(
         "prioritise", "--store", str(path), "--as-of", AS_OF, "--no-cache",
         "--out", str(tmp_path / "c.csv"),
@@ -379,6 +381,7 @@ def test_cli_reports_incremental_runs_and_no_cache_gives_the_same_bytes(tmp_path
     assert full.returncode == 0, full.stderr
     assert "surface: full" in full.stdout
     assert "--no-cache" in full.stdout
+    assert "tasks: full" in full.stdout
     assert (tmp_path / "b.csv").read_bytes() == (tmp_path / "c.csv").read_bytes()
     record = json.loads((tmp_path / "b.run.json").read_text())
     assert record["surface"]["mode"] == "incremental"
