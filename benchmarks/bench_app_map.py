@@ -30,6 +30,7 @@ The quality bar (issue 4): every render under 3 s, no view over 5 MB.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -61,6 +62,20 @@ LIMIT_MB = 5.0  # … and no view sends more than 5 MB
 COUNT_JS = "() => window.map ? Object.values(window.map._layers).filter(l => l.feature).length : 0"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 MAP_FRAME = "iframe[title*='folium']"
+DETAIL_JS = """() => {
+    // The features in view: the groups after the page's legend holder (mapview.GroupControls)
+    // that are on the map, counted as Leaflet layers carrying a GeoJSON feature.
+    const groups = window.feature_group || [];
+    let i = groups.length - 1;
+    while (i >= 0 && !groups[i].minemapControls) { i--; }
+    let n = 0;
+    const walk = (layer) => {
+        if (layer.feature) { n += 1; }
+        if (layer.eachLayer) { layer.eachLayer(walk); }
+    };
+    groups.slice(i + 1).filter((g) => window.map.hasLayer(g)).forEach(walk);
+    return n;
+}"""
 TASKS_PENDING = "ще обчислюються"  # map.tasks_computing (uk): the tasks are not drawn yet
 
 
@@ -167,6 +182,32 @@ BENCH_USER = "bench-planner"
 BENCH_PASSWORD = "benchmark password, this store only"
 
 
+def _describe_frame(payload: bytes) -> str:
+    """One line on a ForwardMsg (MINEMAP_BENCH_FRAMES=1): type, size, cached reference."""
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    msg = ForwardMsg()
+    try:
+        msg.ParseFromString(payload)
+    except Exception:
+        return f"{len(payload):>9,} B (not a ForwardMsg)"
+    kind = msg.WhichOneof("type")
+    if kind == "delta":
+        kind = f"delta.{msg.delta.WhichOneof('type')}"
+        if msg.delta.WhichOneof("type") == "new_element":
+            element = msg.delta.new_element
+            kind += f".{element.WhichOneof('type')}"
+            if element.WhichOneof("type") == "component_instance":
+                args = json.loads(element.component_instance.json_args)
+                kind += " (" + ", ".join(
+                    f"{k} {len(args.get(k) or ''):,}" for k in ("script", "feature_group")
+                ) + ")"
+    return (
+        f"{len(payload):>9,} B {kind} hash={msg.hash[:10]} cacheable={msg.metadata.cacheable}"
+        f" fragment={msg.delta.fragment_id[:8] if msg.HasField('delta') else ''}"
+    )
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -214,11 +255,15 @@ def main(argv: list[str] | None = None) -> None:
                 page = context.new_page()
                 received = [0]
 
+                frames_log = bool(os.environ.get("MINEMAP_BENCH_FRAMES"))
+
+                def on_frame(payload) -> None:
+                    received[0] += len(payload)
+                    if frames_log and len(payload) > 100:
+                        print(f"    {_describe_frame(payload)}", flush=True)
+
                 def on_ws(ws):
-                    ws.on(
-                        "framereceived",
-                        lambda payload: received.__setitem__(0, received[0] + len(payload)),
-                    )
+                    ws.on("framereceived", on_frame)
 
                 page.on("websocket", on_ws)
                 page.on("pageerror", lambda e: print(f"  page error: {e}", flush=True))
@@ -254,9 +299,13 @@ def main(argv: list[str] | None = None) -> None:
                     ".filter(l => l.feature).length : 0]"
                 )
 
-                def drawn() -> tuple[int, bool]:
+                def drawn(detail: bool | None = None) -> tuple[int, bool]:
                     """Features on the map once it has drawn the new layers, and whether the
-                    Leaflet map was kept (layers swapped in) rather than re-created."""
+                    Leaflet map was kept (layers swapped in) rather than re-created.
+
+                    ``detail``: for a pan or zoom, whether the new layers must include
+                    features in view (zoomed in) or none (zoomed out); ``None``: either.
+                    """
                     deadline = time.perf_counter() + TIMEOUT_MS / 1000
                     while time.perf_counter() < deadline:
                         try:
@@ -266,13 +315,14 @@ def main(argv: list[str] | None = None) -> None:
                                 if mark < 0 and n:  # a new map (no mark), drawn
                                     return n, False
                                 if mark >= 0 and groups > mark and n:  # layers swapped in
-                                    return n, True
+                                    if detail is None or (body.evaluate(DETAIL_JS) > 0) == detail:
+                                        return n, True
                         except PlaywrightError:
                             pass
                         time.sleep(0.05)
                     raise TimeoutError("the map drew no new features")
 
-                def measure(label: str, action) -> None:
+                def measure(label: str, action, *, detail: bool | None = None) -> None:
                     # Mark the current map: done is a new map that has drawn, or new layers
                     # swapped into the marked one (streamlit-folium appends each new group to
                     # window.feature_group).
@@ -282,7 +332,7 @@ def main(argv: list[str] | None = None) -> None:
                     cpu0 = cpu_seconds()
                     t0 = time.perf_counter()
                     action()
-                    features, kept = drawn()
+                    features, kept = drawn(detail)
                     page.wait_for_function(
                         "!document.querySelector('[data-testid=\"stStatusWidget\"]')",
                         timeout=TIMEOUT_MS,
@@ -326,6 +376,20 @@ def main(argv: list[str] | None = None) -> None:
                 )
                 print(f"  {'':<44} {'':>8}  {'CPU':>8}  {'CPU':>8}", flush=True)
 
+                def settle_map() -> None:
+                    """Wait until the map's opening view (an animated fit) is done: an
+                    animation still running would undo a setView of ours."""
+                    page.frame_locator(MAP_FRAME).locator("body").evaluate(
+                        "() => new Promise((done) => { const check = () =>"
+                        " (window.map && !window.map._animatingZoom) ? done()"
+                        " : setTimeout(check, 50); check(); })"
+                    )
+                    time.sleep(1.0)  # the fit's own moveend reports a view: let it rerun
+                    page.wait_for_function(
+                        "!document.querySelector('[data-testid=\"stStatusWidget\"]')",
+                        timeout=TIMEOUT_MS,
+                    )
+
                 def open_sign_in_form() -> None:
                     # A page load is a new Streamlit session: it signs in again. Loading the
                     # page and the sign-in form is not the map: timed apart, for the record.
@@ -350,6 +414,23 @@ def main(argv: list[str] | None = None) -> None:
                 measure("first map after server start (sign-in)", sign_in)
                 open_sign_in_form()
                 measure("map after sign-in, warm caches", sign_in)
+
+                # Pan and zoom on the warm map (national summary view, the whole period):
+                # Leaflet's own API in the map's iframe, as a user's drag or wheel would.
+                # The browser reports the new view (debounced moveend), the map fragment
+                # reruns alone and swaps the features in view into the kept Leaflet map.
+                def set_view(lat: float, lon: float, zoom: int):
+                    def action() -> None:
+                        page.frame_locator(MAP_FRAME).locator("body").evaluate(
+                            f"() => {{ window.map.setView([{lat}, {lon}], {zoom}, {{animate: false}}); }}"
+                        )
+
+                    return action
+
+                settle_map()
+                measure("zoom in to 11 (features in view)", set_view(49.9, 36.3, 11), detail=True)
+                measure("pan (half a view east)", set_view(49.9, 36.55, 11), detail=True)
+                measure("zoom back out to 6 (summary)", set_view(48.5, 31.2, 6), detail=False)
 
                 def pick_oblast() -> None:
                     page.locator(
