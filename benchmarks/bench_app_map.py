@@ -199,9 +199,13 @@ def _describe_frame(payload: bytes) -> str:
             kind += f".{element.WhichOneof('type')}"
             if element.WhichOneof("type") == "component_instance":
                 args = json.loads(element.component_instance.json_args)
-                kind += " (" + ", ".join(
-                    f"{k} {len(args.get(k) or ''):,}" for k in ("script", "feature_group")
-                ) + ")"
+                kind += (
+                    " ("
+                    + ", ".join(
+                        f"{k} {len(args.get(k) or ''):,}" for k in ("script", "feature_group")
+                    )
+                    + ")"
+                )
     return (
         f"{len(payload):>9,} B {kind} hash={msg.hash[:10]} cacheable={msg.metadata.cacheable}"
         f" fragment={msg.delta.fragment_id[:8] if msg.HasField('delta') else ''}"
@@ -314,9 +318,11 @@ def main(argv: list[str] | None = None) -> None:
                                 mark, groups, n = body.evaluate(state_js)
                                 if mark < 0 and n:  # a new map (no mark), drawn
                                     return n, False
-                                if mark >= 0 and groups > mark and n:  # layers swapped in
-                                    if detail is None or (body.evaluate(DETAIL_JS) > 0) == detail:
-                                        return n, True
+                                swapped = mark >= 0 and groups > mark and n  # layers swapped in
+                                if swapped and (
+                                    detail is None or (body.evaluate(DETAIL_JS) > 0) == detail
+                                ):
+                                    return n, True
                         except PlaywrightError:
                             pass
                         time.sleep(0.05)
@@ -422,7 +428,8 @@ def main(argv: list[str] | None = None) -> None:
                 def set_view(lat: float, lon: float, zoom: int):
                     def action() -> None:
                         page.frame_locator(MAP_FRAME).locator("body").evaluate(
-                            f"() => {{ window.map.setView([{lat}, {lon}], {zoom}, {{animate: false}}); }}"
+                            "() => { window.map.setView("
+                            f"[{lat}, {lon}], {zoom}, {{animate: false}}); }}"
                         )
 
                     return action

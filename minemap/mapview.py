@@ -43,6 +43,7 @@ __all__ = [
     "ViewSlice",
     "ZoomSwitch",
     "detach_groups",
+    "drop_switched",
     "features_in_view",
     "pad_bounds",
     "parse_leaflet_view",
@@ -431,6 +432,26 @@ class GroupControls(MacroElement):
         self.legend = legend
         self.layers = list(layers)
         self.min_zoom = int(min_zoom)
+
+
+def drop_switched(groups: Sequence[folium.FeatureGroup]) -> list[folium.FeatureGroup]:
+    """The groups worth sending with the features in view: all but the switched summary.
+
+    From the zoom at which the features in view are sent, the holder's
+    :class:`GroupControls` hides the layers it switches (the national H3 summary) anyway:
+    sending them again with every pan only re-sends the same bytes. What is left — the
+    basemap, the outlines, layers that are never switched (an aggregate role's cells, a
+    chosen task), the holder with its legend — is returned in order; the holder's
+    :class:`GroupControls` in ``groups`` is changed to switch nothing (its script would
+    otherwise name layers that were not sent). Pass a copy made for this one send.
+    """
+    switched: set[int] = set()
+    for group in groups:
+        for child in group._children.values():
+            if isinstance(child, GroupControls):
+                switched.update(id(layer) for layer in child.layers)
+                child.layers = []
+    return [group for group in groups if id(group) not in switched]
 
 
 @dataclass

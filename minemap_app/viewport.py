@@ -153,16 +153,28 @@ def stable_map(
     """Split the page's finished map so a filter change swaps layers, not the map.
 
     streamlit-folium re-creates its iframe (Leaflet, plugins, the whole script) whenever
-    the map's script changes. What stays in the script is the same for every filter: the
-    oblast outlines, the helpers, the basemap and the plugin assets (marker clusters and
-    heat map, loaded whether casualties are shown or not, since scripts load only with the
-    map). Data layers, legend and zoom switch travel as ``feature_group_to_add``; the
-    opening view (``view``, else the map's own fit) as ``center``/``zoom``, which move an
-    existing map only when they change.
+    the map's script changes. What stays in the script is the same for every filter,
+    language and basemap: the map itself, the JS helpers and the plugin assets (marker
+    clusters and heat map, loaded whether casualties are shown or not, since scripts load
+    only with the map). Everything else travels as ``feature_group_to_add``: the basemap's
+    tile layer (a group of its own, first, not in the layer switcher), the oblast outlines
+    (their names are in the page's language), the data layers, legend and zoom switch;
+    the opening view (``view``, else the map's own fit) as ``center``/``zoom``, which move
+    an existing map only when they change.
     """
     mapview.plugin_assets(options.asset_base).add_to(fmap)
-    admin_name = webmap.escape_text(options.t("layer.admin"))
-    split = mapview.split_map(fmap, keep=[admin_name])
+    tiles = []
+    for key, child in list(fmap._children.items()):
+        if isinstance(child, folium.TileLayer):
+            del fmap._children[key]
+            child._parent = None
+            tiles.append(child)
+    split = mapview.split_map(fmap)
+    if tiles:
+        basemap = folium.FeatureGroup(name="minemap-basemap", control=False, show=True)
+        for tile in tiles:
+            tile.add_to(basemap)
+        split.groups.insert(0, basemap)
     if view is not None:
         split.bounds = tuple(float(v) for v in view)
     return split
@@ -308,6 +320,10 @@ def show_map(stable: mapview.SplitMap, spec: MapSpec) -> None:
     # groups it is given, and the same script on every run is what keeps the browser's
     # Leaflet map (no reload, no jump).
     base, layers = copy.deepcopy((stable.base, stable.groups))
+    if groups is not None:
+        # Zoomed in: the summary layers are hidden from here on; not sending them again
+        # makes a pan cost the features in view, not the whole national summary.
+        layers = mapview.drop_switched(layers)
     center, zoom = view_of(stable.bounds)
     st_folium(
         base,

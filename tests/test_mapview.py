@@ -181,3 +181,50 @@ def test_zoom_switch_and_plugin_assets_render_offline():
     assert any(u.endswith("leaflet.markercluster.js") for u in urls)
     assert any(u.endswith("leaflet-heat.js") for u in urls)
     assert all(u.startswith("/app/static/vendor/") for u in urls)
+
+
+def _dynamic_map(
+    frame: gpd.GeoDataFrame, opts: webmap.MapOptions
+) -> tuple[folium.Map, list[folium.FeatureGroup]]:
+    """The page's summary map with its zoom switch (as ``viewport.prepare_dynamic``)."""
+    admin_name = webmap.escape_text(opts.t("layer.admin"))
+    fmap = webmap.build_map({"hazards": frame}, admin=webmap.admin_boundaries(), options=opts)
+    summary = [
+        c
+        for c in fmap._children.values()
+        if isinstance(c, folium.FeatureGroup) and c.layer_name != admin_name
+    ]
+    mapview.ZoomSwitch(summary, min_zoom=10).add_to(fmap)
+    return fmap, summary
+
+
+def test_zoomed_in_sends_leave_out_the_switched_summary_only():
+    frame = squares([(36.2, 49.9, 0.02)]).assign(hazard_type="CHA", date=pd.Timestamp("2024-01-01"))
+    opts = webmap.MapOptions(summary_resolution=4)
+    admin_name = webmap.escape_text(opts.t("layer.admin"))
+    fmap, summary = _dynamic_map(frame, opts)
+    assert summary
+    task = folium.FeatureGroup(name="chosen task").add_to(fmap)  # added after: not switched
+    split = mapview.split_map(fmap)
+    names = [g.layer_name for g in split.groups]
+    assert names[0] == admin_name
+    assert names[-1] == "minemap-controls"
+
+    kept = mapview.drop_switched(split.groups)
+    assert [g.layer_name for g in kept] == [admin_name, "chosen task", "minemap-controls"]
+    # The holder's script no longer names the summary (it was not sent) …
+    other = folium.Map(tiles=None)
+    for group in kept:
+        group.add_to(other)
+    html = other.get_root().render()
+    assert "var layers = [];" in html
+    assert all(g.get_name() not in html for g in summary)
+    assert task.get_name() in html
+    # … while the national send still switches it.
+    whole = folium.Map(tiles=None)
+    national, summary = _dynamic_map(frame, opts)
+    for group in mapview.split_map(national).groups:
+        group.add_to(whole)
+    html = whole.get_root().render()
+    assert "var layers = [];" not in html
+    assert all(g.get_name() in html for g in summary)
