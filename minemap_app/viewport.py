@@ -3,9 +3,10 @@
 The map is drawn inside ``st.fragment``: when Leaflet reports a new view (streamlit-folium
 returns only ``bounds`` and ``zoom``), only this fragment reruns — never the page, its
 sidebar or its filters. The Leaflet map itself is not re-created either: the base map
-(outlines, national H3 summary, legend) is the same object with the same script on every
-fragment run, so streamlit-folium keeps it, and the features in view travel as
-``feature_group_to_add``, which it swaps into the existing map.
+(the map, helpers and plugin assets) has the same script on every run, so streamlit-folium
+keeps it, and the page's layers (basemap, outlines, national H3 summary, legend) and the
+features in view travel as ``feature_group_to_add``, which it swaps into the existing map.
+Zoomed in, the summary (hidden there) is not sent again (:func:`mapview.drop_switched`).
 
 The bounds query is :mod:`minemap.mapview` behind :func:`minemap_app.cache.layer_in_view`
 (cached on store, version, role, layer, filters, snapped bounds and zoom). Roles that get
