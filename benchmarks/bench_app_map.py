@@ -46,6 +46,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+import zlib
 from pathlib import Path
 
 import geopandas as gpd
@@ -213,8 +214,11 @@ def _describe_frame(payload: bytes) -> str:
                     )
                     + ")"
                 )
+    # What per-message deflate (server.enableWebsocketCompression) would put on the wire.
+    deflated = len(zlib.compress(payload, 6))
     return (
-        f"{len(payload):>9,} B {kind} hash={msg.hash[:10]} cacheable={msg.metadata.cacheable}"
+        f"{len(payload):>9,} B (deflated {deflated:,} B) {kind}"
+        f" hash={msg.hash[:10]} cacheable={msg.metadata.cacheable}"
         f" fragment={msg.delta.fragment_id[:8] if msg.HasField('delta') else ''}"
     )
 
