@@ -43,6 +43,7 @@ __all__ = [
     "ViewSlice",
     "ZoomSwitch",
     "detach_groups",
+    "detach_legend",
     "drop_switched",
     "features_in_view",
     "pad_bounds",
@@ -384,7 +385,7 @@ class GroupControls(MacroElement):
         {% macro script(this, kwargs) %}
         (function () {
             var holder = {{ this._parent.get_name() }};
-            holder.minemapControls = true;  // the page's last layer; the view's come after
+            holder.minemapControls = true;  // the features in view come after the last holder
             var layers = [{% for layer in this.layers %}{{ layer.get_name() }},{% endfor %}];
             var legend = null;
             var attached = null;
@@ -432,6 +433,23 @@ class GroupControls(MacroElement):
         self.legend = legend
         self.layers = list(layers)
         self.min_zoom = int(min_zoom)
+
+
+def detach_legend(fmap: folium.Map) -> folium.FeatureGroup | None:
+    """Take the legend out of a map built by ``webmap.build_map``, in a group of its own.
+
+    The features in view are built on a scratch map and sent as groups; its legend would
+    stay behind. Returned as a holder group (:class:`GroupControls`, no entry in the layer
+    switcher) that adds the legend with it and removes it with it; ``None`` without legend.
+    """
+    for key, child in list(fmap._children.items()):
+        if type(child).__name__ == "_Legend":
+            del fmap._children[key]
+            child._parent = None
+            holder = folium.FeatureGroup(name="minemap-legend", control=False, show=True)
+            GroupControls(legend=child.body).add_to(holder)
+            return holder
+    return None
 
 
 def drop_switched(groups: Sequence[folium.FeatureGroup]) -> list[folium.FeatureGroup]:

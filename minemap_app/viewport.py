@@ -255,9 +255,13 @@ def _detail_in_view(
         spec.options, simplify_m=0.0, summary_resolution=None, max_features_per_layer=None
     )
     scratch = webmap.build_map(frames, tasks=tasks, admin=None, options=options)
+    # The legend of the features in view (the summary's has none of them) goes first: the
+    # groups after the last legend holder are the features in view.
+    legend = mapview.detach_legend(scratch)
     # streamlit-folium adds every group it is given to the map: layers hidden by default
     # (the casualty heat map) are left out rather than shown.
-    return [g for g in mapview.detach_groups(scratch) if g.show], counts
+    shown = [g for g in mapview.detach_groups(scratch) if g.show]
+    return ([legend] if legend is not None else []) + shown, counts
 
 
 def _counts_text(counts: dict[str, tuple[int, int]], lang: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import folium
@@ -228,3 +229,21 @@ def test_zoomed_in_sends_leave_out_the_switched_summary_only():
     html = whole.get_root().render()
     assert "var layers = [];" not in html
     assert all(g.get_name() in html for g in summary)
+
+
+def test_the_legend_of_a_scratch_map_travels_in_its_own_holder_group():
+    frame = squares([(36.2, 49.9, 0.02)]).assign(hazard_type="CHA", date=pd.Timestamp("2024-01-01"))
+    opts = webmap.MapOptions()
+    scratch = webmap.build_map({"hazards": frame}, options=opts)
+    holder = mapview.detach_legend(scratch)
+    assert holder is not None
+    assert holder.control is False
+    assert all(type(c).__name__ != "_Legend" for c in scratch._children.values())
+    assert mapview.detach_legend(scratch) is None  # taken out once
+    other = folium.Map(tiles=None)
+    holder.add_to(other)
+    html = other.get_root().render()
+    assert "minemap-legend" in html
+    assert json.dumps(opts.t("legend.hazards"))[1:-1] in html
+    # A map without a legend (no layers) gives none.
+    assert mapview.detach_legend(webmap.build_map({}, options=opts)) is None

@@ -27,6 +27,7 @@ OUTLINE_NAMES_JS = """() => {
     return out.join(" | ");
 }"""
 HAS_TILES_JS = "() => Object.values(window.map._layers).some((l) => l instanceof L.TileLayer)"
+LEGEND_JS = "() => (document.querySelector('.minemap-legend') || {}).textContent || ''"
 SWITCHER_JS = "() => (document.querySelector('.leaflet-control-layers') || {}).textContent || ''"
 
 
@@ -130,6 +131,8 @@ def test_zoomed_in_the_summary_is_not_resent_and_comes_back_when_zoomed_out(
     frame.wait_for_function(f"!({SWITCHER_JS})().includes('Summary by area (H3)')")
     assert "Kharkiv" in frame.evaluate(OUTLINE_NAMES_JS)
     assert same_map(page, frame)
+    # The features in view come with their legend (the summary has none).
+    assert "Hazard areas" in frame.evaluate(LEGEND_JS)
 
     # A pan at that zoom: other features in view, same map.
     frame.evaluate("() => { window.map.setView([49.94, 36.41], 14, {animate: false}); }")
@@ -147,5 +150,6 @@ def test_zoomed_in_the_summary_is_not_resent_and_comes_back_when_zoomed_out(
     frame.wait_for_function(f"({DETAIL_TOOLTIPS_JS})().length === 0", timeout=30_000)
     assert same_map(page, frame)
     assert sends[before:] == ["ref"], sends
+    assert frame.evaluate(LEGEND_JS) == ""  # the detail's legend left with it
     assert offline_page.errors == []
     assert offline_page.blocked == []

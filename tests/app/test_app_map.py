@@ -285,6 +285,9 @@ def test_zoomed_in_reruns_do_not_send_the_hidden_summary_again(seeded_store, sum
     assert len(page_layers(zoomed)) < len(national)
     assert "var layers = [];" in zoomed["feature_group"]
     assert "var layers = [];" not in map_args(signed_in("planner"))["feature_group"]
+    # The features in view bring their legend (the summary has none).
+    assert "minemap-legend" not in national
+    assert "minemap-legend" in detail(zoomed)
 
 
 def test_language_and_basemap_swap_layers_in_the_same_map(seeded_store):
