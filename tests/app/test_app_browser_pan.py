@@ -131,8 +131,10 @@ def test_zoomed_in_the_summary_is_not_resent_and_comes_back_when_zoomed_out(
     frame.wait_for_function(f"!({SWITCHER_JS})().includes('Summary by area (H3)')")
     assert "Kharkiv" in frame.evaluate(OUTLINE_NAMES_JS)
     assert same_map(page, frame)
-    # The features in view come with their legend (the summary has none).
+    # The features in view come with their legend (the summary has none) and are listed
+    # in the layer switcher.
     assert "Hazard areas" in frame.evaluate(LEGEND_JS)
+    assert "Hazard areas" in frame.evaluate(SWITCHER_JS)
 
     # A pan at that zoom: other features in view, same map.
     frame.evaluate("() => { window.map.setView([49.94, 36.41], 14, {animate: false}); }")
