@@ -304,12 +304,11 @@ def main(argv: list[str] | None = None) -> None:
                     return totals[0], totals[1]
 
                 mark_js = (
-                    "() => { if (window.map) {"
-                    " window.__bench_mark = (window.feature_group || []).length; } }"
+                    "() => { if (window.map) { window.__bench_mark = window.minemapSwaps || 0; } }"
                 )
                 state_js = (
                     "() => [window.__bench_mark === undefined ? -1 : window.__bench_mark,"
-                    " (window.feature_group || []).length,"
+                    " window.minemapSwaps || 0,"
                     " window.map ? Object.values(window.map._layers)"
                     ".filter(l => l.feature).length : 0]"
                 )
@@ -326,10 +325,10 @@ def main(argv: list[str] | None = None) -> None:
                         try:
                             if page.locator(MAP_FRAME).count() == 1:
                                 body = page.frame_locator(MAP_FRAME).locator("body")
-                                mark, groups, n = body.evaluate(state_js)
+                                mark, swaps, n = body.evaluate(state_js)
                                 if mark < 0 and n:  # a new map (no mark), drawn
                                     return n, False
-                                swapped = mark >= 0 and groups > mark and n  # layers swapped in
+                                swapped = mark >= 0 and swaps > mark and n  # layers swapped in
                                 if swapped and (
                                     detail is None or (body.evaluate(DETAIL_JS) > 0) == detail
                                 ):
@@ -341,8 +340,8 @@ def main(argv: list[str] | None = None) -> None:
 
                 def measure(label: str, action, *, detail: bool | None = None) -> None:
                     # Mark the current map: done is a new map that has drawn, or new layers
-                    # swapped into the marked one (streamlit-folium appends each new group to
-                    # window.feature_group).
+                    # swapped into the marked one (every send's first group counts the swaps
+                    # in window.minemapSwaps: mapview.SwapStart).
                     if page.locator(MAP_FRAME).count():
                         page.frame_locator(MAP_FRAME).first.locator("body").evaluate(mark_js)
                     received[0] = 0
@@ -350,8 +349,8 @@ def main(argv: list[str] | None = None) -> None:
                     t0 = time.perf_counter()
                     action()
                     features, kept = drawn(detail)
-                    # The groups drawn now: a later swap (the tasks) adds to them.
-                    groups_now = page.frame_locator(MAP_FRAME).locator("body").evaluate(state_js)[1]
+                    # The swaps so far: the tasks come with a later one.
+                    swaps_now = page.frame_locator(MAP_FRAME).locator("body").evaluate(state_js)[1]
                     page.wait_for_function(
                         "!document.querySelector('[data-testid=\"stStatusWidget\"]')",
                         timeout=TIMEOUT_MS,
@@ -368,7 +367,7 @@ def main(argv: list[str] | None = None) -> None:
                         )
                         body = page.frame_locator(MAP_FRAME).locator("body")
                         deadline = time.perf_counter() + TIMEOUT_MS / 1000
-                        while body.evaluate(state_js)[1] <= groups_now:
+                        while body.evaluate(state_js)[1] <= swaps_now:
                             if time.perf_counter() > deadline:
                                 raise TimeoutError("the tasks were never swapped in")
                             time.sleep(0.05)

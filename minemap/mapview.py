@@ -38,6 +38,7 @@ __all__ = [
     "GroupControls",
     "PluginAssets",
     "SplitMap",
+    "SwapStart",
     "View",
     "ViewIndex",
     "ViewSlice",
@@ -52,6 +53,7 @@ __all__ = [
     "simplify_tolerance_m",
     "snap_bounds",
     "split_map",
+    "swap_start",
     "zoom_for_bounds",
 ]
 
@@ -433,6 +435,40 @@ class GroupControls(MacroElement):
         self.legend = legend
         self.layers = list(layers)
         self.min_zoom = int(min_zoom)
+
+
+class SwapStart(MacroElement):
+    """Put first in the groups sent to an existing map: forget the groups it replaces.
+
+    streamlit-folium removes the previous groups from the map before it evaluates new
+    ones, but keeps them in ``window.feature_group``, which only grows: every pan would
+    keep the layers it replaced (all their features) in the browser's memory. This
+    script, in the first group sent, keeps only the groups still on the map (none, at
+    that point) and counts the swaps in ``window.minemapSwaps`` (for tests and
+    benchmarks: "new layers were swapped in").
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        window.feature_group = (window.feature_group || []).filter(function (g) {
+            return window.map && window.map.hasLayer(g);
+        });
+        window.minemapSwaps = (window.minemapSwaps || 0) + 1;
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "MinemapSwapStart"
+
+
+def swap_start() -> folium.FeatureGroup:
+    """A group holding :class:`SwapStart` (no entry in the layer switcher); send it first."""
+    group = folium.FeatureGroup(name="minemap-swap", control=False, show=True)
+    SwapStart().add_to(group)
+    return group
 
 
 def detach_legend(fmap: folium.Map) -> folium.FeatureGroup | None:

@@ -336,7 +336,7 @@ def show_map(stable: mapview.SplitMap, spec: MapSpec) -> None:
         height=settings.MAP_HEIGHT_PX,
         use_container_width=True,
         returned_objects=["bounds", "zoom"],
-        feature_group_to_add=[*layers, *(groups or [])],
+        feature_group_to_add=[mapview.swap_start(), *layers, *(groups or [])],
         layer_control=folium.LayerControl(collapsed=False),
         center=center,
         zoom=zoom,

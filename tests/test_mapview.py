@@ -247,3 +247,18 @@ def test_the_legend_of_a_scratch_map_travels_in_its_own_holder_group():
     assert json.dumps(opts.t("legend.hazards"))[1:-1] in html
     # A map without a legend (no layers) gives none.
     assert mapview.detach_legend(webmap.build_map({}, options=opts)) is None
+
+
+def test_every_send_starts_by_forgetting_the_replaced_groups():
+    base = folium.Map(tiles=None)
+    from streamlit_folium import _get_feature_group_string
+
+    sent = _get_feature_group_string(mapview.swap_start(), base, 0)
+    reset = sent.index("window.feature_group = (window.feature_group || []).filter(")
+    assert reset < sent.index("window.feature_group.push(")  # before its own group is kept
+    assert "window.minemapSwaps = (window.minemapSwaps || 0) + 1;" in sent
+    assert mapview.swap_start().control is False
+    # The same text on every run (no random ids), so an unchanged map message stays
+    # unchanged and the browser's cached copy can be used.
+    again = _get_feature_group_string(mapview.swap_start(), folium.Map(tiles=None), 0)
+    assert again.replace(base.get_name(), "") == sent.replace(base.get_name(), "")

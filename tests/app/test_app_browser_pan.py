@@ -152,6 +152,10 @@ def test_zoomed_in_the_summary_is_not_resent_and_comes_back_when_zoomed_out(
     frame.wait_for_function(f"({DETAIL_TOOLTIPS_JS})().length === 0", timeout=30_000)
     assert same_map(page, frame)
     assert sends[before:] == ["ref"], sends
+    # streamlit-folium keeps every group it ever added in window.feature_group (and so in
+    # memory); mapview.SwapStart forgets the replaced ones: only the groups on the map.
+    assert frame.evaluate("() => window.feature_group.every((g) => window.map.hasLayer(g))")
+    assert frame.evaluate("() => window.minemapSwaps") >= 4
     assert frame.evaluate(LEGEND_JS) == ""  # the detail's legend left with it
     assert offline_page.errors == []
     assert offline_page.blocked == []

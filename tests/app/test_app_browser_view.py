@@ -31,8 +31,8 @@ DETAIL_TOOLTIPS_JS = """() => {
         if (p && (p.t || p._tooltip)) { out.push(String(p.t || p._tooltip)); }
         if (layer.eachLayer) { layer.eachLayer(walk); }
     };
-    // streamlit-folium keeps the groups it removed in this array: only those on the map count,
-    // and of those only the ones after the page's legend holder (the features in view).
+    // Only the groups on the map count (mapview.SwapStart forgets the replaced ones; this
+    // does not rely on it), and of those the ones after the last legend holder.
     const groups = window.feature_group || [];
     let i = groups.length - 1;
     while (i >= 0 && !groups[i].minemapControls) { i--; }
@@ -65,8 +65,7 @@ def choose_summary_view(page) -> None:
     reached the map as a layer swap: the same Leaflet map object, its iframe kept."""
     before = leaflet_frame(page)
     before.evaluate(
-        "window.__before_filter = window.map;"
-        " window.__groups_before = (window.feature_group || []).length"
+        "window.__before_filter = window.map; window.__swaps_before = window.minemapSwaps || 0"
     )
     page.get_by_text(SUMMARY_LABEL, exact=True).click()
     page.wait_for_selector("text=showing the national summary", timeout=30_000)
@@ -74,7 +73,7 @@ def choose_summary_view(page) -> None:
     # switcher) or, when the opening view is already zoomed in (this small store), the
     # features in view, which replace the hidden summary.
     before.wait_for_function(
-        "(window.feature_group || []).length > window.__groups_before",
+        "(window.minemapSwaps || 0) > window.__swaps_before",
         timeout=30_000,
     )
     page.wait_for_function(
