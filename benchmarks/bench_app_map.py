@@ -16,20 +16,28 @@ blocked:
   warm-up of the map's default view, ``cache.warm_map``; the sign-in follows at once, so
   this waits for what is left of the priority engine's run), then after a reload (warm
   caches). Loading the page and the sign-in form is timed apart and printed in brackets;
+* a zoom into an area (zoom 11, the features in view swapped in), a pan there (half a
+  view east) and a zoom back out to the national view (6), on the warm map: from Leaflet's
+  ``setView`` in the map's iframe until the new layers are drawn and the page is idle
+  (the map fragment's rerun, not the app's);
 * the time for each filter change: oblast → Kharkiv, the period's start moved (only
-  casualties and strikes change), the period's end moved (the engine re-runs as of it);
+  casualties and strikes change), the period's end moved (the engine re-runs as of it),
+  then the language (English) and the basemap (OpenStreetMap, its tiles blocked);
 * per view, the CPU seconds (user + system) of the server's processes and of the
   browser's (the fair figure on a shared machine), and the bytes the server sent over the
   websocket (the map's data travels there as the component's arguments);
 * pass/fail against the quality bar per view.
 
-``MINEMAP_BENCH_STORE=/path/store.gpkg`` builds the store there once and reuses it.
+``MINEMAP_BENCH_STORE=/path/store.gpkg`` builds the store there once and reuses it;
+``MINEMAP_BENCH_FRAMES=1`` prints every message the server sends (type, size, the map's
+script and layer bytes, whether it is cacheable; a reference to a cached one is ~100 B).
 
 The quality bar (issue 4): every render under 3 s, no view over 5 MB.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -38,6 +46,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+import zlib
 from pathlib import Path
 
 import geopandas as gpd
@@ -61,6 +70,20 @@ LIMIT_MB = 5.0  # … and no view sends more than 5 MB
 COUNT_JS = "() => window.map ? Object.values(window.map._layers).filter(l => l.feature).length : 0"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 MAP_FRAME = "iframe[title*='folium']"
+DETAIL_JS = """() => {
+    // The features in view: the groups after the page's legend holder (mapview.GroupControls)
+    // that are on the map, counted as Leaflet layers carrying a GeoJSON feature.
+    const groups = window.feature_group || [];
+    let i = groups.length - 1;
+    while (i >= 0 && !groups[i].minemapControls) { i--; }
+    let n = 0;
+    const walk = (layer) => {
+        if (layer.feature) { n += 1; }
+        if (layer.eachLayer) { layer.eachLayer(walk); }
+    };
+    groups.slice(i + 1).filter((g) => window.map.hasLayer(g)).forEach(walk);
+    return n;
+}"""
 TASKS_PENDING = "ще обчислюються"  # map.tasks_computing (uk): the tasks are not drawn yet
 
 
@@ -167,6 +190,39 @@ BENCH_USER = "bench-planner"
 BENCH_PASSWORD = "benchmark password, this store only"
 
 
+def _describe_frame(payload: bytes) -> str:
+    """One line on a ForwardMsg (MINEMAP_BENCH_FRAMES=1): type, size, cached reference."""
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    msg = ForwardMsg()
+    try:
+        msg.ParseFromString(payload)
+    except Exception:
+        return f"{len(payload):>9,} B (not a ForwardMsg)"
+    kind = msg.WhichOneof("type")
+    if kind == "delta":
+        kind = f"delta.{msg.delta.WhichOneof('type')}"
+        if msg.delta.WhichOneof("type") == "new_element":
+            element = msg.delta.new_element
+            kind += f".{element.WhichOneof('type')}"
+            if element.WhichOneof("type") == "component_instance":
+                args = json.loads(element.component_instance.json_args)
+                kind += (
+                    " ("
+                    + ", ".join(
+                        f"{k} {len(args.get(k) or ''):,}" for k in ("script", "feature_group")
+                    )
+                    + ")"
+                )
+    # What per-message deflate (server.enableWebsocketCompression) would put on the wire.
+    deflated = len(zlib.compress(payload, 6))
+    return (
+        f"{len(payload):>9,} B (deflated {deflated:,} B) {kind}"
+        f" hash={msg.hash[:10]} cacheable={msg.metadata.cacheable}"
+        f" fragment={msg.delta.fragment_id[:8] if msg.HasField('delta') else ''}"
+    )
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -214,11 +270,15 @@ def main(argv: list[str] | None = None) -> None:
                 page = context.new_page()
                 received = [0]
 
+                frames_log = bool(os.environ.get("MINEMAP_BENCH_FRAMES"))
+
+                def on_frame(payload) -> None:
+                    received[0] += len(payload)
+                    if frames_log and len(payload) > 100:
+                        print(f"    {_describe_frame(payload)}", flush=True)
+
                 def on_ws(ws):
-                    ws.on(
-                        "framereceived",
-                        lambda payload: received.__setitem__(0, received[0] + len(payload)),
-                    )
+                    ws.on("framereceived", on_frame)
 
                 page.on("websocket", on_ws)
                 page.on("pageerror", lambda e: print(f"  page error: {e}", flush=True))
@@ -244,45 +304,53 @@ def main(argv: list[str] | None = None) -> None:
                     return totals[0], totals[1]
 
                 mark_js = (
-                    "() => { if (window.map) {"
-                    " window.__bench_mark = (window.feature_group || []).length; } }"
+                    "() => { if (window.map) { window.__bench_mark = window.minemapSwaps || 0; } }"
                 )
                 state_js = (
                     "() => [window.__bench_mark === undefined ? -1 : window.__bench_mark,"
-                    " (window.feature_group || []).length,"
+                    " window.minemapSwaps || 0,"
                     " window.map ? Object.values(window.map._layers)"
                     ".filter(l => l.feature).length : 0]"
                 )
 
-                def drawn() -> tuple[int, bool]:
+                def drawn(detail: bool | None = None) -> tuple[int, bool]:
                     """Features on the map once it has drawn the new layers, and whether the
-                    Leaflet map was kept (layers swapped in) rather than re-created."""
+                    Leaflet map was kept (layers swapped in) rather than re-created.
+
+                    ``detail``: for a pan or zoom, whether the new layers must include
+                    features in view (zoomed in) or none (zoomed out); ``None``: either.
+                    """
                     deadline = time.perf_counter() + TIMEOUT_MS / 1000
                     while time.perf_counter() < deadline:
                         try:
                             if page.locator(MAP_FRAME).count() == 1:
                                 body = page.frame_locator(MAP_FRAME).locator("body")
-                                mark, groups, n = body.evaluate(state_js)
+                                mark, swaps, n = body.evaluate(state_js)
                                 if mark < 0 and n:  # a new map (no mark), drawn
                                     return n, False
-                                if mark >= 0 and groups > mark and n:  # layers swapped in
+                                swapped = mark >= 0 and swaps > mark and n  # layers swapped in
+                                if swapped and (
+                                    detail is None or (body.evaluate(DETAIL_JS) > 0) == detail
+                                ):
                                     return n, True
                         except PlaywrightError:
                             pass
                         time.sleep(0.05)
                     raise TimeoutError("the map drew no new features")
 
-                def measure(label: str, action) -> None:
+                def measure(label: str, action, *, detail: bool | None = None) -> None:
                     # Mark the current map: done is a new map that has drawn, or new layers
-                    # swapped into the marked one (streamlit-folium appends each new group to
-                    # window.feature_group).
+                    # swapped into the marked one (every send's first group counts the swaps
+                    # in window.minemapSwaps: mapview.SwapStart).
                     if page.locator(MAP_FRAME).count():
                         page.frame_locator(MAP_FRAME).first.locator("body").evaluate(mark_js)
                     received[0] = 0
                     cpu0 = cpu_seconds()
                     t0 = time.perf_counter()
                     action()
-                    features, kept = drawn()
+                    features, kept = drawn(detail)
+                    # The swaps so far: the tasks come with a later one.
+                    swaps_now = page.frame_locator(MAP_FRAME).locator("body").evaluate(state_js)[1]
                     page.wait_for_function(
                         "!document.querySelector('[data-testid=\"stStatusWidget\"]')",
                         timeout=TIMEOUT_MS,
@@ -291,16 +359,22 @@ def main(argv: list[str] | None = None) -> None:
                     if page.get_by_text(TASKS_PENDING).count():
                         # The other layers are drawn; the tasks follow when the engine is
                         # done (the page reruns itself): timed from the same start.
+                        # Done: the pending note is gone and the tasks' swap is drawn (the
+                        # note goes when the page's rerun starts, before the map is sent).
                         page.wait_for_function(
                             f"!document.body.innerText.includes({TASKS_PENDING!r})",
                             timeout=TIMEOUT_MS,
                         )
+                        body = page.frame_locator(MAP_FRAME).locator("body")
+                        deadline = time.perf_counter() + TIMEOUT_MS / 1000
+                        while body.evaluate(state_js)[1] <= swaps_now:
+                            if time.perf_counter() > deadline:
+                                raise TimeoutError("the tasks were never swapped in")
+                            time.sleep(0.05)
                         page.wait_for_function(
                             "!document.querySelector('[data-testid=\"stStatusWidget\"]')",
                             timeout=TIMEOUT_MS,
                         )
-                        body = page.frame_locator(MAP_FRAME).locator("body")
-                        time.sleep(0.2)  # the swap is evaluated after the rerun's message
                         features = body.evaluate(COUNT_JS)
                         report("  … with the priority tasks", t0, cpu0, features, True)
 
@@ -326,6 +400,20 @@ def main(argv: list[str] | None = None) -> None:
                 )
                 print(f"  {'':<44} {'':>8}  {'CPU':>8}  {'CPU':>8}", flush=True)
 
+                def settle_map() -> None:
+                    """Wait until the map's opening view (an animated fit) is done: an
+                    animation still running would undo a setView of ours."""
+                    page.frame_locator(MAP_FRAME).locator("body").evaluate(
+                        "() => new Promise((done) => { const check = () =>"
+                        " (window.map && !window.map._animatingZoom) ? done()"
+                        " : setTimeout(check, 50); check(); })"
+                    )
+                    time.sleep(1.0)  # the fit's own moveend reports a view: let it rerun
+                    page.wait_for_function(
+                        "!document.querySelector('[data-testid=\"stStatusWidget\"]')",
+                        timeout=TIMEOUT_MS,
+                    )
+
                 def open_sign_in_form() -> None:
                     # A page load is a new Streamlit session: it signs in again. Loading the
                     # page and the sign-in form is not the map: timed apart, for the record.
@@ -350,6 +438,24 @@ def main(argv: list[str] | None = None) -> None:
                 measure("first map after server start (sign-in)", sign_in)
                 open_sign_in_form()
                 measure("map after sign-in, warm caches", sign_in)
+
+                # Pan and zoom on the warm map (national summary view, the whole period):
+                # Leaflet's own API in the map's iframe, as a user's drag or wheel would.
+                # The browser reports the new view (debounced moveend), the map fragment
+                # reruns alone and swaps the features in view into the kept Leaflet map.
+                def set_view(lat: float, lon: float, zoom: int):
+                    def action() -> None:
+                        page.frame_locator(MAP_FRAME).locator("body").evaluate(
+                            "() => { window.map.setView("
+                            f"[{lat}, {lon}], {zoom}, {{animate: false}}); }}"
+                        )
+
+                    return action
+
+                settle_map()
+                measure("zoom in to 11 (features in view)", set_view(49.9, 36.3, 11), detail=True)
+                measure("pan (half a view east)", set_view(49.9, 36.55, 11), detail=True)
+                measure("zoom back out to 6 (summary)", set_view(48.5, 31.2, 6), detail=False)
 
                 def pick_oblast() -> None:
                     page.locator(
@@ -377,6 +483,22 @@ def main(argv: list[str] | None = None) -> None:
                     handle.press("PageDown")  # a tenth of the range earlier
 
                 measure("filter: period end moved (engine re-runs)", move_period_end)
+
+                # The language and the basemap: layers swapped into the kept map too (the
+                # outline names and the tile layer travel with the layers; OSM's tiles are
+                # blocked here, so only the swap is timed).
+                def english() -> None:
+                    page.get_by_text("English", exact=True).click()
+
+                measure("language: English", english)
+
+                def osm_basemap() -> None:
+                    box = page.locator("[data-testid='stSidebar'] input[aria-label='Basemap']")
+                    box.click()
+                    page.keyboard.type("OpenStreetMap")
+                    page.keyboard.press("Enter")
+
+                measure("basemap: OpenStreetMap", osm_basemap)
                 browser.close()
             slow = [r for r in rows if r[1] >= LIMIT_S]
             big = [r for r in rows if r[4] > LIMIT_MB]

@@ -38,11 +38,14 @@ __all__ = [
     "GroupControls",
     "PluginAssets",
     "SplitMap",
+    "SwapStart",
     "View",
     "ViewIndex",
     "ViewSlice",
     "ZoomSwitch",
     "detach_groups",
+    "detach_legend",
+    "drop_switched",
     "features_in_view",
     "pad_bounds",
     "parse_leaflet_view",
@@ -50,6 +53,7 @@ __all__ = [
     "simplify_tolerance_m",
     "snap_bounds",
     "split_map",
+    "swap_start",
     "zoom_for_bounds",
 ]
 
@@ -383,7 +387,7 @@ class GroupControls(MacroElement):
         {% macro script(this, kwargs) %}
         (function () {
             var holder = {{ this._parent.get_name() }};
-            holder.minemapControls = true;  // the page's last layer; the view's come after
+            holder.minemapControls = true;  // the features in view come after the last holder
             var layers = [{% for layer in this.layers %}{{ layer.get_name() }},{% endfor %}];
             var legend = null;
             var attached = null;
@@ -431,6 +435,77 @@ class GroupControls(MacroElement):
         self.legend = legend
         self.layers = list(layers)
         self.min_zoom = int(min_zoom)
+
+
+class SwapStart(MacroElement):
+    """Put first in the groups sent to an existing map: forget the groups it replaces.
+
+    streamlit-folium removes the previous groups from the map before it evaluates new
+    ones, but keeps them in ``window.feature_group``, which only grows: every pan would
+    keep the layers it replaced (all their features) in the browser's memory. This
+    script, in the first group sent, keeps only the groups still on the map (none, at
+    that point) and counts the swaps in ``window.minemapSwaps`` (for tests and
+    benchmarks: "new layers were swapped in").
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        window.feature_group = (window.feature_group || []).filter(function (g) {
+            return window.map && window.map.hasLayer(g);
+        });
+        window.minemapSwaps = (window.minemapSwaps || 0) + 1;
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "MinemapSwapStart"
+
+
+def swap_start() -> folium.FeatureGroup:
+    """A group holding :class:`SwapStart` (no entry in the layer switcher); send it first."""
+    group = folium.FeatureGroup(name="minemap-swap", control=False, show=True)
+    SwapStart().add_to(group)
+    return group
+
+
+def detach_legend(fmap: folium.Map) -> folium.FeatureGroup | None:
+    """Take the legend out of a map built by ``webmap.build_map``, in a group of its own.
+
+    The features in view are built on a scratch map and sent as groups; its legend would
+    stay behind. Returned as a holder group (:class:`GroupControls`, no entry in the layer
+    switcher) that adds the legend with it and removes it with it; ``None`` without legend.
+    """
+    for key, child in list(fmap._children.items()):
+        if type(child).__name__ == "_Legend":
+            del fmap._children[key]
+            child._parent = None
+            holder = folium.FeatureGroup(name="minemap-legend", control=False, show=True)
+            GroupControls(legend=child.body).add_to(holder)
+            return holder
+    return None
+
+
+def drop_switched(groups: Sequence[folium.FeatureGroup]) -> list[folium.FeatureGroup]:
+    """The groups worth sending with the features in view: all but the switched summary.
+
+    From the zoom at which the features in view are sent, the holder's
+    :class:`GroupControls` hides the layers it switches (the national H3 summary) anyway:
+    sending them again with every pan only re-sends the same bytes. What is left — the
+    basemap, the outlines, layers that are never switched (an aggregate role's cells, a
+    chosen task), the holder with its legend — is returned in order; the holder's
+    :class:`GroupControls` in ``groups`` is changed to switch nothing (its script would
+    otherwise name layers that were not sent). Pass a copy made for this one send.
+    """
+    switched: set[int] = set()
+    for group in groups:
+        for child in group._children.values():
+            if isinstance(child, GroupControls):
+                switched.update(id(layer) for layer in child.layers)
+                child.layers = []
+    return [group for group in groups if id(group) not in switched]
 
 
 @dataclass

@@ -3,9 +3,10 @@
 The map is drawn inside ``st.fragment``: when Leaflet reports a new view (streamlit-folium
 returns only ``bounds`` and ``zoom``), only this fragment reruns — never the page, its
 sidebar or its filters. The Leaflet map itself is not re-created either: the base map
-(outlines, national H3 summary, legend) is the same object with the same script on every
-fragment run, so streamlit-folium keeps it, and the features in view travel as
-``feature_group_to_add``, which it swaps into the existing map.
+(the map, helpers and plugin assets) has the same script on every run, so streamlit-folium
+keeps it, and the page's layers (basemap, outlines, national H3 summary, legend) and the
+features in view travel as ``feature_group_to_add``, which it swaps into the existing map.
+Zoomed in, the summary (hidden there) is not sent again (:func:`mapview.drop_switched`).
 
 The bounds query is :mod:`minemap.mapview` behind :func:`minemap_app.cache.layer_in_view`
 (cached on store, version, role, layer, filters, snapped bounds and zoom). Roles that get
@@ -153,16 +154,28 @@ def stable_map(
     """Split the page's finished map so a filter change swaps layers, not the map.
 
     streamlit-folium re-creates its iframe (Leaflet, plugins, the whole script) whenever
-    the map's script changes. What stays in the script is the same for every filter: the
-    oblast outlines, the helpers, the basemap and the plugin assets (marker clusters and
-    heat map, loaded whether casualties are shown or not, since scripts load only with the
-    map). Data layers, legend and zoom switch travel as ``feature_group_to_add``; the
-    opening view (``view``, else the map's own fit) as ``center``/``zoom``, which move an
-    existing map only when they change.
+    the map's script changes. What stays in the script is the same for every filter,
+    language and basemap: the map itself, the JS helpers and the plugin assets (marker
+    clusters and heat map, loaded whether casualties are shown or not, since scripts load
+    only with the map). Everything else travels as ``feature_group_to_add``: the basemap's
+    tile layer (a group of its own, first, not in the layer switcher), the oblast outlines
+    (their names are in the page's language), the data layers, legend and zoom switch;
+    the opening view (``view``, else the map's own fit) as ``center``/``zoom``, which move
+    an existing map only when they change.
     """
     mapview.plugin_assets(options.asset_base).add_to(fmap)
-    admin_name = webmap.escape_text(options.t("layer.admin"))
-    split = mapview.split_map(fmap, keep=[admin_name])
+    tiles = []
+    for key, child in list(fmap._children.items()):
+        if isinstance(child, folium.TileLayer):
+            del fmap._children[key]
+            child._parent = None
+            tiles.append(child)
+    split = mapview.split_map(fmap)
+    if tiles:
+        basemap = folium.FeatureGroup(name="minemap-basemap", control=False, show=True)
+        for tile in tiles:
+            tile.add_to(basemap)
+        split.groups.insert(0, basemap)
     if view is not None:
         split.bounds = tuple(float(v) for v in view)
     return split
@@ -242,9 +255,13 @@ def _detail_in_view(
         spec.options, simplify_m=0.0, summary_resolution=None, max_features_per_layer=None
     )
     scratch = webmap.build_map(frames, tasks=tasks, admin=None, options=options)
+    # The legend of the features in view (the summary's has none of them) goes first: the
+    # groups after the last legend holder are the features in view.
+    legend = mapview.detach_legend(scratch)
     # streamlit-folium adds every group it is given to the map: layers hidden by default
     # (the casualty heat map) are left out rather than shown.
-    return [g for g in mapview.detach_groups(scratch) if g.show], counts
+    shown = [g for g in mapview.detach_groups(scratch) if g.show]
+    return ([legend] if legend is not None else []) + shown, counts
 
 
 def _counts_text(counts: dict[str, tuple[int, int]], lang: str) -> str:
@@ -308,6 +325,10 @@ def show_map(stable: mapview.SplitMap, spec: MapSpec) -> None:
     # groups it is given, and the same script on every run is what keeps the browser's
     # Leaflet map (no reload, no jump).
     base, layers = copy.deepcopy((stable.base, stable.groups))
+    if groups is not None:
+        # Zoomed in: the summary layers are hidden from here on; not sending them again
+        # makes a pan cost the features in view, not the whole national summary.
+        layers = mapview.drop_switched(layers)
     center, zoom = view_of(stable.bounds)
     st_folium(
         base,
@@ -315,7 +336,7 @@ def show_map(stable: mapview.SplitMap, spec: MapSpec) -> None:
         height=settings.MAP_HEIGHT_PX,
         use_container_width=True,
         returned_objects=["bounds", "zoom"],
-        feature_group_to_add=[*layers, *(groups or [])],
+        feature_group_to_add=[mapview.swap_start(), *layers, *(groups or [])],
         layer_control=folium.LayerControl(collapsed=False),
         center=center,
         zoom=zoom,

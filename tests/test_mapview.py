@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import folium
@@ -181,3 +182,83 @@ def test_zoom_switch_and_plugin_assets_render_offline():
     assert any(u.endswith("leaflet.markercluster.js") for u in urls)
     assert any(u.endswith("leaflet-heat.js") for u in urls)
     assert all(u.startswith("/app/static/vendor/") for u in urls)
+
+
+def _dynamic_map(
+    frame: gpd.GeoDataFrame, opts: webmap.MapOptions
+) -> tuple[folium.Map, list[folium.FeatureGroup]]:
+    """The page's summary map with its zoom switch (as ``viewport.prepare_dynamic``)."""
+    admin_name = webmap.escape_text(opts.t("layer.admin"))
+    fmap = webmap.build_map({"hazards": frame}, admin=webmap.admin_boundaries(), options=opts)
+    summary = [
+        c
+        for c in fmap._children.values()
+        if isinstance(c, folium.FeatureGroup) and c.layer_name != admin_name
+    ]
+    mapview.ZoomSwitch(summary, min_zoom=10).add_to(fmap)
+    return fmap, summary
+
+
+def test_zoomed_in_sends_leave_out_the_switched_summary_only():
+    frame = squares([(36.2, 49.9, 0.02)]).assign(hazard_type="CHA", date=pd.Timestamp("2024-01-01"))
+    opts = webmap.MapOptions(summary_resolution=4)
+    admin_name = webmap.escape_text(opts.t("layer.admin"))
+    fmap, summary = _dynamic_map(frame, opts)
+    assert summary
+    task = folium.FeatureGroup(name="chosen task").add_to(fmap)  # added after: not switched
+    split = mapview.split_map(fmap)
+    names = [g.layer_name for g in split.groups]
+    assert names[0] == admin_name
+    assert names[-1] == "minemap-controls"
+
+    kept = mapview.drop_switched(split.groups)
+    assert [g.layer_name for g in kept] == [admin_name, "chosen task", "minemap-controls"]
+    # The holder's script no longer names the summary (it was not sent) …
+    other = folium.Map(tiles=None)
+    for group in kept:
+        group.add_to(other)
+    html = other.get_root().render()
+    assert "var layers = [];" in html
+    assert all(g.get_name() not in html for g in summary)
+    assert task.get_name() in html
+    # … while the national send still switches it.
+    whole = folium.Map(tiles=None)
+    national, summary = _dynamic_map(frame, opts)
+    for group in mapview.split_map(national).groups:
+        group.add_to(whole)
+    html = whole.get_root().render()
+    assert "var layers = [];" not in html
+    assert all(g.get_name() in html for g in summary)
+
+
+def test_the_legend_of_a_scratch_map_travels_in_its_own_holder_group():
+    frame = squares([(36.2, 49.9, 0.02)]).assign(hazard_type="CHA", date=pd.Timestamp("2024-01-01"))
+    opts = webmap.MapOptions()
+    scratch = webmap.build_map({"hazards": frame}, options=opts)
+    holder = mapview.detach_legend(scratch)
+    assert holder is not None
+    assert holder.control is False
+    assert all(type(c).__name__ != "_Legend" for c in scratch._children.values())
+    assert mapview.detach_legend(scratch) is None  # taken out once
+    other = folium.Map(tiles=None)
+    holder.add_to(other)
+    html = other.get_root().render()
+    assert "minemap-legend" in html
+    assert json.dumps(opts.t("legend.hazards"))[1:-1] in html
+    # A map without a legend (no layers) gives none.
+    assert mapview.detach_legend(webmap.build_map({}, options=opts)) is None
+
+
+def test_every_send_starts_by_forgetting_the_replaced_groups():
+    base = folium.Map(tiles=None)
+    from streamlit_folium import _get_feature_group_string
+
+    sent = _get_feature_group_string(mapview.swap_start(), base, 0)
+    reset = sent.index("window.feature_group = (window.feature_group || []).filter(")
+    assert reset < sent.index("window.feature_group.push(")  # before its own group is kept
+    assert "window.minemapSwaps = (window.minemapSwaps || 0) + 1;" in sent
+    assert mapview.swap_start().control is False
+    # The same text on every run (no random ids), so an unchanged map message stays
+    # unchanged and the browser's cached copy can be used.
+    again = _get_feature_group_string(mapview.swap_start(), folium.Map(tiles=None), 0)
+    assert again.replace(base.get_name(), "") == sent.replace(base.get_name(), "")

@@ -31,8 +31,8 @@ DETAIL_TOOLTIPS_JS = """() => {
         if (p && (p.t || p._tooltip)) { out.push(String(p.t || p._tooltip)); }
         if (layer.eachLayer) { layer.eachLayer(walk); }
     };
-    // streamlit-folium keeps the groups it removed in this array: only those on the map count,
-    // and of those only the ones after the page's legend holder (the features in view).
+    // Only the groups on the map count (mapview.SwapStart forgets the replaced ones; this
+    // does not rely on it), and of those the ones after the last legend holder.
     const groups = window.feature_group || [];
     let i = groups.length - 1;
     while (i >= 0 && !groups[i].minemapControls) { i--; }
@@ -64,13 +64,21 @@ def choose_summary_view(page) -> None:
     """Pick the summary view (a sidebar filter: a whole-app rerun) and check that it
     reached the map as a layer swap: the same Leaflet map object, its iframe kept."""
     before = leaflet_frame(page)
-    before.evaluate("window.__before_filter = window.map")
+    before.evaluate(
+        "window.__before_filter = window.map; window.__swaps_before = window.minemapSwaps || 0"
+    )
     page.get_by_text(SUMMARY_LABEL, exact=True).click()
     page.wait_for_selector("text=showing the national summary", timeout=30_000)
-    # The summary's H3 cells were swapped into the existing map (listed in its switcher).
+    # New layers were swapped into the existing map: the summary's H3 cells (listed in its
+    # switcher) or, when the opening view is already zoomed in (this small store), the
+    # features in view, which replace the hidden summary.
     before.wait_for_function(
-        "(document.querySelector('.leaflet-control-layers') || {}).textContent"
-        " && document.querySelector('.leaflet-control-layers').textContent"
+        "(window.minemapSwaps || 0) > window.__swaps_before",
+        timeout=30_000,
+    )
+    page.wait_for_function(
+        "document.body.innerText.includes('Features in view (zoom')"
+        " || document.querySelector('iframe[title*=folium]').contentDocument.body.innerText"
         ".includes('Summary by area (H3)')",
         timeout=30_000,
     )

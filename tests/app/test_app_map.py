@@ -266,3 +266,45 @@ def test_task_colours_span_the_whole_ranking_not_only_the_view(seeded_store, sum
     # The task in view, plus the highest- and lowest-scored ones so the classes span all.
     for task_id in (other.task_id, top.task_id, bottom.task_id):
         assert json.dumps(str(task_id))[1:-1] in groups, task_id
+
+
+def test_zoomed_in_reruns_do_not_send_the_hidden_summary_again(seeded_store, summary_view):
+    at = signed_in("planner")
+    national = page_layers(map_args(at))
+    at.session_state[viewport.MAP_KEY] = leaflet_view(HZ1_VIEW, 14)
+    at.run()
+    assert not at.exception, at.exception
+    zoomed = map_args(at)
+    assert "HZ-1" in detail(zoomed)
+    # Nationally: the oblast outlines and the H3 summary of each layer. Zoomed in (where
+    # the summary is hidden): the outlines only, and the holder switches nothing.
+    layers = "window.minemap.layer("
+    assert national.count(layers) > 1
+    assert page_layers(zoomed).count(layers) == 1
+    assert "Харківська" in page_layers(zoomed)
+    assert len(page_layers(zoomed)) < len(national)
+    assert "var layers = [];" in zoomed["feature_group"]
+    assert "var layers = [];" not in map_args(signed_in("planner"))["feature_group"]
+    # The features in view bring their legend (the summary has none).
+    assert "minemap-legend" not in national
+    assert "minemap-legend" in detail(zoomed)
+
+
+def test_language_and_basemap_swap_layers_in_the_same_map(seeded_store):
+    at = signed_in("planner")
+    before = map_args(at)
+    assert "Харківська" in before["feature_group"]
+    at.sidebar.radio(key="lang").set_value("en").run()
+    assert not at.exception, at.exception
+    english = map_args(at)
+    # The outline names follow the language in the swapped layers; the map's own script
+    # is the same, so the browser keeps its Leaflet map.
+    assert english["script"] == before["script"]
+    assert "Kharkiv" in english["feature_group"]
+    assert "Харківська" not in english["feature_group"]
+    at.sidebar.selectbox(key="map_basemap__en").set_value("osm").run()
+    assert not at.exception, at.exception
+    tiles = map_args(at)
+    assert tiles["script"] == before["script"]
+    assert "tile.openstreetmap.org" in tiles["feature_group"]
+    assert "tile.openstreetmap.org" not in tiles["script"] + english["feature_group"]
