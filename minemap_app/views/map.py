@@ -120,7 +120,7 @@ if "tasks" in chosen and version and with_tasks:
 if tasks_waiting:
     notes.info(ui.tr("map.tasks_computing"))
 
-    @st.fragment(run_every=1.0)
+    @st.fragment(run_every=0.25)
     def _wait_for_tasks() -> None:
         """Rerun the page once the engine's run is done (the map then swaps the tasks in)."""
         if not cache.tasks_pending(
