@@ -232,6 +232,40 @@ def _covers_pairs(
     return out
 
 
+def _cell_parcel_pairs(
+    cells: list,
+    cell_comp: np.ndarray,
+    cell_geom: np.ndarray,
+    pm: np.ndarray,
+    sc: np.ndarray,
+    sp: np.ndarray,
+    n_threads: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(cell position, parcel position in ``pm``) of the cells and parcels that intersect.
+
+    ``sc``/``sp`` are the component × parcel pairs the lon/lat query found. A component that
+    fits in one cell *is* its cell, so its pairs are reused as they are (most components);
+    only the cells of larger components are queried again, against their own parcels. The
+    lon/lat and the metric ``intersects`` can disagree only on pairs that touch without
+    overlapping, whose pieces have no area and are dropped as slivers either way.
+    """
+    single = np.fromiter((len(c) == 1 and c[0][0] == 0 and c[0][1] == 0 for c in cells),
+                         dtype=bool, count=len(cells))  # fmt: skip
+    first_cell = np.searchsorted(cell_comp, np.arange(len(cells)))
+    keep = single[sc]
+    ci, pj = [first_cell[sc[keep]]], [sp[keep]]
+    multi_cells = np.flatnonzero(~single[cell_comp])
+    if len(multi_cells):
+        own = np.unique(sp[~keep])  # parcels of the larger components
+        tree = shapely.STRtree(pm[own])
+        c2, p2 = _spatial.query_pairs(
+            tree, cell_geom[multi_cells], predicate="intersects", n_threads=n_threads
+        )
+        ci.append(multi_cells[c2])
+        pj.append(own[p2])
+    return np.concatenate(ci).astype(np.intp), np.concatenate(pj).astype(np.intp)
+
+
 @dataclass
 class _Split:
     """Task pieces in the metric CRS before attributes are attached."""
@@ -270,14 +304,13 @@ def _split_surface(
     if farmland is not None and len(farmland) and len(cell_geom):
         fgeoms = np.asarray(farmland.geometry.array, dtype=object)
         ftree = shapely.STRtree(fgeoms)  # lon/lat: only candidate parcels are projected
-        _, cand = _spatial.query_pairs(ftree, s4326, predicate="intersects", n_threads=n_threads)
-        cand = np.unique(cand)
+        sc, cand = _spatial.query_pairs(ftree, s4326, predicate="intersects", n_threads=n_threads)
+        cand, sp = np.unique(cand, return_inverse=True)
     else:
-        cand = np.empty(0, dtype=np.intp)
+        cand = sc = sp = np.empty(0, dtype=np.intp)
     if len(cand):
         pm = _valid(_spatial.project(fgeoms[cand], STORAGE_CRS, crs))
-        ptree = shapely.STRtree(pm)
-        ci, pj = _spatial.query_pairs(ptree, cell_geom, predicate="intersects", n_threads=n_threads)
+        ci, pj = _cell_parcel_pairs(cells, cell_comp, cell_geom, pm, sc, sp, n_threads)
         n_p = len(pm)
         # fast paths, tested only on the pairs whose bounding boxes allow them (a few %):
         # parcel inside the cell, or cell wholly inside the parcel (a small component in a
@@ -346,8 +379,14 @@ def _split_surface(
         first = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if len(key) else key[:0]
         last = np.r_[first[1:], len(key)] if len(key) else key[:0]
         merged = pieces[first].copy()
-        for g in np.flatnonzero(last - first > 1):
-            merged[g] = _union(pieces[first[g] : last[g]])
+        several = np.flatnonzero(last - first > 1)
+
+        def unite(positions: np.ndarray) -> None:
+            for g in several[positions]:
+                merged[g] = _union(pieces[first[g] : last[g]])
+
+        if len(several):
+            _run_balanced(unite, (last - first)[several].astype("float64"), n_threads)
         p_geom, p_comp, p_row = merged, comp[first], cand[pj[first]]
 
     g_area = shapely.area(cell_geom) if len(cell_geom) else np.empty(0)
