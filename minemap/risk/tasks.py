@@ -178,11 +178,14 @@ def _polygonal_array(geoms: np.ndarray) -> np.ndarray:
 def _run_balanced(work, weights: np.ndarray, n_threads: int) -> None:
     from minemap.risk.surface import _balanced_split
 
-    runs = _balanced_split(weights.astype("float64"), n_threads if len(weights) > 16 else 1)
+    # a few runs per thread, handed to whichever thread is free: uneven runs or a core busy
+    # with other work then do not leave the other thread idle at the end
+    n_runs = 4 * n_threads if n_threads > 1 and len(weights) > 64 else 1
+    runs = _balanced_split(weights.astype("float64"), n_runs)
     if len(runs) == 1:
         work(runs[0])
     else:
-        with ThreadPoolExecutor(max_workers=len(runs)) as pool:
+        with ThreadPoolExecutor(max_workers=n_threads) as pool:
             list(pool.map(work, runs))
 
 
