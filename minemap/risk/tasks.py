@@ -415,8 +415,8 @@ def _pair_areas(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(evidence position, task position, intersection area) for pairs with positive area.
 
-    Candidate pairs come from the STRtree (bounding boxes for circles, ``intersects`` for other
-    evidence). Circles (``circles`` rows of centre x, y, radius,
+    Candidate pairs come from the STRtree (tasks within the radius of a circle's centre,
+    ``intersects`` for other evidence). Circles (``circles`` rows of centre x, y, radius,
     finite radius) are measured without any overlay: the exact area of a regular polygon of
     :func:`~minemap.risk._spatial.circles` intersected with a task has a closed form per task
     edge (:func:`~minemap.risk._spatial.circle_overlap_areas`, numpy over all pairs). Other
