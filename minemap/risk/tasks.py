@@ -57,7 +57,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -406,6 +406,84 @@ def _split_surface(
     )
 
 
+class _Background:
+    """Up to two jobs run beside the calling thread (inline when ``n_threads`` is 1).
+
+    Used for steps that need neither the other's results nor shared mutable state: the
+    metric evidence while the surface is cut, the lon/lat output and the hazard pairs while
+    the footprints are measured. Single-threaded stretches of one (STRtree builds, Python
+    loops, coordinate copies) then overlap with GEOS or numpy work of another.
+    """
+
+    def __init__(self, n_threads: int) -> None:
+        self.pool = ThreadPoolExecutor(max_workers=2) if n_threads > 1 else None
+
+    def submit(self, fn, *args) -> Future:
+        if self.pool is not None:
+            return self.pool.submit(fn, *args)
+        done: Future = Future()
+        done.set_result(fn(*args))
+        return done
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+@dataclass
+class _Evidence:
+    """The evidence in the metric CRS (what the summary needs, nothing tied to the tasks)."""
+
+    hm: np.ndarray | None = None  # hazards
+    fm: np.ndarray | None = None  # footprints
+    fcirc: np.ndarray | None = None  # footprint circles (x, y, radius; NaN for polygons)
+    cas_present: np.ndarray | None = None  # casualties with a located point
+    cas_pm: np.ndarray | None = None  # casualty points (None where not located)
+    cas_circ: np.ndarray | None = None  # casualty buffer polygons (None where not located)
+    cas_crad: np.ndarray | None = None  # casualty circles (x, y, radius)
+
+
+def _metric_evidence(
+    hazards: gpd.GeoDataFrame | None,
+    footprints: gpd.GeoDataFrame | None,
+    casualties: gpd.GeoDataFrame | None,
+    crs: CRS,
+    casualty_buffer_m: float | Mapping[str, float] | None,
+    catalogue: MunitionCatalogue | None,
+) -> _Evidence:
+    out = _Evidence()
+    if hazards is not None and len(hazards):
+        out.hm = _valid(
+            _spatial.project(np.asarray(hazards.geometry.array, dtype=object), STORAGE_CRS, crs)
+        )
+    if footprints is not None and len(footprints):
+        from minemap.risk.surface import _footprints_metric
+
+        out.fm, out.fcirc = _footprints_metric(footprints, crs, with_circles=True)
+    if casualties is not None and len(casualties):
+        pts = np.asarray(casualties.geometry.array, dtype=object)
+        present = ~shapely.is_missing(pts) & ~shapely.is_empty(pts)
+        pm = np.full(len(pts), None, dtype=object)
+        pm[present] = _spatial.project(pts[present], STORAGE_CRS, crs)
+        buf = casualty_buffers(casualties, casualty_buffer_m=casualty_buffer_m, catalogue=catalogue)
+        xy = np.full((len(pts), 2), np.nan)
+        xy[present] = shapely.get_coordinates(pm[present])
+        circ = np.full(len(pts), None, dtype=object)
+        circ[present] = _spatial.circles(
+            xy[present, 0], xy[present, 1], buf["buffer_radius_m"].to_numpy()[present]
+        )
+        out.cas_present, out.cas_pm, out.cas_circ = present, pm, circ
+        out.cas_crad = np.column_stack([xy, buf["buffer_radius_m"].to_numpy()])
+    return out
+
+
+def _output_geometry(task_m: np.ndarray, order: np.ndarray, crs: CRS) -> np.ndarray:
+    """The tasks in EPSG:4326, in output order."""
+    if len(order) == 0:
+        return np.empty(0, dtype=object)
+    return _valid(_spatial.to_storage(task_m[order], crs))
+
+
 def _pair_areas(
     tasks_tree: shapely.STRtree,
     task_geoms: np.ndarray,
@@ -615,6 +693,42 @@ def make_tasks(
     rank = np.empty(len(all_ids), dtype=np.intp)
     rank[np.argsort(all_ids, kind="stable")] = np.arange(len(all_ids))
 
+    background = _Background(n_threads)
+    try:
+        return _make_tasks(
+            background, surface, sm, s4326, comp_ids, all_ids, rank, crs, farmland, hazards,
+            footprints, casualties, max_task_size_m, as_of, half_life_days, casualty_buffer_m,
+            catalogue, min_piece_area_m2, n_threads,
+        )  # fmt: skip
+    finally:
+        background.close()
+
+
+def _make_tasks(
+    background: _Background,
+    surface: gpd.GeoDataFrame,
+    sm: np.ndarray,
+    s4326: np.ndarray,
+    comp_ids: np.ndarray,
+    all_ids: np.ndarray,
+    rank: np.ndarray,
+    crs: CRS,
+    farmland: gpd.GeoDataFrame | None,
+    hazards: gpd.GeoDataFrame | None,
+    footprints: gpd.GeoDataFrame | None,
+    casualties: gpd.GeoDataFrame | None,
+    max_task_size_m: float,
+    as_of: object,
+    half_life_days: float,
+    casualty_buffer_m: float | Mapping[str, float] | None,
+    catalogue: MunitionCatalogue | None,
+    min_piece_area_m2: float,
+    n_threads: int,
+) -> gpd.GeoDataFrame:
+    # the evidence in metric form does not depend on the tasks: prepared while they are cut
+    evidence = background.submit(
+        _metric_evidence, hazards, footprints, casualties, crs, casualty_buffer_m, catalogue
+    )
     split = _split_surface(
         sm, s4326, farmland, rank, crs, max_task_size_m, min_piece_area_m2, n_threads
     )
@@ -636,6 +750,9 @@ def make_tasks(
     )
     kind = np.array(["parcel"] * n_f + ["grid"] * n_g, dtype=object)
     area = shapely.area(task_m) if len(task_m) else np.empty(0)
+    # output order (by task_id) is known now: the lon/lat output is made beside the summary
+    order = np.argsort(task_ids.astype(str), kind="stable")
+    output = background.submit(_output_geometry, task_m, order, crs)
 
     frame = pd.DataFrame(
         {
@@ -662,6 +779,12 @@ def make_tasks(
     # 3. evidence summary
     n_t = len(frame)
     tree = shapely.STRtree(task_m) if n_t else None
+    evidence = evidence.result()
+    hazard_pairs = (
+        background.submit(_overlap_pairs, tree, evidence.hm, n_threads)
+        if evidence.hm is not None and n_t
+        else None
+    )
     n_cha = np.zeros(n_t, dtype=np.int64)
     n_sha = np.zeros(n_t, dtype=np.int64)
     n_str = np.zeros(n_t, dtype=np.int64)
@@ -678,11 +801,8 @@ def make_tasks(
         if ok.any():
             np.maximum.at(latest.view("int64"), pos[ok], dates[ok].view("int64"))
 
-    if hazards is not None and len(hazards) and n_t:
-        hm = _valid(
-            _spatial.project(np.asarray(hazards.geometry.array, dtype=object), STORAGE_CRS, crs)
-        )
-        ev, task = _overlap_pairs(tree, hm, n_threads)
+    if hazard_pairs is not None:
+        ev, task = hazard_pairs.result()
         htype = (
             hazards["hazard_type"].astype(object).to_numpy()
             if "hazard_type" in hazards
@@ -694,10 +814,8 @@ def make_tasks(
         hd = _dates(hazards)
         all_dates.append(hd)
         _later(task, hd[ev])
-    if footprints is not None and len(footprints) and n_t:
-        from minemap.risk.surface import _footprints_metric
-
-        fm, fcirc = _footprints_metric(footprints, crs, with_circles=True)
+    if evidence.fm is not None and n_t:
+        fm, fcirc = evidence.fm, evidence.fcirc
         ok = ~shapely.is_missing(fm) & ~shapely.is_empty(fm)
         fpos = np.flatnonzero(ok)
         ev, task, inter = _pair_areas(tree, task_m, fm[ok], n_threads, circles=fcirc[ok])
@@ -732,19 +850,9 @@ def make_tasks(
         as_of_ts = pd.Timestamp(as_of)
     if casualties is not None and len(casualties) and n_t:
         pts = np.asarray(casualties.geometry.array, dtype=object)
-        present = ~shapely.is_missing(pts) & ~shapely.is_empty(pts)
-        pm = np.full(len(pts), None, dtype=object)
-        pm[present] = _spatial.project(pts[present], STORAGE_CRS, crs)
-        where = _attribute_metric(tree, pm)
-        buf = casualty_buffers(casualties, casualty_buffer_m=casualty_buffer_m, catalogue=catalogue)
-        xy = np.full((len(pts), 2), np.nan)
-        xy[present] = shapely.get_coordinates(pm[present])
-        circ = np.full(len(pts), None, dtype=object)
-        circ[present] = _spatial.circles(
-            xy[present, 0], xy[present, 1], buf["buffer_radius_m"].to_numpy()[present]
-        )
+        present, circ, crad = evidence.cas_present, evidence.cas_circ, evidence.cas_crad
+        where = _attribute_metric(tree, evidence.cas_pm)
         cpos = np.flatnonzero(present)
-        crad = np.column_stack([xy, buf["buffer_radius_m"].to_numpy()])
         ev, task, inter = _pair_areas(tree, task_m, circ[present], n_threads, circles=crad[present])
         ev = cpos[ev]
         cas_overlap[task] = True
@@ -812,9 +920,8 @@ def make_tasks(
     frame["casualty_recency"] = recency
     frame["latest_evidence_date"] = latest
 
-    order = np.argsort(frame["task_id"].to_numpy(dtype=str), kind="stable")
     frame = frame.iloc[order].reset_index(drop=True)
-    geoms = _valid(_spatial.to_storage(task_m[order], crs)) if n_t else np.empty(0, dtype=object)
+    geoms = output.result()
     out = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, crs=STORAGE_CRS), crs=STORAGE_CRS)
     out.attrs.update(
         {
