@@ -276,32 +276,22 @@ def query_pairs(
     *,
     predicate: str | None = "intersects",
     n_threads: int = N_THREADS,
-    distance: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``tree.query(geoms, predicate)`` split over threads; returns (input index, tree index).
-
-    ``distance`` (one per input geometry) is passed on for ``predicate="dwithin"``.
-    """
+    """``tree.query(geoms, predicate)`` split over threads; returns (input index, tree index)."""
     geoms = np.asarray(geoms, dtype=object)
-    if distance is None:
-        distance = np.zeros(len(geoms))  # ignored by every predicate but dwithin
-        extra = {}
-    else:
-        distance = np.broadcast_to(np.asarray(distance, dtype="float64"), (len(geoms),))
-        extra = {"distance": distance}
 
-    def _one(chunk: np.ndarray, dist: np.ndarray) -> np.ndarray:
-        return tree.query(chunk, predicate=predicate, **({"distance": dist} if extra else {}))
+    def _one(chunk: np.ndarray) -> np.ndarray:
+        return tree.query(chunk, predicate=predicate)
 
     if len(geoms) == 0:
         return np.empty(0, dtype=np.intp), np.empty(0, dtype=np.intp)
     n = len(geoms)
     if n_threads <= 1 or n < 4000:
-        res = tree.query(geoms, predicate=predicate, **extra)
+        res = tree.query(geoms, predicate=predicate)
         return res[0], res[1]
     bounds = chunk_bounds(n, n_threads, 2000, 8 * n_threads)
     results = parallel_chunks(
-        _one, geoms, distance, n_threads=n_threads, min_chunk=2000, n_chunks=8 * n_threads
+        _one, geoms, n_threads=n_threads, min_chunk=2000, n_chunks=8 * n_threads
     )
     left = np.concatenate([r[0] + s for r, s in zip(results, bounds[:-1], strict=True)]).astype(
         np.intp
