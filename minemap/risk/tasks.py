@@ -346,6 +346,7 @@ def _split_surface(
         filled = np.abs(sums - cell_area[cells_with]) <= 0.5e-7 * sums
         cell_geom[cells_with[filled]] = _EMPTY
         open_cells = np.flatnonzero(~filled)
+        cut_back = np.zeros(len(pieces), dtype=bool)  # pieces that lost an overlap
 
         def work(positions: np.ndarray) -> None:
             for p in open_cells[positions]:
@@ -371,11 +372,12 @@ def _split_surface(
                     for k in range(s + 1, e):
                         original = pieces[k]
                         pieces[k] = _difference(original, taken)
+                        cut_back[k] = True
                         taken = _union(np.array([taken, original], dtype=object))
                 cell_geom[cells_with[p]] = _difference(cell_geom[cells_with[p]], union)
 
         _run_balanced(work, (ends - starts)[open_cells].astype("float64"), n_threads)
-        area = shapely.area(pieces)
+        area[cut_back] = shapely.area(pieces[cut_back])
         keep = area >= min_area
         dropped += float(area[~keep].sum())
         ci, pj, pieces = ci[keep], pj[keep], pieces[keep]
