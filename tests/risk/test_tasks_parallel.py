@@ -3,6 +3,8 @@ candidate search behind the evidence summary loses no overlapping pair."""
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -93,3 +95,26 @@ def test_parallel_chunks_keeps_chunk_order_with_more_chunks_than_threads():
     assert len(parts) == 16
     np.testing.assert_array_equal(np.concatenate(parts), values * 2)
     assert len(_spatial.parallel_chunks(lambda v: v, values, n_threads=2)) == 2  # default
+
+
+@pytest.mark.parametrize("n_threads", [1, 2])
+def test_an_error_in_a_job_beside_the_cut_is_raised_by_make_tasks(n_threads):
+    # the casualty buffers are made in the background job; their error must not be lost
+    strikes = _strikes([(0.0, 0.0)])
+    fp = strike_footprints(strikes)
+    casualties = canonical(
+        "casualties",
+        [metric_point(LON, LAT, 10.0, 10.0)],
+        incident_id=["I0"],
+        date=pd.Timestamp("2024-01-01"),
+        killed=1,
+        injured=0,
+    )
+    surface = hazard_surface(footprints=fp, casualties=casualties)
+    before = threading.active_count()
+    with pytest.raises(ValueError, match="casualty buffer radii must be positive"):
+        make_tasks(
+            surface, footprints=fp, casualties=casualties, casualty_buffer_m=-5.0,
+            n_threads=n_threads,
+        )  # fmt: skip
+    assert threading.active_count() == before  # the pool was shut down
