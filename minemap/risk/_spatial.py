@@ -87,19 +87,32 @@ def equal_area_crs_for(bounds: Sequence[float]) -> CRS:
 
 
 def parallel_chunks(
-    func: Callable[..., T], *arrays: np.ndarray, n_threads: int = N_THREADS, min_chunk: int = 2000
+    func: Callable[..., T],
+    *arrays: np.ndarray,
+    n_threads: int = N_THREADS,
+    min_chunk: int = 2000,
+    n_chunks: int | None = None,
 ) -> list[T]:
     """Apply ``func`` to aligned chunks of ``arrays`` in a thread pool; results in chunk order.
 
-    Small inputs (fewer than ``2 * min_chunk`` rows) run in the calling thread.
+    Small inputs (fewer than ``2 * min_chunk`` rows) run in the calling thread. By default
+    there is one chunk per thread; with ``n_chunks`` the rows are cut into that many chunks
+    (at least ``min_chunk`` rows each) and each thread takes the next one when it is done, so
+    uneven chunks or a core busy with other work do not leave the other thread idle.
     """
     n = len(arrays[0]) if arrays else 0
     if n_threads <= 1 or n < 2 * min_chunk:
         return [func(*arrays)]
-    bounds = np.linspace(0, n, n_threads + 1).astype(int)
+    bounds = chunk_bounds(n, n_threads, min_chunk, n_chunks)
     parts = [tuple(a[s:e] for a in arrays) for s, e in itertools.pairwise(bounds)]
     with ThreadPoolExecutor(max_workers=n_threads) as pool:
         return list(pool.map(lambda p: func(*p), parts))
+
+
+def chunk_bounds(n: int, n_threads: int, min_chunk: int, n_chunks: int | None) -> np.ndarray:
+    """Row bounds of the chunks :func:`parallel_chunks` cuts ``n`` rows into."""
+    k = n_threads if n_chunks is None else max(n_threads, min(n_chunks, n // max(min_chunk, 1)))
+    return np.linspace(0, n, k + 1).astype(int)
 
 
 def _concat(results: list[np.ndarray]) -> np.ndarray:
@@ -276,8 +289,10 @@ def query_pairs(
     if n_threads <= 1 or n < 4000:
         res = tree.query(geoms, predicate=predicate)
         return res[0], res[1]
-    bounds = np.linspace(0, n, n_threads + 1).astype(int)
-    results = parallel_chunks(_one, geoms, n_threads=n_threads, min_chunk=2000)
+    bounds = chunk_bounds(n, n_threads, 2000, 8 * n_threads)
+    results = parallel_chunks(
+        _one, geoms, n_threads=n_threads, min_chunk=2000, n_chunks=8 * n_threads
+    )
     left = np.concatenate([r[0] + s for r, s in zip(results, bounds[:-1], strict=True)]).astype(
         np.intp
     )
@@ -339,6 +354,7 @@ def intersection(a: np.ndarray, b: np.ndarray, *, n_threads: int = N_THREADS) ->
             b,
             n_threads=n_threads,
             min_chunk=500,
+            n_chunks=16 * n_threads,
         )
     )
 

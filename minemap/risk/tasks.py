@@ -57,7 +57,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -178,11 +178,14 @@ def _polygonal_array(geoms: np.ndarray) -> np.ndarray:
 def _run_balanced(work, weights: np.ndarray, n_threads: int) -> None:
     from minemap.risk.surface import _balanced_split
 
-    runs = _balanced_split(weights.astype("float64"), n_threads if len(weights) > 16 else 1)
+    # a few runs per thread, handed to whichever thread is free: uneven runs or a core busy
+    # with other work then do not leave the other thread idle at the end
+    n_runs = 4 * n_threads if n_threads > 1 and len(weights) > 64 else 1
+    runs = _balanced_split(weights.astype("float64"), n_runs)
     if len(runs) == 1:
         work(runs[0])
     else:
-        with ThreadPoolExecutor(max_workers=len(runs)) as pool:
+        with ThreadPoolExecutor(max_workers=n_threads) as pool:
             list(pool.map(work, runs))
 
 
@@ -232,6 +235,40 @@ def _covers_pairs(
     return out
 
 
+def _cell_parcel_pairs(
+    cells: list,
+    cell_comp: np.ndarray,
+    cell_geom: np.ndarray,
+    pm: np.ndarray,
+    sc: np.ndarray,
+    sp: np.ndarray,
+    n_threads: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(cell position, parcel position in ``pm``) of the cells and parcels that intersect.
+
+    ``sc``/``sp`` are the component × parcel pairs the lon/lat query found. A component that
+    fits in one cell *is* its cell, so its pairs are reused as they are (most components);
+    only the cells of larger components are queried again, against their own parcels. The
+    lon/lat and the metric ``intersects`` can disagree only on pairs that touch without
+    overlapping, whose pieces have no area and are dropped as slivers either way.
+    """
+    single = np.fromiter((len(c) == 1 and c[0][0] == 0 and c[0][1] == 0 for c in cells),
+                         dtype=bool, count=len(cells))  # fmt: skip
+    first_cell = np.searchsorted(cell_comp, np.arange(len(cells)))
+    keep = single[sc]
+    ci, pj = [first_cell[sc[keep]]], [sp[keep]]
+    multi_cells = np.flatnonzero(~single[cell_comp])
+    if len(multi_cells):
+        own = np.unique(sp[~keep])  # parcels of the larger components
+        tree = shapely.STRtree(pm[own])
+        c2, p2 = _spatial.query_pairs(
+            tree, cell_geom[multi_cells], predicate="intersects", n_threads=n_threads
+        )
+        ci.append(multi_cells[c2])
+        pj.append(own[p2])
+    return np.concatenate(ci).astype(np.intp), np.concatenate(pj).astype(np.intp)
+
+
 @dataclass
 class _Split:
     """Task pieces in the metric CRS before attributes are attached."""
@@ -270,14 +307,13 @@ def _split_surface(
     if farmland is not None and len(farmland) and len(cell_geom):
         fgeoms = np.asarray(farmland.geometry.array, dtype=object)
         ftree = shapely.STRtree(fgeoms)  # lon/lat: only candidate parcels are projected
-        _, cand = _spatial.query_pairs(ftree, s4326, predicate="intersects", n_threads=n_threads)
-        cand = np.unique(cand)
+        sc, cand = _spatial.query_pairs(ftree, s4326, predicate="intersects", n_threads=n_threads)
+        cand, sp = np.unique(cand, return_inverse=True)
     else:
-        cand = np.empty(0, dtype=np.intp)
+        cand = sc = sp = np.empty(0, dtype=np.intp)
     if len(cand):
         pm = _valid(_spatial.project(fgeoms[cand], STORAGE_CRS, crs))
-        ptree = shapely.STRtree(pm)
-        ci, pj = _spatial.query_pairs(ptree, cell_geom, predicate="intersects", n_threads=n_threads)
+        ci, pj = _cell_parcel_pairs(cells, cell_comp, cell_geom, pm, sc, sp, n_threads)
         n_p = len(pm)
         # fast paths, tested only on the pairs whose bounding boxes allow them (a few %):
         # parcel inside the cell, or cell wholly inside the parcel (a small component in a
@@ -303,9 +339,17 @@ def _split_surface(
         pm_area = shapely.area(pm)
         cells_with, starts = np.unique(ci, return_index=True)
         ends = np.append(starts[1:], len(ci))
+        # most cells (39k of 49k at L) are exactly filled by their pieces: found here at once
+        # with half the tolerance of the test below (summation order changes a sum by ~1e-16
+        # relative, so each also passes that test); only the others enter the Python loop
+        sums = np.add.reduceat(area, starts) if len(starts) else np.empty(0)
+        filled = np.abs(sums - cell_area[cells_with]) <= 0.5e-7 * sums
+        cell_geom[cells_with[filled]] = _EMPTY
+        open_cells = np.flatnonzero(~filled)
+        cut_back = np.zeros(len(pieces), dtype=bool)  # pieces that lost an overlap
 
         def work(positions: np.ndarray) -> None:
-            for p in positions:
+            for p in open_cells[positions]:
                 s, e = starts[p], ends[p]
                 total = float(area[s:e].sum())
                 if abs(total - cell_area[cells_with[p]]) <= 1e-7 * total:
@@ -328,11 +372,12 @@ def _split_surface(
                     for k in range(s + 1, e):
                         original = pieces[k]
                         pieces[k] = _difference(original, taken)
+                        cut_back[k] = True
                         taken = _union(np.array([taken, original], dtype=object))
                 cell_geom[cells_with[p]] = _difference(cell_geom[cells_with[p]], union)
 
-        _run_balanced(work, (ends - starts).astype("float64"), n_threads)
-        area = shapely.area(pieces)
+        _run_balanced(work, (ends - starts)[open_cells].astype("float64"), n_threads)
+        area[cut_back] = shapely.area(pieces[cut_back])
         keep = area >= min_area
         dropped += float(area[~keep].sum())
         ci, pj, pieces = ci[keep], pj[keep], pieces[keep]
@@ -346,8 +391,14 @@ def _split_surface(
         first = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if len(key) else key[:0]
         last = np.r_[first[1:], len(key)] if len(key) else key[:0]
         merged = pieces[first].copy()
-        for g in np.flatnonzero(last - first > 1):
-            merged[g] = _union(pieces[first[g] : last[g]])
+        several = np.flatnonzero(last - first > 1)
+
+        def unite(positions: np.ndarray) -> None:
+            for g in several[positions]:
+                merged[g] = _union(pieces[first[g] : last[g]])
+
+        if len(several):
+            _run_balanced(unite, (last - first)[several].astype("float64"), n_threads)
         p_geom, p_comp, p_row = merged, comp[first], cand[pj[first]]
 
     g_area = shapely.area(cell_geom) if len(cell_geom) else np.empty(0)
@@ -364,6 +415,84 @@ def _split_surface(
     )
 
 
+class _Background:
+    """Up to two jobs run beside the calling thread (inline when ``n_threads`` is 1).
+
+    Used for steps that need neither the other's results nor shared mutable state: the
+    metric evidence while the task frame is assembled, the lon/lat output and the hazard pairs while
+    the footprints are measured. Single-threaded stretches of one (STRtree builds, Python
+    loops, coordinate copies) then overlap with GEOS or numpy work of another.
+    """
+
+    def __init__(self, n_threads: int) -> None:
+        self.pool = ThreadPoolExecutor(max_workers=2) if n_threads > 1 else None
+
+    def submit(self, fn, *args) -> Future:
+        if self.pool is not None:
+            return self.pool.submit(fn, *args)
+        done: Future = Future()
+        done.set_result(fn(*args))
+        return done
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+@dataclass
+class _Evidence:
+    """The evidence in the metric CRS (what the summary needs, nothing tied to the tasks)."""
+
+    hm: np.ndarray | None = None  # hazards
+    fm: np.ndarray | None = None  # footprints
+    fcirc: np.ndarray | None = None  # footprint circles (x, y, radius; NaN for polygons)
+    cas_present: np.ndarray | None = None  # casualties with a located point
+    cas_pm: np.ndarray | None = None  # casualty points (None where not located)
+    cas_circ: np.ndarray | None = None  # casualty buffer polygons (None where not located)
+    cas_crad: np.ndarray | None = None  # casualty circles (x, y, radius)
+
+
+def _metric_evidence(
+    hazards: gpd.GeoDataFrame | None,
+    footprints: gpd.GeoDataFrame | None,
+    casualties: gpd.GeoDataFrame | None,
+    crs: CRS,
+    casualty_buffer_m: float | Mapping[str, float] | None,
+    catalogue: MunitionCatalogue | None,
+) -> _Evidence:
+    out = _Evidence()
+    if hazards is not None and len(hazards):
+        out.hm = _valid(
+            _spatial.project(np.asarray(hazards.geometry.array, dtype=object), STORAGE_CRS, crs)
+        )
+    if footprints is not None and len(footprints):
+        from minemap.risk.surface import _footprints_metric
+
+        out.fm, out.fcirc = _footprints_metric(footprints, crs, with_circles=True)
+    if casualties is not None and len(casualties):
+        pts = np.asarray(casualties.geometry.array, dtype=object)
+        present = ~shapely.is_missing(pts) & ~shapely.is_empty(pts)
+        pm = np.full(len(pts), None, dtype=object)
+        pm[present] = _spatial.project(pts[present], STORAGE_CRS, crs)
+        buf = casualty_buffers(casualties, casualty_buffer_m=casualty_buffer_m, catalogue=catalogue)
+        xy = np.full((len(pts), 2), np.nan)
+        xy[present] = shapely.get_coordinates(pm[present])
+        circ = np.full(len(pts), None, dtype=object)
+        circ[present] = _spatial.circles(
+            xy[present, 0], xy[present, 1], buf["buffer_radius_m"].to_numpy()[present]
+        )
+        out.cas_present, out.cas_pm, out.cas_circ = present, pm, circ
+        out.cas_crad = np.column_stack([xy, buf["buffer_radius_m"].to_numpy()])
+    return out
+
+
+def _output_geometry(task_m: np.ndarray, order: np.ndarray, crs: CRS) -> np.ndarray:
+    """The tasks in EPSG:4326, in output order."""
+    if len(order) == 0:
+        return np.empty(0, dtype=object)
+    return _valid(_spatial.to_storage(task_m[order], crs))
+
+
 def _pair_areas(
     tasks_tree: shapely.STRtree,
     task_geoms: np.ndarray,
@@ -373,8 +502,8 @@ def _pair_areas(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(evidence position, task position, intersection area) for pairs with positive area.
 
-    Candidate pairs come from the STRtree (bounding boxes for circles, ``intersects`` for other
-    evidence). Circles (``circles`` rows of centre x, y, radius,
+    Candidate pairs come from the STRtree (tasks within the radius of a circle's centre,
+    ``intersects`` for other evidence). Circles (``circles`` rows of centre x, y, radius,
     finite radius) are measured without any overlay: the exact area of a regular polygon of
     :func:`~minemap.risk._spatial.circles` intersected with a task has a closed form per task
     edge (:func:`~minemap.risk._spatial.circle_overlap_areas`, numpy over all pairs). Other
@@ -386,11 +515,15 @@ def _pair_areas(
     cpos = np.flatnonzero(is_c)
     # bounding-box candidates: the closed form gives 0 to pairs that do not intersect, and an
     # exact "intersects" test per pair would cost more than measuring those (L footprints:
-    # 356k box pairs, 292k intersecting; query 1.49 → 0.12 s, areas 4.83 → 5.70 s)
+    # 356k box pairs, 292k intersecting; query 1.49 → 0.12 s, areas 4.83 → 5.70 s). A
+    # "dwithin" query of the centres (290k pairs) did not pay either: 5.50 vs 5.30 CPU s for
+    # query and areas together, the box pairs without overlap being mostly cheap far edges
     ev, task = _spatial.query_pairs(tasks_tree, geoms[cpos], predicate=None, n_threads=n_threads)
     c = circles[cpos]
+    # chunks of 200k edges (default 400k): the lon/lat output is made beside this step, and
+    # smaller chunks offset part of its memory (L peak ~2.66 → ~2.54 GB, same CPU)
     areas = _spatial.circle_overlap_areas(c[:, :2], c[:, 2], task_geoms, ev, task,
-                                          n_threads=n_threads)  # fmt: skip
+                                          n_threads=n_threads, max_edges=200_000)  # fmt: skip
     keep = areas > 1e-6
     ev, task, areas = cpos[ev[keep]], task[keep], areas[keep]
     if (~is_c).any():
@@ -579,8 +712,46 @@ def make_tasks(
     rank = np.empty(len(all_ids), dtype=np.intp)
     rank[np.argsort(all_ids, kind="stable")] = np.arange(len(all_ids))
 
+    background = _Background(n_threads)
+    try:
+        return _make_tasks(
+            background, surface, sm, s4326, comp_ids, all_ids, rank, crs, farmland, hazards,
+            footprints, casualties, max_task_size_m, as_of, half_life_days, casualty_buffer_m,
+            catalogue, min_piece_area_m2, n_threads, attribution,
+        )  # fmt: skip
+    finally:
+        background.close()
+
+
+def _make_tasks(
+    background: _Background,
+    surface: gpd.GeoDataFrame,
+    sm: np.ndarray,
+    s4326: np.ndarray,
+    comp_ids: np.ndarray,
+    all_ids: np.ndarray,
+    rank: np.ndarray,
+    crs: CRS,
+    farmland: gpd.GeoDataFrame | None,
+    hazards: gpd.GeoDataFrame | None,
+    footprints: gpd.GeoDataFrame | None,
+    casualties: gpd.GeoDataFrame | None,
+    max_task_size_m: float,
+    as_of: object,
+    half_life_days: float,
+    casualty_buffer_m: float | Mapping[str, float] | None,
+    catalogue: MunitionCatalogue | None,
+    min_piece_area_m2: float,
+    n_threads: int,
+    attribution: bool,
+) -> gpd.GeoDataFrame:
     split = _split_surface(
         sm, s4326, farmland, rank, crs, max_task_size_m, min_piece_area_m2, n_threads
+    )
+    # the evidence in metric form does not depend on the tasks: prepared while the task
+    # frame is assembled (not during the cut, whose temporaries set the peak memory)
+    evidence = background.submit(
+        _metric_evidence, hazards, footprints, casualties, crs, casualty_buffer_m, catalogue
     )
     # overlay output is valid, but slivers along edges shared by different sources can leave
     # zero-width spikes after cutting: make such pieces valid (keeping the polygonal part)
@@ -600,6 +771,9 @@ def make_tasks(
     )
     kind = np.array(["parcel"] * n_f + ["grid"] * n_g, dtype=object)
     area = shapely.area(task_m) if len(task_m) else np.empty(0)
+    # output order (by task_id) is known now: the lon/lat output is made beside the summary
+    order = np.argsort(task_ids.astype(str), kind="stable")
+    output = background.submit(_output_geometry, task_m, order, crs)
 
     frame = pd.DataFrame(
         {
@@ -626,6 +800,12 @@ def make_tasks(
     # 3. evidence summary
     n_t = len(frame)
     tree = shapely.STRtree(task_m) if n_t else None
+    evidence = evidence.result()
+    hazard_pairs = (
+        background.submit(_overlap_pairs, tree, evidence.hm, n_threads)
+        if evidence.hm is not None and n_t
+        else None
+    )
     n_cha = np.zeros(n_t, dtype=np.int64)
     n_sha = np.zeros(n_t, dtype=np.int64)
     n_str = np.zeros(n_t, dtype=np.int64)
@@ -642,11 +822,8 @@ def make_tasks(
         if ok.any():
             np.maximum.at(latest.view("int64"), pos[ok], dates[ok].view("int64"))
 
-    if hazards is not None and len(hazards) and n_t:
-        hm = _valid(
-            _spatial.project(np.asarray(hazards.geometry.array, dtype=object), STORAGE_CRS, crs)
-        )
-        ev, task = _overlap_pairs(tree, hm, n_threads)
+    if hazard_pairs is not None:
+        ev, task = hazard_pairs.result()
         htype = (
             hazards["hazard_type"].astype(object).to_numpy()
             if "hazard_type" in hazards
@@ -658,10 +835,8 @@ def make_tasks(
         hd = _dates(hazards)
         all_dates.append(hd)
         _later(task, hd[ev])
-    if footprints is not None and len(footprints) and n_t:
-        from minemap.risk.surface import _footprints_metric
-
-        fm, fcirc = _footprints_metric(footprints, crs, with_circles=True)
+    if evidence.fm is not None and n_t:
+        fm, fcirc = evidence.fm, evidence.fcirc
         ok = ~shapely.is_missing(fm) & ~shapely.is_empty(fm)
         fpos = np.flatnonzero(ok)
         ev, task, inter = _pair_areas(tree, task_m, fm[ok], n_threads, circles=fcirc[ok])
@@ -698,20 +873,10 @@ def make_tasks(
         as_of_ts = pd.Timestamp(as_of)
     if casualties is not None and len(casualties) and n_t:
         pts = np.asarray(casualties.geometry.array, dtype=object)
-        present = ~shapely.is_missing(pts) & ~shapely.is_empty(pts)
-        pm = np.full(len(pts), None, dtype=object)
-        pm[present] = _spatial.project(pts[present], STORAGE_CRS, crs)
-        where = _attribute_metric(tree, pm)
+        present, circ, crad = evidence.cas_present, evidence.cas_circ, evidence.cas_crad
+        where = _attribute_metric(tree, evidence.cas_pm)
         attributed = where
-        buf = casualty_buffers(casualties, casualty_buffer_m=casualty_buffer_m, catalogue=catalogue)
-        xy = np.full((len(pts), 2), np.nan)
-        xy[present] = shapely.get_coordinates(pm[present])
-        circ = np.full(len(pts), None, dtype=object)
-        circ[present] = _spatial.circles(
-            xy[present, 0], xy[present, 1], buf["buffer_radius_m"].to_numpy()[present]
-        )
         cpos = np.flatnonzero(present)
-        crad = np.column_stack([xy, buf["buffer_radius_m"].to_numpy()])
         ev, task, inter = _pair_areas(tree, task_m, circ[present], n_threads, circles=crad[present])
         ev = cpos[ev]
         cas_overlap[task] = True
@@ -779,9 +944,8 @@ def make_tasks(
     frame["casualty_recency"] = recency
     frame["latest_evidence_date"] = latest
 
-    order = np.argsort(frame["task_id"].to_numpy(dtype=str), kind="stable")
     frame = frame.iloc[order].reset_index(drop=True)
-    geoms = _valid(_spatial.to_storage(task_m[order], crs)) if n_t else np.empty(0, dtype=object)
+    geoms = output.result()
     out = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, crs=STORAGE_CRS), crs=STORAGE_CRS)
     out.attrs.update(
         {
