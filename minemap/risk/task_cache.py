@@ -302,31 +302,17 @@ def _remember(sha: str, kept: _Kept) -> None:
 def _recency(
     casualties: gpd.GeoDataFrame | None, task_row: np.ndarray, n_tasks: int, as_of: pd.Timestamp
 ) -> np.ndarray:
-    """``casualty_recency`` per task, exactly as :func:`~minemap.risk.tasks.make_tasks`
-    sums it (same operations, casualties in row order)."""
+    """``casualty_recency`` per task from kept attributions (``task_row``: each casualty's
+    task, -1 none), summed as :func:`~minemap.risk.tasks.make_tasks` sums it (same weights,
+    casualties in row order)."""
+    from minemap.risk.tasks import casualty_weights
+
     recency = np.zeros(n_tasks)
     if casualties is None or not len(casualties):
         return recency
-    n = len(casualties)
-    if "date" in casualties.columns:
-        cd = pd.to_datetime(casualties["date"]).to_numpy(dtype="datetime64[ns]")
-    else:
-        cd = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
-    k_arr = (
-        casualties["killed"].to_numpy(dtype="float64", na_value=0.0)
-        if "killed" in casualties
-        else np.zeros(n)
-    )
-    i_arr = (
-        casualties["injured"].to_numpy(dtype="float64", na_value=0.0)
-        if "injured" in casualties
-        else np.zeros(n)
-    )
-    age = (as_of.to_datetime64() - cd).astype("timedelta64[s]").astype("float64") / 86400.0
-    age = np.where(np.isnan(age), np.inf, np.clip(age, 0.0, None))
-    weight = np.power(0.5, age / HALF_LIFE_DAYS)
+    _, _, weighted = casualty_weights(casualties, as_of, half_life_days=HALF_LIFE_DAYS)
     hit = task_row >= 0
-    np.add.at(recency, task_row[hit], ((k_arr + i_arr) * weight)[hit])
+    np.add.at(recency, task_row[hit], weighted[hit])
     return recency
 
 

@@ -72,7 +72,7 @@ from minemap.risk.catalogue import MunitionCatalogue
 from minemap.risk.surface import _difference, _union, _valid, casualty_buffers
 from minemap.settings import STORAGE_CRS
 
-__all__ = ["attribute_points", "make_tasks"]
+__all__ = ["attribute_points", "casualty_weights", "make_tasks"]
 
 EVIDENCE_ORDER = ("CHA", "SHA", "strike", "casualty")
 
@@ -86,6 +86,37 @@ def _dates(frame: gpd.GeoDataFrame | None) -> np.ndarray:
         n = 0 if frame is None else len(frame)
         return np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
     return pd.to_datetime(frame["date"]).to_numpy(dtype="datetime64[ns]")
+
+
+def casualty_weights(
+    casualties: gpd.GeoDataFrame, as_of: pd.Timestamp, *, half_life_days: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Killed, injured and recency-weighted victims of each casualty record.
+
+    The recency weight is (killed + injured) × 0.5^(age_days / half_life_days), the age
+    counted to ``as_of`` (records after it count with age 0, undated ones not at all). One
+    implementation for :func:`make_tasks` and the task cache, which re-weights kept
+    attributions for a new plan date.
+
+    Returns
+    -------
+    killed, injured, weighted : ndarray of float64, aligned to ``casualties``
+    """
+    n = len(casualties)
+    killed = (
+        casualties["killed"].to_numpy(dtype="float64", na_value=0.0)
+        if "killed" in casualties
+        else np.zeros(n)
+    )
+    injured = (
+        casualties["injured"].to_numpy(dtype="float64", na_value=0.0)
+        if "injured" in casualties
+        else np.zeros(n)
+    )
+    cd = _dates(casualties)
+    age = (as_of.to_datetime64() - cd).astype("timedelta64[s]").astype("float64") / 86400.0
+    age = np.where(np.isnan(age), np.inf, np.clip(age, 0.0, None))
+    return killed, injured, (killed + injured) * np.power(0.5, age / half_life_days)
 
 
 def _halve(
@@ -872,7 +903,6 @@ def _make_tasks(
     else:
         as_of_ts = pd.Timestamp(as_of)
     if casualties is not None and len(casualties) and n_t:
-        pts = np.asarray(casualties.geometry.array, dtype=object)
         present, circ, crad = evidence.cas_present, evidence.cas_circ, evidence.cas_crad
         where = _attribute_metric(tree, evidence.cas_pm)
         attributed = where
@@ -889,24 +919,14 @@ def _make_tasks(
             best = dict(zip(first[0], task_s[first[1]], strict=True))
             for k in np.flatnonzero(need):
                 where[k] = best.get(k, -1)
-        k_arr = (
-            casualties["killed"].to_numpy(dtype="float64", na_value=0.0)
-            if "killed" in casualties
-            else np.zeros(len(pts))
+        k_arr, i_arr, weighted = casualty_weights(
+            casualties, as_of_ts, half_life_days=half_life_days
         )
-        i_arr = (
-            casualties["injured"].to_numpy(dtype="float64", na_value=0.0)
-            if "injured" in casualties
-            else np.zeros(len(pts))
-        )
-        age = (as_of_ts.to_datetime64() - cd).astype("timedelta64[s]").astype("float64") / 86400.0
-        age = np.where(np.isnan(age), np.inf, np.clip(age, 0.0, None))
-        weight = np.power(0.5, age / half_life_days)
         hit = where >= 0
         np.add.at(n_inc, where[hit], 1)
         np.add.at(killed, where[hit], k_arr[hit].astype(np.int64))
         np.add.at(injured, where[hit], i_arr[hit].astype(np.int64))
-        np.add.at(recency, where[hit], ((k_arr + i_arr) * weight)[hit])
+        np.add.at(recency, where[hit], weighted[hit])
         _later(where[hit], cd[hit])
         ids = (
             casualties["incident_id"].astype(str).to_numpy()
