@@ -34,7 +34,9 @@ class         radius  matched when ``munition_type`` contains
 from __future__ import annotations
 
 import hashlib
+import operator
 import re
+import weakref
 from collections.abc import Mapping
 
 import geopandas as gpd
@@ -370,6 +372,12 @@ def subtract_released(
     return out
 
 
+_FOOTPRINTS_METRIC: dict[
+    int, tuple[weakref.ref, np.ndarray, np.ndarray, str, np.ndarray, np.ndarray]
+] = {}
+"""Metric footprints computed per footprint GeometryArray (see :func:`_footprints_metric`)."""
+
+
 def _footprints_metric(
     footprints: gpd.GeoDataFrame, crs: CRS, *, with_circles: bool = False
 ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
@@ -377,14 +385,33 @@ def _footprints_metric(
     their centre (projecting 2 numbers instead of 33 vertices); mapped polygons are projected.
 
     With ``with_circles`` also returns an (n, 3) array of centre x, y and radius (NaN for
-    mapped polygons)."""
-    geoms = np.asarray(footprints.geometry.array, dtype=object)
-    out = np.empty(len(geoms), dtype=object)
-    circ = np.full((len(geoms), 3), np.nan)
+    mapped polygons).
+
+    The result is remembered for the footprints' GeometryArray (until it is freed), so the
+    surface and the tasks of one run compute it once; it is reused only for that very array
+    with the same geometry objects in the same order, the same radii and the same CRS (the
+    same inputs, hence the same numbers) — anything else is computed afresh.
+    """
+    array = footprints.geometry.array
+    geoms = np.asarray(array, dtype=object)
     if "footprint_radius_m" in footprints.columns:
         radius = footprints["footprint_radius_m"].to_numpy(dtype="float64", na_value=np.nan)
     else:
         radius = np.full(len(geoms), np.nan)
+    key = _spatial._crs_key(crs)
+    entry = _FOOTPRINTS_METRIC.get(id(array))
+    if (
+        entry is not None
+        and entry[0]() is array
+        and entry[3] == key
+        and len(entry[1]) == len(geoms)
+        and all(map(operator.is_, geoms, entry[1]))
+        and np.array_equal(entry[2], radius, equal_nan=True)
+    ):
+        out, circ = entry[4].copy(), entry[5].copy()
+        return (out, circ) if with_circles else out
+    out = np.empty(len(geoms), dtype=object)
+    circ = np.full((len(geoms), 3), np.nan)
     circle = np.isfinite(radius) & ~shapely.is_missing(geoms)
     if circle.any():
         xy = _metric_xy(shapely.centroid(geoms[circle]), crs)
@@ -392,6 +419,20 @@ def _footprints_metric(
         circ[circle] = np.column_stack([xy, radius[circle]])
     if (~circle).any():
         out[~circle] = _spatial.project(geoms[~circle], STORAGE_CRS, crs)
+    try:
+        ident = id(array)
+        ref = weakref.ref(array, lambda _r, k=ident: _FOOTPRINTS_METRIC.pop(k, None))
+    except TypeError:  # not weak-referenceable: nothing remembered
+        pass
+    else:
+        _FOOTPRINTS_METRIC[ident] = (
+            ref,
+            geoms.copy(),
+            radius.copy(),
+            key,
+            out.copy(),
+            circ.copy(),
+        )  # copies: a view of the frame's column would follow in-place edits
     return (out, circ) if with_circles else out
 
 

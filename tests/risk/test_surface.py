@@ -504,3 +504,43 @@ def test_rows_near_hold_every_row_the_exact_query_on_the_reprojected_surface_fin
     far = shapely.distance(whole[:, None], probe[None, :]).min(axis=1) > 500.0
     assert not set(np.flatnonzero(far).tolist()) & set(got.tolist())
     assert 5 < len(got) < len(previous) / 2
+
+
+def test_footprints_metric_is_reused_only_for_the_same_unchanged_array():
+    """The metric footprints are remembered per footprint GeometryArray (the surface and the
+    tasks of one run share them); an in-place edit of a geometry or a radius, a copy or
+    another CRS gets a fresh computation, always equal to computing it from scratch."""
+    from minemap.risk.footprints import strike_footprints
+    from minemap.risk.surface import _footprints_metric
+
+    def fresh(frame, crs):  # a copy is a different array: computed from scratch
+        return _footprints_metric(frame.copy(), crs, with_circles=True)
+
+    def same(a, b):
+        wkb_a, wkb_b = shapely.to_wkb(a[0]), shapely.to_wkb(b[0])
+        return list(wkb_a) == list(wkb_b) and np.array_equal(a[1], b[1], equal_nan=True)
+
+    fp = strike_footprints(_demo("strikes"))
+    first = _footprints_metric(fp, "EPSG:3035", with_circles=True)
+    again = _footprints_metric(fp, "EPSG:3035", with_circles=True)
+    assert same(first, again)
+    assert same(again, fresh(fp, "EPSG:3035"))
+    assert again[0] is not first[0]  # a caller may edit its arrays without harm
+    again[0][:] = None
+    assert same(_footprints_metric(fp, "EPSG:3035", with_circles=True), first)
+
+    # an edited geometry (same array object) is seen
+    fp.loc[fp.index[0], "geometry"] = shapely.Point(36.0, 49.5).buffer(0.01)
+    edited = _footprints_metric(fp, "EPSG:3035", with_circles=True)
+    assert same(edited, fresh(fp, "EPSG:3035"))
+    assert not shapely.equals(edited[0][0], first[0][0])
+    # an edited radius is seen
+    fp.loc[fp.index[1], "footprint_radius_m"] = 321.0
+    edited = _footprints_metric(fp, "EPSG:3035", with_circles=True)
+    assert edited[1][1, 2] == 321.0
+    assert same(edited, fresh(fp, "EPSG:3035"))
+    # another CRS is seen
+    laea = "+proj=laea +lat_0=49 +lon_0=31 +x_0=0 +y_0=0 +datum=WGS84 +units=m +no_defs"
+    other = _footprints_metric(fp, laea, with_circles=True)
+    assert same(other, fresh(fp, laea))
+    assert not same(other, edited)
