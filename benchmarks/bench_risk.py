@@ -4,6 +4,8 @@ Usage::
 
     python benchmarks/bench_risk.py --size M            # both pipelines
     python benchmarks/bench_risk.py --size L --skip-naive
+    python benchmarks/bench_risk.py --size L --skip-naive --parts 2 --threads 1 \
+        --parts-mode processes     # proposal: two spatially independent parts
 
 Data are generated in memory by ``benchmarks/synth.py`` (fixed seed) — generation is not timed.
 Each pipeline then runs in its own forked child process, so its wall time and peak memory are
@@ -17,6 +19,13 @@ inherited from the parent; the parent's size after generation is printed for ref
   EPSG:3035, ``union_all`` of all evidence (one national blob, exploded into polygons),
   ``overlay(how="difference")`` with the released land, ``overlay(how="intersection")`` with
   the farmland. It computes *less* than minemap (no grid cut, no evidence summary).
+
+Each stage is reported in wall seconds and in CPU seconds of the process (``process_time``,
+all threads), which stay comparable when the machine is shared. ``--parts N`` measures a
+proposal for the pipeline: after the footprints, the evidence is split into N spatially
+independent parts (``minemap.risk.surface._independent_parts``, no component spans two), each
+part's surface and tasks are computed on their own (in threads or forked processes, with one
+``as_of`` for all) and concatenated; the result equals the whole run.
 """
 
 from __future__ import annotations
@@ -89,6 +98,101 @@ def run_minemap(layers: dict[str, gpd.GeoDataFrame], n_threads: int) -> dict[str
     }
 
 
+def _as_of(layers: dict[str, gpd.GeoDataFrame], fp: gpd.GeoDataFrame) -> pd.Timestamp:
+    """make_tasks' default as_of (latest evidence date) computed once for all parts."""
+    from minemap.risk.tasks import _dates
+
+    dates = np.concatenate([_dates(f) for f in (layers["hazards"], fp, layers["casualties"])])
+    dates = dates[~np.isnat(dates)]
+    return pd.Timestamp(dates.max()) if len(dates) else pd.Timestamp("1970-01-01")
+
+
+def _run_part(layers, fp, part, as_of, n_threads: int):
+    from minemap.risk.surface import _rows_in_box
+
+    hz, cas = layers["hazards"][part["hazards"]], layers["casualties"][part["casualties"]]
+    fpp = fp[part["footprints"]]
+    rel = layers["cleared"][_rows_in_box(layers["cleared"], part["bounds"])]
+    farm = layers["farmland"][_rows_in_box(layers["farmland"], part["bounds"])]
+    c0 = time.process_time()
+    surface = hazard_surface(
+        hazards=hz, footprints=fpp, casualties=cas, released=rel, n_threads=n_threads
+    )
+    tasks = make_tasks(
+        surface,
+        farmland=farm,
+        hazards=hz,
+        footprints=fpp,
+        casualties=cas,
+        as_of=as_of,
+        n_threads=n_threads,
+    )
+    return surface, tasks, time.process_time() - c0
+
+
+def _part_child(layers, fp, part, as_of, n_threads, conn) -> None:
+    surface, tasks, _ = _run_part(layers, fp, part, as_of, n_threads)
+    conn.send((surface, tasks, _cpu_s()))
+    conn.close()
+
+
+def run_minemap_parts(
+    layers: dict[str, gpd.GeoDataFrame], n_threads: int, n_parts: int, mode: str
+) -> dict[str, object]:
+    """Proposal under test: footprints, then the evidence split into spatially independent
+    parts (``surface._independent_parts``), each part's surface and tasks computed on its
+    own — in threads or in forked processes — and the results concatenated."""
+    from minemap.risk.surface import _independent_parts
+
+    c0, t0 = time.process_time(), time.perf_counter()
+    fp = strike_footprints(layers["strikes"])
+    c1, t1 = time.process_time(), time.perf_counter()
+    as_of = _as_of(layers, fp)
+    parts = _independent_parts(
+        hazards=layers["hazards"], footprints=fp, casualties=layers["casualties"], n_parts=n_parts
+    )
+    c2, t2 = time.process_time(), time.perf_counter()
+    part_cpu: list[float] = []
+    if mode == "threads":
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=n_parts) as pool:
+            results = list(pool.map(lambda p: _run_part(layers, fp, p, as_of, n_threads), parts))
+    else:  # processes: fork one child per part, results come back pickled
+        ctx = mp.get_context("fork")
+        pipes = []
+        for p in parts:
+            recv, send = ctx.Pipe(duplex=False)
+            proc = ctx.Process(target=_part_child, args=(layers, fp, p, as_of, n_threads, send))
+            proc.start()
+            send.close()
+            pipes.append((recv, proc))
+        results = [recv.recv() for recv, _ in pipes]
+        for _, proc in pipes:
+            proc.join()
+    # CPU per part: only meaningful for processes (threads share the process clock)
+    part_cpu = [r[2] for r in results] if mode == "processes" else []
+    surface = pd.concat([r[0] for r in results], ignore_index=True)
+    surface = surface.sort_values("component_id", kind="stable").reset_index(drop=True)
+    tasks = pd.concat([r[1] for r in results], ignore_index=True)
+    tasks = tasks.sort_values("task_id", kind="stable").reset_index(drop=True)
+    t3 = time.perf_counter()
+    return {
+        "footprints_s": t1 - t0,
+        "split_s": t2 - t1,
+        "parts_s": t3 - t2,
+        "total_s": t3 - t0,
+        "footprints_cpu_s": c1 - c0,
+        "split_cpu_s": c2 - c1,
+        "part_cpu_s": "/".join(f"{c:.2f}" for c in part_cpu),
+        "components": len(surface),
+        "tasks": len(tasks),
+        "parcel_tasks": int((tasks["kind"] == "parcel").sum()),
+        "hazard_area_km2": float(tasks["area_m2"].sum()) / 1e6,
+        "farmland_area_km2": float(tasks["farmland_area_m2"].sum()) / 1e6,
+    }
+
+
 def run_naive(layers: dict[str, gpd.GeoDataFrame], n_threads: int) -> dict[str, object]:
     del n_threads  # geopandas overlay is single-threaded
     c0, t0 = time.process_time(), time.perf_counter()
@@ -128,25 +232,37 @@ def run_naive(layers: dict[str, gpd.GeoDataFrame], n_threads: int) -> dict[str, 
 
 
 def _cpu_s() -> float:
+    """CPU seconds (user + system) of this process and of its waited-for children."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime + children.ru_utime + children.ru_stime
 
 
-def _child(name: str, layers, n_threads: int, conn) -> None:
-    fn = run_minemap if name == "minemap" else run_naive
+def _child(name: str, layers, n_threads: int, conn, parts: tuple[int, str] = (1, "")) -> None:
+    if name == "minemap" and parts[0] > 1:
+
+        def fn(layers, n_threads):
+            return run_minemap_parts(layers, n_threads, *parts)
+    else:
+        fn = run_minemap if name == "minemap" else run_naive
     cpu0 = _cpu_s()
     result = fn(layers, n_threads)
     result["cpu_s"] = _cpu_s() - cpu0  # all threads; compare with total_s on a busy machine
     result["peak_rss_mb"] = _rss_mb()
+    children_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0
+    if children_mb > 0:  # --parts-mode processes: the largest part's process
+        result["peak_rss_part_process_mb"] = children_mb
     result["load_avg_1min_at_end"] = os.getloadavg()[0]  # machine load: wall times depend on it
     conn.send(result)
     conn.close()
 
 
-def _run(name: str, layers, n_threads: int, timeout_s: float) -> dict[str, object] | None:
+def _run(
+    name: str, layers, n_threads: int, timeout_s: float, parts: tuple[int, str] = (1, "")
+) -> dict[str, object] | None:
     ctx = mp.get_context("fork")
     parent, child = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child, args=(name, layers, n_threads, child))
+    proc = ctx.Process(target=_child, args=(name, layers, n_threads, child, parts))
     start = time.perf_counter()
     proc.start()
     child.close()
@@ -167,6 +283,15 @@ def main() -> None:
     parser.add_argument("--skip-minemap", action="store_true")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--naive-timeout", type=float, default=3600.0, help="seconds")
+    parser.add_argument(
+        "--parts",
+        type=int,
+        default=1,
+        help="proposal under test: split the evidence into this many spatially independent "
+        "parts after the footprints and compute each part's surface and tasks on its own "
+        "(--threads then counts threads per part)",
+    )
+    parser.add_argument("--parts-mode", default="threads", choices=["threads", "processes"])
     args = parser.parse_args()
 
     t0 = time.perf_counter()
@@ -179,7 +304,8 @@ def main() -> None:
 
     results = {}
     if not args.skip_minemap:
-        results["minemap"] = _run("minemap", layers, args.threads, 3600.0)
+        parts = (args.parts, args.parts_mode)
+        results["minemap"] = _run("minemap", layers, args.threads, 3600.0, parts)
     if not args.skip_naive:
         results["naive"] = _run("naive", layers, args.threads, args.naive_timeout)
     for name, res in results.items():
