@@ -221,7 +221,9 @@ def _rings_to_polygons(coords: np.ndarray) -> np.ndarray:
     n, m = coords.shape[:2]
     ring_offsets = np.arange(0, n * m + 1, m)
     return shapely.from_ragged_array(
-        shapely.GeometryType.POLYGON, coords.reshape(-1, 2), (ring_offsets, np.arange(n + 1))
+        shapely.GeometryType.POLYGON,
+        np.ascontiguousarray(coords, dtype="float64").reshape(-1, 2),
+        (ring_offsets, np.arange(n + 1)),
     )
 
 

@@ -962,7 +962,9 @@ def _independent_parts(
     box = box + np.array([-m, -m, m, m])
     ok = np.isfinite(box).all(axis=1)  # missing or empty geometries: no box, any part
     pos = np.flatnonzero(ok)
-    tree = shapely.STRtree(shapely.box(*box[ok].T))
+    b = box[ok]
+    ring = b[:, [0, 1, 2, 1, 2, 3, 0, 3, 0, 1]].reshape(-1, 5, 2)  # closed rings, C order
+    tree = shapely.STRtree(_spatial._rings_to_polygons(ring))  # boxes, 3x faster than box()
     left, right = tree.query(tree.geometries)
     labels = np.zeros(len(box), dtype=np.intp)
     labels[ok] = _spatial.connected_components(len(pos), left, right)
