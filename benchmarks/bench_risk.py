@@ -6,6 +6,7 @@ Usage::
     python benchmarks/bench_risk.py --size L --skip-naive
     python benchmarks/bench_risk.py --size L --skip-naive --parts 2 --threads 1 \
         --parts-mode processes     # proposal: two spatially independent parts
+    python benchmarks/bench_risk.py --size L --skip-naive --gil-profile   # one thread
 
 Data are generated in memory by ``benchmarks/synth.py`` (fixed seed) — generation is not timed.
 Each pipeline then runs in its own forked child process, so its wall time and peak memory are
@@ -25,7 +26,9 @@ all threads), which stay comparable when the machine is shared. ``--parts N`` me
 proposal for the pipeline: after the footprints, the evidence is split into N spatially
 independent parts (``minemap.risk.surface._independent_parts``, no component spans two), each
 part's surface and tasks are computed on their own (in threads or forked processes, with one
-``as_of`` for all) and concatenated; the result equals the whole run.
+``as_of`` for all) and concatenated; the result equals the whole run. ``--gil-profile`` runs minemap on one thread and counts
+the CPU time inside GIL-releasing calls (shapely's GEOS operations, STRtree queries, pyproj
+transforms; numpy is not counted, so the remainder is an upper bound of the GIL-held time).
 """
 
 from __future__ import annotations
@@ -193,6 +196,82 @@ def run_minemap_parts(
     }
 
 
+_GIL_FREE = (  # shapely functions whose GEOS work runs without the GIL (plus STRtree/pyproj)
+    "union_all", "difference", "intersection", "union", "intersects", "covers", "covered_by",
+    "is_valid", "area", "buffer", "make_valid", "clip_by_rect", "touches", "relate_pattern",
+    "contains", "contains_xy", "within", "equals", "symmetric_difference",
+)  # fmt: skip
+
+
+def run_gil_profile(layers: dict[str, gpd.GeoDataFrame], n_threads: int) -> dict[str, object]:
+    """minemap's stages on one thread, with the CPU time spent inside GIL-releasing calls
+    (shapely's GEOS operations above, ``STRtree.query``, pyproj transforms) counted: the
+    rest holds the GIL, so no thread scheme can overlap it — a ceiling for 2-thread speed-up."""
+    import functools
+
+    import pyproj
+    import shapely
+
+    del n_threads
+    inside = [0.0]
+    depth = [0]
+
+    def wrap(func):
+        @functools.wraps(func)
+        def timed(*args, **kwargs):
+            if depth[0]:
+                return func(*args, **kwargs)
+            depth[0] += 1
+            c0 = time.process_time()
+            try:
+                return func(*args, **kwargs)
+            finally:
+                inside[0] += time.process_time() - c0
+                depth[0] -= 1
+
+        return timed
+
+    for name in _GIL_FREE:
+        if hasattr(shapely, name):
+            setattr(shapely, name, wrap(getattr(shapely, name)))
+    shapely.STRtree.query = wrap(shapely.STRtree.query)
+    pyproj.Transformer.transform = wrap(pyproj.Transformer.transform)
+    out: dict[str, object] = {}
+
+    def stage(name, func):
+        inside[0] = 0.0
+        c0 = time.process_time()
+        result = func()
+        out[f"{name}_cpu_s"] = time.process_time() - c0
+        out[f"{name}_gil_free_cpu_s"] = inside[0]
+        return result
+
+    fp = stage("footprints", lambda: strike_footprints(layers["strikes"]))
+    surface = stage(
+        "surface",
+        lambda: hazard_surface(
+            hazards=layers["hazards"],
+            footprints=fp,
+            casualties=layers["casualties"],
+            released=layers["cleared"],
+            n_threads=1,
+        ),
+    )
+    stage(
+        "tasks",
+        lambda: make_tasks(
+            surface,
+            farmland=layers["farmland"],
+            hazards=layers["hazards"],
+            footprints=fp,
+            casualties=layers["casualties"],
+            n_threads=1,
+        ),
+    )
+    out["total_s"] = sum(v for k, v in out.items() if k.endswith("_cpu_s") and "gil" not in k)
+    return out
+
+
 def run_naive(layers: dict[str, gpd.GeoDataFrame], n_threads: int) -> dict[str, object]:
     del n_threads  # geopandas overlay is single-threaded
     c0, t0 = time.process_time(), time.perf_counter()
@@ -239,7 +318,9 @@ def _cpu_s() -> float:
 
 
 def _child(name: str, layers, n_threads: int, conn, parts: tuple[int, str] = (1, "")) -> None:
-    if name == "minemap" and parts[0] > 1:
+    if name == "minemap" and parts[1] == "gil-profile":
+        fn = run_gil_profile
+    elif name == "minemap" and parts[0] > 1:
 
         def fn(layers, n_threads):
             return run_minemap_parts(layers, n_threads, *parts)
@@ -292,6 +373,12 @@ def main() -> None:
         "(--threads then counts threads per part)",
     )
     parser.add_argument("--parts-mode", default="threads", choices=["threads", "processes"])
+    parser.add_argument(
+        "--gil-profile",
+        action="store_true",
+        help="run minemap on one thread and report, per stage, the CPU seconds spent inside "
+        "GIL-releasing calls (the rest cannot overlap between threads)",
+    )
     args = parser.parse_args()
 
     t0 = time.perf_counter()
@@ -304,7 +391,7 @@ def main() -> None:
 
     results = {}
     if not args.skip_minemap:
-        parts = (args.parts, args.parts_mode)
+        parts = (args.parts, "gil-profile" if args.gil_profile else args.parts_mode)
         results["minemap"] = _run("minemap", layers, args.threads, 3600.0, parts)
     if not args.skip_naive:
         results["naive"] = _run("naive", layers, args.threads, args.naive_timeout)
