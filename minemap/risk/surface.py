@@ -917,10 +917,11 @@ def _independent_parts(
 
     How: every evidence record gets a lon/lat box (a hazard's or footprint's bounds; a
     casualty's point widened by 1.5 × its buffer radius in degrees), widened by
-    :data:`_PART_MARGIN_DEG`. Records whose boxes meet are grouped (connected components of
-    the box graph): a coarser grouping than the surface's, as intersecting evidence has
-    meeting boxes. The groups are ordered by the longitude of their box centre and cut into
-    runs of about equal vertex count.
+    :data:`_PART_MARGIN_DEG` plus 0.006 × its size² (degrees; twice the bow of a straight
+    metric edge against the straight lon/lat edge). Records whose boxes meet are grouped
+    (connected components of the box graph): a coarser grouping than the surface's, as
+    intersecting evidence has meeting boxes. The groups are ordered by the longitude of
+    their box centre and cut into runs of about equal vertex count.
 
     Returns
     -------
@@ -959,7 +960,11 @@ def _independent_parts(
         sizes.append(0)
     box = np.vstack(boxes) if boxes else np.empty((0, 4))
     weight = np.concatenate(verts) if verts else np.empty(0)
-    box = box + np.array([-m, -m, m, m])
+    # a straight metric edge bows away from the straight lon/lat edge between the same
+    # vertices by ~ length² / (8 R) · tan(lat): < 0.003 · size² degrees; twice that is added
+    size = np.maximum(box[:, 2] - box[:, 0], box[:, 3] - box[:, 1])
+    pad = m + 0.006 * size**2
+    box = box + np.column_stack([-pad, -pad, pad, pad])
     ok = np.isfinite(box).all(axis=1)  # missing or empty geometries: no box, any part
     pos = np.flatnonzero(ok)
     b = box[ok]

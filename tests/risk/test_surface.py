@@ -596,3 +596,37 @@ def test_independent_parts_give_the_whole_surface_and_tasks(n_parts):
     )
     merged_tasks = pd.concat(tasks, ignore_index=True).sort_values("task_id", kind="stable")
     assert_geodataframe_equal(merged_tasks.reset_index(drop=True), full_tasks)
+
+
+def test_independent_parts_keep_evidence_joined_only_by_a_long_metric_edge():
+    """A straight edge in the metric CRS bows away from the lon/lat edge between the same
+    vertices (here ~0.07° over 8° of longitude at 48° N): a hazard just north of a long
+    strip's lon/lat box lies inside the strip in metres. The parts must keep them together."""
+    from minemap.risk.surface import _independent_parts
+
+    strip = shapely.box(30.0, 47.9, 38.0, 48.0)  # corners only: long straight edges
+    geoms = [
+        strip,
+        shapely.box(34.0, 48.02, 34.01, 48.03),  # outside the strip's lon/lat box
+        shapely.box(25.0, 48.0, 25.01, 48.01),
+        shapely.box(40.0, 48.0, 40.01, 48.01),
+    ]
+    hz = canonical(
+        "hazards",
+        geoms,
+        hazard_id=["strip", "north", "west", "east"],
+        date=pd.Timestamp("2023-03-01"),
+        hazard_type=["SHA"] * 4,
+        contamination="UXO",
+    )
+    full = hazard_surface(hazards=hz)
+    assert len(full) == 3  # the strip and the north box form one component
+    assert sorted(full["n_sha"]) == [1, 1, 2]
+    parts = _independent_parts(hazards=hz, n_parts=2)
+    assert [p["hazards"].tolist() for p in parts] != [[True] * 4, [False] * 4]
+    together = [p for p in parts if p["hazards"][0]]
+    assert together[0]["hazards"][1]  # the north box is in the strip's part
+    merged = pd.concat(
+        [hazard_surface(hazards=hz[p["hazards"]]) for p in parts], ignore_index=True
+    ).sort_values("component_id", kind="stable")
+    assert_geodataframe_equal(merged.reset_index(drop=True), full)
