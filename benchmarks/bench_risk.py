@@ -26,9 +26,10 @@ all threads), which stay comparable when the machine is shared. ``--parts N`` me
 proposal for the pipeline: after the footprints, the evidence is split into N spatially
 independent parts (``minemap.risk.surface._independent_parts``, no component spans two), each
 part's surface and tasks are computed on their own (in threads or forked processes, with one
-``as_of`` for all) and concatenated; the result equals the whole run. ``--gil-profile`` runs minemap on one thread and counts
-the CPU time inside GIL-releasing calls (shapely's GEOS operations, STRtree queries, pyproj
-transforms; numpy is not counted, so the remainder is an upper bound of the GIL-held time).
+``as_of`` for all) and concatenated; the result equals the whole run. ``--gil-profile``
+runs minemap on one thread and counts the CPU time inside GIL-releasing calls (shapely's
+GEOS operations, STRtree queries, pyproj transforms; numpy is not counted, so the remainder
+is an upper bound of the GIL-held time).
 """
 
 from __future__ import annotations
