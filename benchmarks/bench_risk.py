@@ -29,7 +29,9 @@ part's surface and tasks are computed on their own (in threads or forked process
 ``as_of`` for all) and concatenated; the result equals the whole run. ``--gil-profile``
 runs minemap on one thread and counts the CPU time inside GIL-releasing calls (shapely's
 GEOS operations, STRtree queries, pyproj transforms; numpy is not counted, so the remainder
-is an upper bound of the GIL-held time).
+is an upper bound of the GIL-held time), runs the two parts of ``--parts 2`` the same way, and
+estimates the idle 2-core wall time of op-by-op threading, of two parts in two threads
+(simulated with one GIL) and of two parts in two processes.
 """
 
 from __future__ import annotations
@@ -204,17 +206,47 @@ _GIL_FREE = (  # shapely functions whose GEOS work runs without the GIL (plus ST
 )  # fmt: skip
 
 
+def _simulate_two_threads(a: list[list], b: list[list]) -> float:
+    """Wall time of two threads on two idle cores sharing one GIL, each running its list of
+    ``[kind, cpu_s]`` segments in order: ``"H"`` segments need the GIL (one at a time), ``"F"``
+    segments run freely."""
+    queues = [[list(x) for x in a if x[1] > 0], [list(x) for x in b if x[1] > 0]]
+    t, holder = 0.0, None
+    while queues[0] or queues[1]:
+        active = [i for i in (0, 1) if queues[i]]
+        wants = [i for i in active if queues[i][0][0] == "H"]
+        if holder not in wants:
+            holder = wants[0] if wants else None
+        running = [i for i in active if queues[i][0][0] == "F" or i == holder]
+        dt = min(queues[i][0][1] for i in running)
+        for i in running:
+            queues[i][0][1] -= dt
+            if queues[i][0][1] <= 1e-12:
+                queues[i].pop(0)
+        t += dt
+    return t
+
+
 def run_gil_profile(layers: dict[str, gpd.GeoDataFrame], n_threads: int) -> dict[str, object]:
-    """minemap's stages on one thread, with the CPU time spent inside GIL-releasing calls
-    (shapely's GEOS operations above, ``STRtree.query``, pyproj transforms) counted: the
-    rest holds the GIL, so no thread scheme can overlap it — a ceiling for 2-thread speed-up."""
+    """minemap on one thread, with the CPU time inside GIL-releasing calls (shapely's GEOS
+    operations in ``_GIL_FREE``, ``STRtree.query``, pyproj transforms) recorded as "free"
+    segments and everything between them as "held" (an upper bound: numpy also releases the
+    GIL). Reports per stage CPU and free CPU, then idle 2-core estimates (no slowdown from
+    two busy cores assumed): today's op-by-op threading ≥ held + free / 2; the pipeline in
+    two spatially independent parts (``--parts 2``) in two threads (simulated with one
+    GIL) or in two processes (≥ the larger part; transfer not counted)."""
     import functools
 
     import pyproj
     import shapely
 
+    from minemap.risk import _spatial
+    from minemap.risk.surface import _independent_parts
+
     del n_threads
-    inside = [0.0]
+    _spatial.parallel_chunks.__kwdefaults__["n_threads"] = 1  # really one thread (forked child)
+    segments: list[list] = []
+    mark = [0.0]
     depth = [0]
 
     def wrap(func):
@@ -224,10 +256,12 @@ def run_gil_profile(layers: dict[str, gpd.GeoDataFrame], n_threads: int) -> dict
                 return func(*args, **kwargs)
             depth[0] += 1
             c0 = time.process_time()
+            segments.append(["H", c0 - mark[0]])
             try:
                 return func(*args, **kwargs)
             finally:
-                inside[0] += time.process_time() - c0
+                mark[0] = time.process_time()
+                segments.append(["F", mark[0] - c0])
                 depth[0] -= 1
 
         return timed
@@ -239,37 +273,68 @@ def run_gil_profile(layers: dict[str, gpd.GeoDataFrame], n_threads: int) -> dict
     pyproj.Transformer.transform = wrap(pyproj.Transformer.transform)
     out: dict[str, object] = {}
 
-    def stage(name, func):
-        inside[0] = 0.0
-        c0 = time.process_time()
+    def record(name, func):
+        segments.clear()
+        mark[0] = time.process_time()
         result = func()
-        out[f"{name}_cpu_s"] = time.process_time() - c0
-        out[f"{name}_gil_free_cpu_s"] = inside[0]
-        return result
+        segments.append(["H", time.process_time() - mark[0]])
+        segs = [list(x) for x in segments]
+        if name:
+            out[f"{name}_cpu_s"] = sum(x[1] for x in segs)
+            out[f"{name}_gil_free_cpu_s"] = sum(x[1] for x in segs if x[0] == "F")
+        return result, segs
 
-    fp = stage("footprints", lambda: strike_footprints(layers["strikes"]))
-    surface = stage(
-        "surface",
-        lambda: hazard_surface(
-            hazards=layers["hazards"],
-            footprints=fp,
-            casualties=layers["casualties"],
-            released=layers["cleared"],
-            n_threads=1,
-        ),
+    def pipeline(hz, fp, cas, rel, farm, as_of=None):
+        def surface():
+            return hazard_surface(
+                hazards=hz, footprints=fp, casualties=cas, released=rel, n_threads=1
+            )
+
+        def tasks(s):
+            return make_tasks(
+                s, farmland=farm, hazards=hz, footprints=fp, casualties=cas, as_of=as_of,
+                n_threads=1,
+            )  # fmt: skip
+
+        return surface, tasks
+
+    hz, cas = layers["hazards"], layers["casualties"]
+    rel, farm = layers["cleared"], layers["farmland"]
+    fp, fp_segs = record("footprints", lambda: strike_footprints(layers["strikes"]))
+    surface_fn, tasks_fn = pipeline(hz, fp, cas, rel, farm)
+    surface, s_segs = record("surface", surface_fn)
+    _, t_segs = record("tasks", lambda: tasks_fn(surface))
+    as_of = _as_of(layers, fp)
+    parts, split_segs = record(
+        "split", lambda: _independent_parts(hazards=hz, footprints=fp, casualties=cas)
     )
-    stage(
-        "tasks",
-        lambda: make_tasks(
-            surface,
-            farmland=layers["farmland"],
-            hazards=layers["hazards"],
-            footprints=fp,
-            casualties=layers["casualties"],
-            n_threads=1,
-        ),
-    )
-    out["total_s"] = sum(v for k, v in out.items() if k.endswith("_cpu_s") and "gil" not in k)
+    part_segs = []
+    for k, part in enumerate(parts):
+
+        def run_part(part=part):
+            from minemap.risk.surface import _rows_in_box
+
+            surface_fn, tasks_fn = pipeline(
+                hz[part["hazards"]],
+                fp[part["footprints"]],
+                cas[part["casualties"]],
+                rel[_rows_in_box(rel, part["bounds"])],
+                farm[_rows_in_box(farm, part["bounds"])],
+                as_of,
+            )
+            return tasks_fn(surface_fn())
+
+        part_segs.append(record(f"part{k}", run_part)[1])
+
+    def total(segs, kind=None):
+        return sum(x[1] for x in segs if kind is None or x[0] == kind)
+
+    whole = s_segs + t_segs
+    pre = total(fp_segs) + total(split_segs)
+    out["idle_est_op_by_op_s"] = total(fp_segs) + total(whole, "H") + total(whole, "F") / 2
+    out["idle_est_parts_threads_s"] = pre + _simulate_two_threads(*part_segs)
+    out["idle_est_parts_processes_s"] = pre + max(total(x) for x in part_segs)
+    out["total_s"] = total(fp_segs) + total(whole)
     return out
 
 
@@ -377,8 +442,8 @@ def main() -> None:
     parser.add_argument(
         "--gil-profile",
         action="store_true",
-        help="run minemap on one thread and report, per stage, the CPU seconds spent inside "
-        "GIL-releasing calls (the rest cannot overlap between threads)",
+        help="run minemap on one thread (whole, then as two parts) and report, per stage, the "
+        "CPU seconds inside GIL-releasing calls and idle 2-core wall estimates per scheme",
     )
     args = parser.parse_args()
 
