@@ -225,7 +225,19 @@ def circles(x: np.ndarray, y: np.ndarray, radius: np.ndarray, *, segments: int =
     coords = np.empty((n, segments + 1, 2))
     coords[:, :, 0] = x[:, None] + r[:, None] * cos[None, :]
     coords[:, :, 1] = np.asarray(y, dtype="float64")[:, None] + r[:, None] * sin[None, :]
-    return shapely.polygons(coords)
+    return _rings_to_polygons(coords)
+
+
+def _rings_to_polygons(coords: np.ndarray) -> np.ndarray:
+    """Polygons (no holes) from an (n, m, 2) array of closed rings: the same geometries as
+    ``shapely.polygons(coords)``, built from flat ragged arrays (~3x faster)."""
+    n, m = coords.shape[:2]
+    ring_offsets = np.arange(0, n * m + 1, m)
+    return shapely.from_ragged_array(
+        shapely.GeometryType.POLYGON,
+        np.ascontiguousarray(coords, dtype="float64").reshape(-1, 2),
+        (ring_offsets, np.arange(n + 1)),
+    )
 
 
 def circles_to_storage(
@@ -266,7 +278,7 @@ def circles_to_storage(
     coords[:, :, 0] = lon[0][:, None] + jx[0][:, None] * cos + jy[0][:, None] * sin
     coords[:, :, 1] = lat[0][:, None] + jx[1][:, None] * cos + jy[1][:, None] * sin
     coords[:, -1] = coords[:, 0]
-    out[small] = shapely.polygons(coords)
+    out[small] = _rings_to_polygons(coords)
     return out
 
 

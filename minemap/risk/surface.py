@@ -34,7 +34,9 @@ class         radius  matched when ``munition_type`` contains
 from __future__ import annotations
 
 import hashlib
+import operator
 import re
+import weakref
 from collections.abc import Mapping
 
 import geopandas as gpd
@@ -370,6 +372,12 @@ def subtract_released(
     return out
 
 
+_FOOTPRINTS_METRIC: dict[
+    int, tuple[weakref.ref, np.ndarray, np.ndarray, str, np.ndarray, np.ndarray]
+] = {}
+"""Metric footprints computed per footprint GeometryArray (see :func:`_footprints_metric`)."""
+
+
 def _footprints_metric(
     footprints: gpd.GeoDataFrame, crs: CRS, *, with_circles: bool = False
 ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
@@ -377,14 +385,33 @@ def _footprints_metric(
     their centre (projecting 2 numbers instead of 33 vertices); mapped polygons are projected.
 
     With ``with_circles`` also returns an (n, 3) array of centre x, y and radius (NaN for
-    mapped polygons)."""
-    geoms = np.asarray(footprints.geometry.array, dtype=object)
-    out = np.empty(len(geoms), dtype=object)
-    circ = np.full((len(geoms), 3), np.nan)
+    mapped polygons).
+
+    The result is remembered for the footprints' GeometryArray (until it is freed), so the
+    surface and the tasks of one run compute it once; it is reused only for that very array
+    with the same geometry objects in the same order, the same radii and the same CRS (the
+    same inputs, hence the same numbers) — anything else is computed afresh.
+    """
+    array = footprints.geometry.array
+    geoms = np.asarray(array, dtype=object)
     if "footprint_radius_m" in footprints.columns:
         radius = footprints["footprint_radius_m"].to_numpy(dtype="float64", na_value=np.nan)
     else:
         radius = np.full(len(geoms), np.nan)
+    key = _spatial._crs_key(crs)
+    entry = _FOOTPRINTS_METRIC.get(id(array))
+    if (
+        entry is not None
+        and entry[0]() is array
+        and entry[3] == key
+        and len(entry[1]) == len(geoms)
+        and all(map(operator.is_, geoms, entry[1]))
+        and np.array_equal(entry[2], radius, equal_nan=True)
+    ):
+        out, circ = entry[4].copy(), entry[5].copy()
+        return (out, circ) if with_circles else out
+    out = np.empty(len(geoms), dtype=object)
+    circ = np.full((len(geoms), 3), np.nan)
     circle = np.isfinite(radius) & ~shapely.is_missing(geoms)
     if circle.any():
         xy = _metric_xy(shapely.centroid(geoms[circle]), crs)
@@ -392,6 +419,20 @@ def _footprints_metric(
         circ[circle] = np.column_stack([xy, radius[circle]])
     if (~circle).any():
         out[~circle] = _spatial.project(geoms[~circle], STORAGE_CRS, crs)
+    try:
+        ident = id(array)
+        ref = weakref.ref(array, lambda _r, k=ident: _FOOTPRINTS_METRIC.pop(k, None))
+    except TypeError:  # not weak-referenceable: nothing remembered
+        pass
+    else:
+        _FOOTPRINTS_METRIC[ident] = (
+            ref,
+            geoms.copy(),
+            radius.copy(),
+            key,
+            out.copy(),
+            circ.copy(),
+        )  # copies: a view of the frame's column would follow in-place edits
     return (out, circ) if with_circles else out
 
 
@@ -851,6 +892,124 @@ def _evidence_near_rows(tree: shapely.STRtree, rows: np.ndarray, crs: CRS) -> np
     boxes = shapely.segmentize(_widened_boxes(shapely.bounds(rows)), _STALE_MARGIN_DEG)
     boxes_m = _spatial.project(boxes, STORAGE_CRS, crs)
     return np.unique(tree.query(boxes_m, predicate="intersects")[1])
+
+
+_PART_MARGIN_DEG = 1e-3
+"""Widening (degrees) of every evidence box when partitioning (:func:`_independent_parts`):
+far more than the gap between a straight metric edge and the straight lon/lat edge between
+the same vertices, or the millimetres between a lon/lat footprint and its metric redraw."""
+
+
+def _independent_parts(
+    *,
+    hazards: gpd.GeoDataFrame | None = None,
+    footprints: gpd.GeoDataFrame | None = None,
+    casualties: gpd.GeoDataFrame | None = None,
+    casualty_buffer_m: float | Mapping[str, float] | None = None,
+    catalogue: MunitionCatalogue | None = None,
+    n_parts: int = 2,
+) -> list[dict[str, np.ndarray]]:
+    """Split the evidence into ``n_parts`` spatially independent parts of about equal work.
+
+    No component of :func:`hazard_surface` spans two parts, so the surface (and each
+    component's tasks) of the parts, concatenated and sorted by ``component_id``, equal
+    those of the whole — the parts can be computed on their own (e.g. in parallel).
+
+    How: every evidence record gets a lon/lat box (a hazard's or footprint's bounds; a
+    casualty's point widened by 1.5 × its buffer radius in degrees), widened by
+    :data:`_PART_MARGIN_DEG` plus 0.006 × its size² (degrees; twice the bow of a straight
+    metric edge against the straight lon/lat edge). Records whose boxes meet are grouped
+    (connected components of the box graph): a coarser grouping than the surface's, as
+    intersecting evidence has meeting boxes. The groups are ordered by the longitude of
+    their box centre and cut into runs of about equal vertex count.
+
+    Returns
+    -------
+    list of dict
+        Per part: boolean masks ``"hazards"``, ``"footprints"``, ``"casualties"`` over the
+        given layers' rows (absent layers: empty masks) and ``"bounds"``, the part's lon/lat
+        box (minx, miny, maxx, maxy) widened by the margin — land (released, farmland) that
+        can touch the part's evidence meets that box.
+    """
+    m = _PART_MARGIN_DEG
+    boxes, verts, sizes = [], [], []
+    for frame in (hazards, footprints):
+        if frame is None:
+            sizes.append(0)
+            continue
+        g = np.asarray(frame.geometry.array, dtype=object)
+        boxes.append(shapely.bounds(g))
+        verts.append(shapely.get_num_coordinates(g).astype("float64"))
+        sizes.append(len(g))
+    if casualties is not None:
+        pts = np.asarray(casualties.geometry.array, dtype=object)
+        radius = casualty_buffers(
+            casualties, casualty_buffer_m=casualty_buffer_m, catalogue=catalogue
+        )["buffer_radius_m"].to_numpy()
+        b = shapely.bounds(pts)
+        dlat = 1.5 * radius / 110_000.0
+        dlon = dlat / np.maximum(
+            np.cos(np.radians(np.clip((b[:, 1] + b[:, 3]) / 2, -89, 89))), 1e-3
+        )
+        boxes.append(
+            np.column_stack([b[:, 0] - dlon, b[:, 1] - dlat, b[:, 2] + dlon, b[:, 3] + dlat])
+        )
+        verts.append(np.full(len(pts), float(_SEGMENTS + 1)))
+        sizes.append(len(pts))
+    else:
+        sizes.append(0)
+    box = np.vstack(boxes) if boxes else np.empty((0, 4))
+    weight = np.concatenate(verts) if verts else np.empty(0)
+    # a straight metric edge bows away from the straight lon/lat edge between the same
+    # vertices by ~ length² / (8 R) · tan(lat): < 0.003 · size² degrees; twice that is added
+    size = np.maximum(box[:, 2] - box[:, 0], box[:, 3] - box[:, 1])
+    pad = m + 0.006 * size**2
+    box = box + np.column_stack([-pad, -pad, pad, pad])
+    ok = np.isfinite(box).all(axis=1)  # missing or empty geometries: no box, any part
+    pos = np.flatnonzero(ok)
+    b = box[ok]
+    ring = b[:, [0, 1, 2, 1, 2, 3, 0, 3, 0, 1]].reshape(-1, 5, 2)  # closed rings, C order
+    tree = shapely.STRtree(_spatial._rings_to_polygons(ring))  # boxes, 3x faster than box()
+    left, right = tree.query(tree.geometries)
+    labels = np.zeros(len(box), dtype=np.intp)
+    labels[ok] = _spatial.connected_components(len(pos), left, right)
+    n_groups = int(labels[ok].max()) + 1 if len(pos) else 0
+    parts_of = np.zeros(max(n_groups, 1), dtype=np.intp)
+    if n_groups:
+        centre = np.bincount(labels[ok], (box[ok, 0] + box[ok, 2]) / 2.0, n_groups)
+        centre /= np.bincount(labels[ok], None, n_groups)
+        order = np.argsort(centre, kind="stable")
+        cum = np.cumsum(np.bincount(labels[ok], weight[ok], n_groups)[order])
+        cuts = cum[-1] * np.arange(1, n_parts) / n_parts
+        parts_of[order] = np.searchsorted(cuts, cum - 0.5 * (cum - np.append(0.0, cum[:-1])))
+    part = parts_of[labels]
+    bounds_of = np.where(ok[:, None], box, np.nan)
+    out = []
+    for k in range(n_parts):
+        mask = part == k
+        pb = bounds_of[mask & ok]
+        bounds = (
+            np.array([pb[:, 0].min(), pb[:, 1].min(), pb[:, 2].max(), pb[:, 3].max()])
+            if len(pb)
+            else np.full(4, np.nan)
+        )
+        split = np.split(mask, np.cumsum(sizes)[:-1])
+        out.append(
+            {"hazards": split[0], "footprints": split[1], "casualties": split[2], "bounds": bounds}
+        )
+    return out
+
+
+def _rows_in_box(frame: gpd.GeoDataFrame, bounds: np.ndarray) -> np.ndarray:
+    """Boolean mask of the rows of ``frame`` whose lon/lat box meets ``bounds``."""
+    b = shapely.bounds(np.asarray(frame.geometry.array, dtype=object))
+    with np.errstate(invalid="ignore"):
+        return (
+            (b[:, 2] >= bounds[0])
+            & (b[:, 0] <= bounds[2])
+            & (b[:, 3] >= bounds[1])
+            & (b[:, 1] <= bounds[3])
+        )
 
 
 def _empty_surface(crs: CRS) -> gpd.GeoDataFrame:

@@ -504,3 +504,129 @@ def test_rows_near_hold_every_row_the_exact_query_on_the_reprojected_surface_fin
     far = shapely.distance(whole[:, None], probe[None, :]).min(axis=1) > 500.0
     assert not set(np.flatnonzero(far).tolist()) & set(got.tolist())
     assert 5 < len(got) < len(previous) / 2
+
+
+def test_footprints_metric_is_reused_only_for_the_same_unchanged_array():
+    """The metric footprints are remembered per footprint GeometryArray (the surface and the
+    tasks of one run share them); an in-place edit of a geometry or a radius, a copy or
+    another CRS gets a fresh computation, always equal to computing it from scratch."""
+    from minemap.risk.footprints import strike_footprints
+    from minemap.risk.surface import _footprints_metric
+
+    def fresh(frame, crs):  # a copy is a different array: computed from scratch
+        return _footprints_metric(frame.copy(), crs, with_circles=True)
+
+    def same(a, b):
+        wkb_a, wkb_b = shapely.to_wkb(a[0]), shapely.to_wkb(b[0])
+        return list(wkb_a) == list(wkb_b) and np.array_equal(a[1], b[1], equal_nan=True)
+
+    fp = strike_footprints(_demo("strikes"))
+    first = _footprints_metric(fp, "EPSG:3035", with_circles=True)
+    again = _footprints_metric(fp, "EPSG:3035", with_circles=True)
+    assert same(first, again)
+    assert same(again, fresh(fp, "EPSG:3035"))
+    assert again[0] is not first[0]  # a caller may edit its arrays without harm
+    again[0][:] = None
+    assert same(_footprints_metric(fp, "EPSG:3035", with_circles=True), first)
+
+    # an edited geometry (same array object) is seen
+    fp.loc[fp.index[0], "geometry"] = shapely.Point(36.0, 49.5).buffer(0.01)
+    edited = _footprints_metric(fp, "EPSG:3035", with_circles=True)
+    assert same(edited, fresh(fp, "EPSG:3035"))
+    assert not shapely.equals(edited[0][0], first[0][0])
+    # an edited radius is seen
+    fp.loc[fp.index[1], "footprint_radius_m"] = 321.0
+    edited = _footprints_metric(fp, "EPSG:3035", with_circles=True)
+    assert edited[1][1, 2] == 321.0
+    assert same(edited, fresh(fp, "EPSG:3035"))
+    # another CRS is seen
+    laea = "+proj=laea +lat_0=49 +lon_0=31 +x_0=0 +y_0=0 +datum=WGS84 +units=m +no_defs"
+    other = _footprints_metric(fp, laea, with_circles=True)
+    assert same(other, fresh(fp, laea))
+    assert not same(other, edited)
+
+
+@pytest.mark.parametrize("n_parts", [2, 3])
+def test_independent_parts_give_the_whole_surface_and_tasks(n_parts):
+    """The evidence split by _independent_parts, each part's surface and tasks computed on
+    its own (with the part's released land and farmland by box), concatenated and sorted,
+    equal the whole run exactly: no component spans two parts."""
+    from minemap.risk.footprints import strike_footprints
+    from minemap.risk.surface import _independent_parts, _rows_in_box
+
+    hz, cas, rel, farm = (_demo(n) for n in ("hazards", "casualties", "cleared", "farmland"))
+    fp = strike_footprints(_demo("strikes"))
+    full = hazard_surface(hazards=hz, footprints=fp, casualties=cas, released=rel)
+    # one as_of for all parts (make_tasks' default is the layers' latest date); cells larger
+    # than the demo's components (the grid cut's clip_by_rect raises a GEOS error on one demo
+    # component, a make_tasks problem reported separately)
+    opts = {"as_of": "2026-01-01", "max_task_size_m": 50_000.0}
+    full_tasks = make_tasks(full, farmland=farm, hazards=hz, footprints=fp, casualties=cas, **opts)
+    parts = _independent_parts(hazards=hz, footprints=fp, casualties=cas, n_parts=n_parts)
+    assert len(parts) == n_parts
+    # every record in exactly one part, and every part has evidence
+    for name, frame in (("hazards", hz), ("footprints", fp), ("casualties", cas)):
+        assert (sum(p[name].astype(int) for p in parts) == 1).all()
+        assert len(parts[0][name]) == len(frame)
+    assert all(p["hazards"].any() or p["footprints"].any() for p in parts)
+    surfaces, tasks = [], []
+    for p in parts:
+        s = hazard_surface(
+            hazards=hz[p["hazards"]],
+            footprints=fp[p["footprints"]],
+            casualties=cas[p["casualties"]],
+            released=rel[_rows_in_box(rel, p["bounds"])],
+        )
+        surfaces.append(s)
+        tasks.append(
+            make_tasks(
+                s,
+                farmland=farm[_rows_in_box(farm, p["bounds"])],
+                hazards=hz[p["hazards"]],
+                footprints=fp[p["footprints"]],
+                casualties=cas[p["casualties"]],
+                **opts,
+            )
+        )
+    assert all(len(s) for s in surfaces)
+    merged = pd.concat(surfaces, ignore_index=True).sort_values("component_id", kind="stable")
+    assert_geodataframe_equal(merged.reset_index(drop=True), full, check_less_precise=False)
+    assert shapely.to_wkb(merged.geometry.values).tolist() == (
+        shapely.to_wkb(full.geometry.values).tolist()
+    )
+    merged_tasks = pd.concat(tasks, ignore_index=True).sort_values("task_id", kind="stable")
+    assert_geodataframe_equal(merged_tasks.reset_index(drop=True), full_tasks)
+
+
+def test_independent_parts_keep_evidence_joined_only_by_a_long_metric_edge():
+    """A straight edge in the metric CRS bows away from the lon/lat edge between the same
+    vertices (here ~0.07° over 8° of longitude at 48° N): a hazard just north of a long
+    strip's lon/lat box lies inside the strip in metres. The parts must keep them together."""
+    from minemap.risk.surface import _independent_parts
+
+    strip = shapely.box(30.0, 47.9, 38.0, 48.0)  # corners only: long straight edges
+    geoms = [
+        strip,
+        shapely.box(34.0, 48.02, 34.01, 48.03),  # outside the strip's lon/lat box
+        shapely.box(25.0, 48.0, 25.01, 48.01),
+        shapely.box(40.0, 48.0, 40.01, 48.01),
+    ]
+    hz = canonical(
+        "hazards",
+        geoms,
+        hazard_id=["strip", "north", "west", "east"],
+        date=pd.Timestamp("2023-03-01"),
+        hazard_type=["SHA"] * 4,
+        contamination="UXO",
+    )
+    full = hazard_surface(hazards=hz)
+    assert len(full) == 3  # the strip and the north box form one component
+    assert sorted(full["n_sha"]) == [1, 1, 2]
+    parts = _independent_parts(hazards=hz, n_parts=2)
+    assert [p["hazards"].tolist() for p in parts] != [[True] * 4, [False] * 4]
+    together = [p for p in parts if p["hazards"][0]]
+    assert together[0]["hazards"][1]  # the north box is in the strip's part
+    merged = pd.concat(
+        [hazard_surface(hazards=hz[p["hazards"]]) for p in parts], ignore_index=True
+    ).sort_values("component_id", kind="stable")
+    assert_geodataframe_equal(merged.reset_index(drop=True), full)
