@@ -65,6 +65,7 @@ import numpy as np
 import pandas as pd
 import shapely
 from pyproj import CRS
+from shapely.errors import GEOSException
 
 from minemap.geometry import require_storage_crs
 from minemap.risk import _spatial
@@ -164,7 +165,12 @@ def _clip(geom: shapely.Geometry, box: tuple[float, float, float, float]) -> sha
     # GEOS's rectangle clipping is linear in the vertices (no overlay noding): 4x faster than
     # intersection with a box polygon on the L components, same areas (cells are checked for
     # validity afterwards, see _split_surface)
-    out = shapely.clip_by_rect(geom, *box)
+    try:
+        out = shapely.clip_by_rect(geom, *box)
+    except GEOSException:
+        # GEOS's rectangle clipper can build a degenerate ring (3 points) from a valid
+        # input whose vertex lies on the box edge: the overlay with the box is exact there
+        out = shapely.intersection(geom, shapely.box(*box))
     if out.geom_type not in ("Polygon", "MultiPolygon"):
         parts = shapely.get_parts(out)
         parts = parts[np.isin(shapely.get_type_id(parts), (3, 6))]

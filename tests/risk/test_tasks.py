@@ -18,6 +18,7 @@ from minemap.risk import (
     make_tasks,
     strike_footprints,
 )
+from minemap.risk.tasks import grid_cut
 from tests.risk._fixtures import (
     bellingcat_cluster_strikes,
     canonical,
@@ -110,6 +111,43 @@ def test_grid_cut_bounds_pieces_and_preserves_area():
     )
     assert (tasks["evidence_class"] == "SHA").all()
     assert (tasks["n_sha"] == 1).all()
+
+
+# A real surface component (demo data, metres) on which GEOS's rectangle clipper raised
+# "Invalid number of points in LinearRing found 3" for some cut lines, although the polygon is
+# valid: the grid cut falls back to an exact intersection with the box.
+_CLIP_TRAP_WKT = (
+    "MULTIPOLYGON (((6406149.037169265 3172524.5888346443, 6406306.1557751745 3172709.8095614"
+    "193, 6406643.406712191 3172869.2840027255, 6406643.406712191 3172059.133724077, 6406191."
+    "271249882 3172574.376872549, 6406149.037169265 3172524.5888346443)), ((6405108.994614797"
+    " 3171741.837501622, 6405351.381844923 3172462.6788664977, 6405258.806706152 3172524.5413"
+    "2261, 6405463.051715666 3172388.056537333, 6405703.988669004 3172340.175866691, 6405944."
+    "837351656 3172388.1487165177, 6406149.037169265 3172524.5888346443, 6406013.920918263 31"
+    "72434.3082581805, 6406643.406712191 3171938.8434117795, 6406643.406712191 3170862.839987"
+    "0014, 6406590.351805178 3170796.9756664084, 6405108.994614797 3171741.837501622)), ((640"
+    "5967.3833524715 3172728.30763321, 6405839.410076484 3172642.750855739, 6405703.941008572"
+    " 3172615.8742829333, 6405568.556482991 3172642.81751395, 6405453.73840033 3172719.494342"
+    "4426, 6405377.064516905 3172834.276155829, 6405350.058959828 3172969.7174388207, 6405377"
+    ".02404845 3173105.109348172, 6405453.746359554 3173219.9528830894, 6405604.00586298 3173"
+    "320.308486864, 6406283.249704793 3173697.2245360897, 6406370.528103984 3173714.538848062"
+    ", 6406446.451601641 3173699.476809735, 6406510.786475154 3173656.4421724044, 6406553.816"
+    "643052 3173592.074929313, 6406568.890135547 3173516.123752533, 6406553.791268753 3173440"
+    ".195321028, 6406489.532832539 3173343.9287233055, 6405967.3833524715 3172728.30763321)))"
+)
+
+
+@pytest.mark.parametrize("max_size_m", [300.0, 600.0, 700.0, 2000.0])
+def test_grid_cut_survives_the_rectangle_clipper_bug(max_size_m):
+    geom = shapely.from_wkt(_CLIP_TRAP_WKT)
+    assert shapely.is_valid(geom)
+    pieces = [g for _, _, g in grid_cut(geom, max_size_m)]
+    assert sum(p.area for p in pieces) == pytest.approx(geom.area, rel=1e-9)
+    for p in pieces:
+        minx, miny, maxx, maxy = p.bounds
+        assert maxx - minx <= max_size_m + 1e-6
+        assert maxy - miny <= max_size_m + 1e-6
+    union = shapely.union_all(pieces)
+    assert shapely.symmetric_difference(union, geom).area < 1e-6 * geom.area
 
 
 def test_small_component_is_not_cut():
