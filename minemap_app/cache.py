@@ -37,7 +37,7 @@ import streamlit as st
 from minemap import auth, reports, webmap
 from minemap.ingest import ingest_file
 from minemap.io import write_layer
-from minemap.layers import LAYER_NAMES
+from minemap.layers import LAYER_NAMES, get_schema
 from minemap.quality import released_overlaps as _released_overlaps
 from minemap.risk.pipeline import prioritise
 from minemap.risk.weights import COMPONENTS
@@ -78,6 +78,7 @@ __all__ = [
     "rollback",
     "sign_in",
     "sign_out",
+    "start_tasks",
     "store_path",
     "task_focus",
     "task_score_extremes",
@@ -193,6 +194,14 @@ def layer(path: str, version: int, name: str, role: str | None) -> gpd.GeoDataFr
         return auth.read_layer_for(store, name, role=role)
 
 
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _shared_layer(path: str, version: int, name: str, role: str | None) -> gpd.GeoDataFrame:
+    """:func:`layer` as one shared, **read-only** frame for the priority engine (which
+    derives new frames and never assigns into its inputs): unpickling 100,000 parcels on
+    every engine run as of a new period end cost a fifth of the run."""
+    return layer(path, version, name, role)
+
+
 @st.cache_data(show_spinner=False, max_entries=16)
 def layer_summary(
     path: str, version: int, role: str | None
@@ -269,6 +278,11 @@ def filtered_layer(
     """
     if name not in _EVENT_LAYERS:
         date_from = None
+    if not any(field.name == "date" for field in get_schema(name).fields):
+        # undated layers (farmland, settlements) do not change with the period: one entry,
+        # one snapshot, so the map reuses their drawn layer (100,000 parcels' H3 cells and
+        # GeoJSON) when the period's end moves
+        date_to = None
     return _filtered_layer(
         path, version, name, role, date_from=date_from, date_to=date_to, oblast=oblast
     )
@@ -379,7 +393,7 @@ def prioritisation(
     engine ignores records dated after it.
     """
     auth.require(role, "view_tasks")
-    layers = {name: layer(path, version, name, role) for name in LAYER_NAMES}
+    layers = {name: _shared_layer(path, version, name, role) for name in LAYER_NAMES}
     layers = {name: frame for name, frame in layers.items() if not frame.empty}
     if not _exists(path):
         return prioritise(layers, weights=_weights(weights), as_of=as_of, sensitivity=sensitivity)
@@ -455,7 +469,7 @@ _TASK_JOBS: dict[tuple[Any, ...], threading.Thread] = {}
 _TASK_JOBS_LOCK = threading.Lock()
 
 
-def tasks_when_ready(
+def start_tasks(
     path: str,
     version: int,
     role: str | None,
@@ -463,14 +477,12 @@ def tasks_when_ready(
     *,
     date_to: date | None = None,
     oblast: str | None = None,
-    wait_s: float = 0.5,
-) -> gpd.GeoDataFrame | None:
-    """:func:`prioritised_tasks`, or ``None`` while the engine is still running for it.
+) -> threading.Thread:
+    """Start :func:`prioritised_tasks` for these arguments in a background thread.
 
-    The first call for a key starts the run in a background thread and waits up to
-    ``wait_s`` (an entry already cached comes back at once); later calls return ``None``
-    until the thread is done, then the cached tasks (or raise the engine's error). The Map
-    page draws every other layer meanwhile and reruns when the tasks are ready.
+    One thread per key (a call while it runs, or after it ended, returns the same thread):
+    the Map page starts the engine as soon as it knows the filters, so the run overlaps the
+    filtering and drawing of the other layers, and :func:`tasks_when_ready` waits for it.
     """
     key = (path, version, role, weights, date_to, oblast)
     with _TASK_JOBS_LOCK:
@@ -491,7 +503,29 @@ def tasks_when_ready(
                     break
                 del _TASK_JOBS[oldest]
             job.start()
-    job.join(timeout=wait_s)
+    return job
+
+
+def tasks_when_ready(
+    path: str,
+    version: int,
+    role: str | None,
+    weights: tuple[tuple[str, float], ...] | None,
+    *,
+    date_to: date | None = None,
+    oblast: str | None = None,
+    wait_s: float = 0.5,
+) -> gpd.GeoDataFrame | None:
+    """:func:`prioritised_tasks`, or ``None`` while the engine is still running for it.
+
+    The first call for a key starts the run (:func:`start_tasks`, unless started already)
+    and waits up to ``wait_s`` (an entry already cached comes back at once); later calls
+    return ``None`` until the thread is done, then the cached tasks (or raise the engine's
+    error). The Map page draws every other layer meanwhile and reruns when the tasks are
+    ready.
+    """
+    job = start_tasks(path, version, role, weights, date_to=date_to, oblast=oblast)
+    job.join(timeout=max(0.0, wait_s))
     if job.is_alive():
         return None
     return prioritised_tasks(path, version, role, weights, date_to=date_to, oblast=oblast)

@@ -27,6 +27,7 @@ __all__ = [
     "SIMPLIFY_M",
     "SUMMARY_H3_RESOLUTION",
     "TABLE_PAGE_ROWS",
+    "TASKS_WAIT_S",
     "TASK_FOCUS_PAD",
     "VIEW_MAX_FEATURES_PER_LAYER",
     "VIEW_PAD_FRACTION",
@@ -73,6 +74,12 @@ MAP_HEIGHT_PX: Final = 620
 SIMPLIFY_M: Final = 20.0
 """Douglas–Peucker tolerance (metres) for polygons sent to the browser."""
 DETAIL_FEATURE_LIMIT: Final = 5_000
+# How long, counted from the start of a Map page run, the page waits for the priority
+# engine's run (started as soon as the filters are known, beside the other layers' work)
+# before drawing the other layers without the tasks and swapping the tasks in later: one
+# complete drawing when the engine is quick (the kept surface and tasks), never a page held
+# up for long when it is not.
+TASKS_WAIT_S: Final = 1.8
 """Above this many features in view the map shows the national H3 summary unless an oblast is
 chosen (measured: folium + streamlit-folium send ~1-2 KB per feature, see docs/app.md)."""
 MAX_FEATURES_PER_LAYER: Final = 1_000

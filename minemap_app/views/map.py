@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import date
 
 import folium
@@ -11,6 +12,7 @@ from minemap import auth, webmap
 from minemap_app import cache, i18n, mapping, settings, ui, viewport
 
 ui.require("view_map")
+started = time.monotonic()  # the tasks are waited for until settings.TASKS_WAIT_S after this
 ui.page_header("map")
 # Every message above the map goes in here: the map keeps its place in the page whatever
 # the filters show, so Streamlit keeps its iframe (and the browser its Leaflet map).
@@ -84,6 +86,16 @@ with st.sidebar:
     )
     ui.remember("map_basemap", basemap)
 
+# On a large store the engine's run as of the period end takes a second or more: it starts
+# now, beside the other layers' filtering and drawing, and is waited for below (small
+# stores run it in line, as before).
+large = sum(count for count, _, _ in summary_by_layer.values()) > settings.DETAIL_FEATURE_LIMIT
+want_tasks = "tasks" in chosen and bool(version) and with_tasks
+if want_tasks and large:
+    cache.start_tasks(
+        path, version, role, st.session_state.get("weights"), date_to=date_to, oblast=oblast
+    )
+
 frames = {
     name: cache.filtered_layer(
         path, version, name, role, date_from=date_from, date_to=date_to, oblast=oblast
@@ -98,17 +110,17 @@ if aggregate:
 
 tasks = None
 tasks_waiting = False
-if "tasks" in chosen and version and with_tasks:
+if want_tasks:
     weights = st.session_state.get("weights")
-    # On a large store the engine's run as of a new period end takes seconds: the other
-    # layers are drawn at once and the tasks swapped in when the run is done (small stores
-    # wait for it, as before).
-    large = sum(count for count, _, _ in summary_by_layer.values()) > settings.DETAIL_FEATURE_LIMIT
+    # On a large store: waited for until TASKS_WAIT_S after the run started (then one
+    # complete drawing); a longer run leaves the other layers drawn at once and the tasks
+    # swapped in when it is done.
     try:
         if large:
             tasks = cache.tasks_when_ready(
-                path, version, role, weights, date_to=date_to, oblast=oblast
-            )
+                path, version, role, weights, date_to=date_to, oblast=oblast,
+                wait_s=settings.TASKS_WAIT_S - (time.monotonic() - started),
+            )  # fmt: skip
             tasks_waiting = tasks is None
         else:
             tasks = cache.prioritised_tasks(

@@ -481,3 +481,36 @@ def test_cli_damaged_cache_warns_once_and_recomputes(tmp_path):
     assert "surface: full" in res.stdout
     again = _cli("prioritise", "--store", str(path), "--as-of", AS_OF)
     assert "surface: incremental" in again.stdout
+
+
+def _snapshot(layers) -> dict[str, gpd.GeoDataFrame]:
+    return {name: frame.copy(deep=True) for name, frame in layers.items()}
+
+
+def _assert_unchanged(layers, before) -> None:
+    for name, frame in layers.items():
+        assert_geodataframe_equal(frame, before[name])
+        assert list(frame.geometry.to_wkb()) == list(before[name].geometry.to_wkb())
+        assert frame.attrs == before[name].attrs
+
+
+def test_prioritise_leaves_its_input_layers_untouched(tmp_path):
+    """The app hands the engine shared, read-only frames (one per store version): a run —
+    full, kept, or as of a past date from the kept surface and tasks — must not write into
+    them, or the next run (and its checksums) would see other data."""
+    from tests.risk._taskframe import synthetic_layers
+
+    plain = synthetic_layers()
+    before = _snapshot(plain)
+    prioritise(plain, as_of="2025-01-01")
+    prioritise(plain, as_of="2025-07-01", sensitivity=True)
+    _assert_unchanged(plain, before)
+
+    path = tmp_path / "store.gpkg"
+    _base_store(path)
+    with open_store(path) as store:
+        layers = read_layers(store)
+        before = _snapshot(layers)
+        for as_of in (AS_OF, AS_OF, "2024-06-15"):  # full, kept, past date from the kept
+            prioritise(layers, as_of=as_of, surface_cache=store)
+        _assert_unchanged(layers, before)
