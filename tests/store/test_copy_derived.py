@@ -12,14 +12,18 @@ from __future__ import annotations
 
 import pytest
 
+from minemap.risk.pipeline import prioritise
 from minemap.risk.surface_cache import SURFACE_KEY
+from minemap.risk.task_cache import TASKS_KEY
 from minemap.store import open_store
 from minemap.store.copy import copy_store
 from tests.risk.test_pipeline_cache import (
+    AS_OF,
     casualties,
     cleared,
     hazards,
     ingest,
+    read_layers,
     run_and_compare,
     strikes,
 )
@@ -50,18 +54,22 @@ def test_kept_surface_survives_gpkg_to_postgis_and_back(tmp_path, pg_url):
     batches = _fill(source)
     assert run_and_compare(source, "full")["reason"] == "no cached surface yet"
     kept = _derived(source)
-    assert list(kept) == [SURFACE_KEY]
+    assert list(kept) == [SURFACE_KEY, TASKS_KEY]
 
     summary = copy_store(source, pg_url)
-    assert summary.derived == 1
+    assert summary.derived == 2
     assert _derived(pg_url) == kept  # every field as stored, payload and checksum included
     with open_store(pg_url) as store:
-        assert store.audit_log()["detail"].iloc[-1]["derived"] == 1
+        assert store.audit_log()["detail"].iloc[-1]["derived"] == 2
 
     # on the copy the cache is used as it is, and equals a full recomputation
     step = run_and_compare(pg_url, "incremental")
     assert step["reason"] == "no batch added or undone"
     assert step["n_components_changed"] == 0
+    with open_store(pg_url) as store:  # the kept tasks are used on the copy too
+        tasks_run = prioritise(read_layers(store), as_of=AS_OF, surface_cache=store)
+    assert tasks_run.run_record["tasks"]["mode"] == "incremental"
+    assert tasks_run.run_record["tasks"]["n_components_cut"] == 0
     # ... and is brought up to date incrementally after an import on the copy
     with open_store(pg_url) as store:
         new = ingest(store, strikes("T", [(2200, 300), (2600, 300)]), "strikes", "s2")
@@ -73,7 +81,7 @@ def test_kept_surface_survives_gpkg_to_postgis_and_back(tmp_path, pg_url):
 
     # back to a GeoPackage: the updated surface comes along and is used; an undo works
     back = tmp_path / "back.gpkg"
-    assert copy_store(pg_url, back).derived == 1
+    assert copy_store(pg_url, back).derived == 2
     assert _derived(back) == after_import
     assert run_and_compare(back, "incremental")["n_components_changed"] == 0
     with open_store(back) as store:
@@ -106,8 +114,8 @@ def test_copy_without_derived_records_and_into_a_store_that_had_some(tmp_path, p
     dest = tmp_path / "dest.gpkg"
     with open_store(dest) as empty:
         empty.put_derived("stale", params_sha256="p", inputs_json="{}", payload=b"old")
-    assert copy_store(source, dest).derived == 1
-    assert list(_derived(dest)) == [SURFACE_KEY]
+    assert copy_store(source, dest).derived == 2
+    assert list(_derived(dest)) == [SURFACE_KEY, TASKS_KEY]
 
 
 def test_cli_store_copy_says_it_kept_the_cache(tmp_path, pg_url):
@@ -118,5 +126,5 @@ def test_cli_store_copy_says_it_kept_the_cache(tmp_path, pg_url):
     run_and_compare(source, "full")
     done = _cli("store", "copy", str(source), pg_url, "--quiet")
     assert done.returncode == 0, done.stderr
-    assert "kept 1 derived result(s) (cache)" in done.stdout
+    assert "kept 2 derived result(s) (cache)" in done.stdout
     assert _derived(pg_url) == _derived(source)
