@@ -15,9 +15,12 @@ centre, which covers Ukraine in EPSG:3035.
 
 from __future__ import annotations
 
+import functools
+import gc
 import itertools
 import operator
 import os
+import threading
 import weakref
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -37,6 +40,7 @@ __all__ = [
     "circles",
     "connected_components",
     "equal_area_crs_for",
+    "gc_paused",
     "parallel_chunks",
     "project",
     "query_pairs",
@@ -48,6 +52,45 @@ T = TypeVar("T")
 
 N_THREADS = max(1, min(2, os.cpu_count() or 1))
 """Threads used for vectorised shapely work (the target machine has two cores)."""
+
+_GC_LOCK = threading.Lock()
+_GC_DEPTH = 0
+_GC_WAS_ENABLED = False
+F = TypeVar("F", bound=Callable[..., object])
+
+
+def gc_paused(func: F) -> F:
+    """Run ``func`` with Python's cyclic garbage collector paused.
+
+    The geometry stages create millions of short-lived objects (geometries, object arrays,
+    frames) that hold no reference cycles, yet every few thousand allocations the collector
+    walks the young objects — and now and then every object in the process — while holding
+    the GIL, which also stops the other worker thread. At L that is ~2,800 collections that
+    free nothing, 1–4 s of wall time (``benchmarks/bench_risk.py``, docs/performance.md).
+    Reference counting still frees everything as usual; only cycles wait until the
+    collector is back on (at the end of the outermost paused call). Nested and concurrent
+    calls (threads of the web app) are counted: the collector comes back when the last one
+    ends, and only if it was on when the first one began.
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args: object, **kwargs: object) -> object:
+        global _GC_DEPTH, _GC_WAS_ENABLED
+        with _GC_LOCK:
+            if _GC_DEPTH == 0:
+                _GC_WAS_ENABLED = gc.isenabled()
+                gc.disable()
+            _GC_DEPTH += 1
+        try:
+            return func(*args, **kwargs)
+        finally:
+            with _GC_LOCK:
+                _GC_DEPTH -= 1
+                if _GC_DEPTH == 0 and _GC_WAS_ENABLED:
+                    gc.enable()
+
+    return wrapper  # type: ignore[return-value]
+
 
 _EPSG3035_BOUNDS = (-35.58, 24.60, 44.83, 84.73)
 

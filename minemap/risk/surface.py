@@ -600,6 +600,7 @@ def _all_bounds(frames: list[gpd.GeoDataFrame | None]) -> np.ndarray:
     )
 
 
+@_spatial.gc_paused
 def hazard_surface(
     *,
     hazards: gpd.GeoDataFrame | None = None,
@@ -719,6 +720,7 @@ def _components(
     return out
 
 
+@_spatial.gc_paused
 def update_surface(
     previous: gpd.GeoDataFrame,
     *,

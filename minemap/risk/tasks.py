@@ -650,6 +650,7 @@ def _polygon_pair_areas(
     return ev[keep], task[keep], areas[keep]
 
 
+@_spatial.gc_paused
 def make_tasks(
     surface: gpd.GeoDataFrame,
     *,

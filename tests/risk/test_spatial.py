@@ -6,6 +6,7 @@ import gc
 
 import geopandas as gpd
 import numpy as np
+import pytest
 import shapely
 from shapely import affinity
 
@@ -125,3 +126,63 @@ def test_metric_handover_only_for_the_unchanged_array():
     del lonlat, array, subset
     gc.collect()
     assert key not in _spatial._HANDOVER  # forgotten with the array
+
+
+def test_gc_paused_pauses_the_collector_and_restores_it():
+    seen = []
+
+    @_spatial.gc_paused
+    def inner():
+        seen.append(("inner", gc.isenabled()))
+
+    @_spatial.gc_paused
+    def outer(fail=False):
+        seen.append(("outer", gc.isenabled()))
+        inner()
+        seen.append(("after inner", gc.isenabled()))  # still paused: outer has not ended
+        if fail:
+            raise RuntimeError("boom")
+        return 42
+
+    assert gc.isenabled()
+    assert outer() == 42
+    assert seen == [("outer", False), ("inner", False), ("after inner", False)]
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError, match="boom"):
+        outer(fail=True)
+    assert gc.isenabled()  # an error does not leave the collector off
+    gc.disable()
+    try:
+        outer()
+        assert not gc.isenabled()  # off before → off after (never switched on by us)
+    finally:
+        gc.enable()
+
+
+def test_gc_paused_comes_back_after_the_last_of_overlapping_threads():
+    import threading
+
+    first_in, second_in, first_may_end = threading.Event(), threading.Event(), threading.Event()
+    states = {}
+
+    @_spatial.gc_paused
+    def first():
+        first_in.set()
+        first_may_end.wait(5)
+
+    @_spatial.gc_paused
+    def second():
+        second_in.set()
+        states["second started"] = gc.isenabled()
+        first_may_end.set()
+        t1.join(5)
+        states["first ended, second running"] = gc.isenabled()
+
+    t1 = threading.Thread(target=first)
+    t1.start()
+    assert first_in.wait(5)
+    t2 = threading.Thread(target=second)
+    t2.start()
+    t2.join(10)
+    assert states == {"second started": False, "first ended, second running": False}
+    assert gc.isenabled()
