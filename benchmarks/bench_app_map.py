@@ -231,6 +231,11 @@ def _free_port() -> int:
 
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in ("-h", "--help"):
+        print(__doc__)
+        return
+    if argv and not argv[0].isdigit():
+        raise SystemExit(f"usage: bench_app_map.py [N_PARCELS]  (got {argv[0]!r}; see --help)")
     n_parcels = int(argv[0]) if argv else 100_000
     from playwright.sync_api import Error as PlaywrightError
     from playwright.sync_api import sync_playwright
