@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import geopandas as gpd
@@ -22,11 +20,11 @@ from minemap.backtest.evaluate import backtest
 from minemap.backtest.pdf import render_pdf
 from minemap.store import open_store
 from tests.backtest.test_backtest_evaluate import AS_OF, LAT, LON, N, history, merged
+from tests.cli.test_backtest_command import run
 from tests.conftest import REPO
 from tests.reports.test_pdf import inflated_streams, pdf_text, poppler
 from tests.risk._fixtures import canonical, metric_box, metric_point
 
-RUN = "import minemap.cli.backtest; from minemap.cli._app import app; app()"
 VICTIM = "Zzyzx Testvictim"
 AGE = 97
 ARTIFACTS = REPO / "artifacts" / "backtest"
@@ -68,19 +66,6 @@ def layers_with_victims() -> dict[str, gpd.GeoDataFrame]:
     cas["victim_sex"] = "F"
     layers["casualties"] = cas
     return layers
-
-
-def run(*args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.run(
-        [sys.executable, "-c", RUN, "backtest", *args],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
 
 
 @pytest.fixture(scope="module")
