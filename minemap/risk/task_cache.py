@@ -65,7 +65,6 @@ from minemap.risk import _spatial
 from minemap.risk.surface_cache import (
     DerivedCache,
     SurfaceRun,
-    _groups,
     _member,
     _module_source,
     batch_digests,
@@ -154,11 +153,10 @@ def _farmland_digests(farmland: gpd.GeoDataFrame | None) -> list[list[str]]:
     if "parcel_id" not in farmland.columns or farmland["parcel_id"].isna().any():
         raise _NoReuseError("farmland parcels without parcel ids")
     try:
-        digests = batch_digests(farmland, "farmland")
+        digests = batch_digests(farmland, "farmland")  # in the order of their first rows
     except ValueError as exc:
         raise _NoReuseError(str(exc)) from None
-    batch = farmland["batch_id"].astype(str).to_numpy()
-    return [[b, digests[b]] for b in _groups(batch)]
+    return [[b, d] for b, d in digests.items()]
 
 
 # -- the payload ---------------------------------------------------------------------------
