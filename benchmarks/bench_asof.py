@@ -133,9 +133,7 @@ def main() -> None:
         def run(label: str, as_of: pd.Timestamp, **kwargs) -> None:
             _TIMES.clear()
             c0, t0 = _cpu(), time.perf_counter()
-            result = pipeline.prioritise(
-                layers, as_of=as_of.date(), surface_cache=store, **kwargs
-            )
+            result = pipeline.prioritise(layers, as_of=as_of.date(), surface_cache=store, **kwargs)
             wall, cpu = time.perf_counter() - t0, _cpu() - c0
             rec = result.run_record
             print(
