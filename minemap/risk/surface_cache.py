@@ -48,6 +48,7 @@ the same tasks as after a full run.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import json
@@ -826,11 +827,19 @@ def _warn(run_warnings: list[str], message: str) -> None:
     run_warnings.append(message)
 
 
+_DECODED: dict[str, _Cached] = {}  # payload checksum → decoded (the app runs again and again)
+_DECODED_LOCK = threading.Lock()
+
+
 def _load(
     cache: DerivedCache, params: str, warnings: list[str]
 ) -> tuple[_Cached, dict[str, dict[str, str]], str, str]:
     """(cached surface, its batches per layer, its area CRS WKT, its payload checksum);
-    raises _NoCacheError."""
+    raises _NoCacheError.
+
+    The payload is checked against its checksum on every run; decoding it (Parquet and
+    WKB) is done once per payload and remembered (read-only: what callers get is a
+    copy-on-write copy of the surface frame, the arrays are never written into)."""
     try:
         record = cache.get_derived(SURFACE_KEY)
     except Exception as exc:  # an unreadable cache is not a reason to fail the plan
@@ -850,10 +859,22 @@ def _load(
         if not isinstance(batches, dict) or set(batches) != set(SURFACE_LAYERS):
             raise ValueError("its batch list is incomplete")
         batches = {layer: {str(b): str(d) for b, d in m.items()} for layer, m in batches.items()}
-        cached = _decode(record.payload)
+        with _DECODED_LOCK:
+            cached = _DECODED.get(record.payload_sha256)
+        if cached is None:
+            cached = _decode(record.payload)
+            _check_membership(cached.surface, cached.members)
+            for arr in (cached.wkb, cached.metric_wkb, *cached.boxes.values()):
+                if arr is not None:
+                    arr.flags.writeable = False  # shared from now on: never written into
+            with _DECODED_LOCK:  # one decoded payload: the kept surface of all records
+                _DECODED.clear()
+                _DECODED[record.payload_sha256] = cached
         if len(cached.surface) != int(inputs["n_components"]):
             raise ValueError("its surface has the wrong number of components")
-        _check_membership(cached.surface, cached.members)
+        # a shallow copy: whatever a caller does to the frame it gets, copy-on-write keeps
+        # the decoded one as it was
+        cached = dataclasses.replace(cached, surface=cached.surface.copy(deep=False))
     except Exception as exc:  # damaged: ignored with a warning, never raised
         _warn(warnings, f"the cached hazard surface is damaged ({exc}); ignored, recomputing")
         raise _NoCacheError("cached surface damaged: ignored") from None
