@@ -157,12 +157,12 @@ def _package_version() -> str:
 
 def ranking_sha256(tasks: pd.DataFrame) -> str:
     """SHA-256 of ``task_id,priority_rank,priority_score`` (score to 1e-9) lines."""
-    lines = [
+    lines = [  # over plain lists: iterating Arrow-backed columns item by item is slow
         f"{tid},{rank},{score:.9f}"
         for tid, rank, score in zip(
-            tasks["task_id"].astype(str),
-            tasks["priority_rank"].astype(int),
-            tasks["priority_score"].astype(float),
+            tasks["task_id"].astype(str).tolist(),
+            tasks["priority_rank"].astype(int).tolist(),
+            tasks["priority_score"].astype(float).tolist(),
             strict=True,
         )
     ]

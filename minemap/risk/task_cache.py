@@ -579,7 +579,8 @@ def _merge(current: _Kept, previous: _Kept | None) -> _Kept:
     components as ``current`` holds (the most recent first, as they were kept)."""
     if previous is None:
         return current
-    extra_sigs = [sig for sig in previous.signatures.index if sig not in current.signatures.index]
+    have = set(current.signatures.index.tolist())  # a set: Index membership per item is slow
+    extra_sigs = [sig for sig in previous.signatures.index.tolist() if sig not in have]
     extra_sigs = extra_sigs[: len(current.signatures)]
     if not extra_sigs:
         return current

@@ -371,3 +371,20 @@ def test_farmland_values_once_per_lookup_equal_the_farmland_functions(as_of, dty
     for got, want in ((values["land_value_per_ha"], want_values["land_value_per_ha"]),
                       (factor, want_factor), (impact, want_impact)):  # fmt: skip
         assert got.to_numpy().tobytes() == want.to_numpy().tobytes()  # bit for bit, -0.0 too
+
+
+def test_ranking_sha256_is_the_documented_checksum():
+    """SHA-256 of ``task_id,priority_rank,priority_score`` lines (score to 9 decimals),
+    written out here independently of the implementation."""
+    import hashlib
+
+    from minemap.risk.pipeline import ranking_sha256
+
+    ranked = rank_tasks(_tasks(60)).tasks
+    lines = []
+    for i in range(len(ranked)):
+        row = ranked.iloc[i]
+        tid, rank, score = row["task_id"], row["priority_rank"], row["priority_score"]
+        lines.append(f"{tid},{int(rank):d},{float(score):.9f}")
+    want = hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()
+    assert ranking_sha256(ranked) == want
