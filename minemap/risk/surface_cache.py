@@ -446,7 +446,8 @@ class _Cached:
     metric_wkb: np.ndarray | None = None
 
 
-def _encode(cached: _Cached) -> bytes:
+def _tables(cached: _Cached) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray, list]:
+    """(surface table, membership, stacked boxes, box index): what is encoded."""
     index = []
     arrays = []
     start = 0
@@ -466,13 +467,17 @@ def _encode(cached: _Cached) -> bytes:
     if metric_wkb is None:
         metric_wkb = np.full(len(table), None, dtype=object)
     table["metric_wkb"] = pd.Series(list(metric_wkb), dtype=object, index=table.index)
+    return table, cached.members, stacked.astype("<f8"), index
+
+
+def _zip(table: pd.DataFrame, members: pd.DataFrame, stacked: np.ndarray, index: list) -> bytes:
     parts = {}
-    for name, frame in (("surface", table), ("members", cached.members)):
+    for name, frame in (("surface", table), ("members", members)):
         buf = io.BytesIO()
         frame.to_parquet(buf, index=False)
         parts[f"{name}.parquet"] = buf.getvalue()
     npy = io.BytesIO()
-    np.save(npy, stacked.astype("<f8"), allow_pickle=False)
+    np.save(npy, stacked, allow_pickle=False)
     parts["boxes.npy"] = npy.getvalue()
     parts["boxes.json"] = json.dumps(index).encode()
     out = io.BytesIO()
@@ -482,12 +487,28 @@ def _encode(cached: _Cached) -> bytes:
     return out.getvalue()
 
 
+def _encode(cached: _Cached) -> bytes:
+    return _zip(*_tables(cached))
+
+
 def _decode(payload: bytes) -> _Cached:
     with zipfile.ZipFile(io.BytesIO(payload)) as zf:
         table = pd.read_parquet(io.BytesIO(zf.read("surface.parquet")))
         members = pd.read_parquet(io.BytesIO(zf.read("members.parquet")))
         stacked = np.load(io.BytesIO(zf.read("boxes.npy")), allow_pickle=False)
         index = json.loads(zf.read("boxes.json"))
+    return _from_tables(table, members, stacked, index)
+
+
+def _from_tables(
+    table: pd.DataFrame,
+    members: pd.DataFrame,
+    stacked: np.ndarray,
+    index: list,
+    geoms: np.ndarray | None = None,
+) -> _Cached:
+    """The kept surface from its tables (``table`` is consumed); ``geoms``: the lon/lat
+    geometries when at hand (else decoded from the WKB column)."""
     if stacked.ndim != 2 or stacked.shape[1] != 4:
         raise ValueError("released-land boxes are not an (n, 4) array")
     if list(members.columns) != ["batch_id", "pos", "component_id"]:
@@ -497,9 +518,11 @@ def _decode(payload: bytes) -> _Cached:
     metric_wkb = table.pop("metric_wkb").to_numpy(dtype=object)
     if pd.isna(metric_wkb).any():
         metric_wkb = None
-    geoms = shapely.from_wkb(wkb)
+    if geoms is None:
+        geoms = shapely.from_wkb(wkb)
+    table = table.reset_index(drop=True)
     surface = gpd.GeoDataFrame(table, geometry=gpd.GeoSeries(geoms, crs=STORAGE_CRS))
-    return _Cached(surface, members, boxes, wkb, metric_wkb)
+    return _Cached(surface, members.reset_index(drop=True), boxes, wkb, metric_wkb)
 
 
 def _metric_wkb(surface: gpd.GeoDataFrame, crs: pyproj.CRS) -> np.ndarray | None:
@@ -831,6 +854,15 @@ _DECODED: dict[str, _Cached] = {}  # payload checksum → decoded (the app runs 
 _DECODED_LOCK = threading.Lock()
 
 
+def _remember(sha: str, cached: _Cached) -> None:
+    for arr in (cached.wkb, cached.metric_wkb, *cached.boxes.values()):
+        if arr is not None:
+            arr.flags.writeable = False  # shared from now on: never written into
+    with _DECODED_LOCK:  # one decoded payload: the kept surface of all records
+        _DECODED.clear()
+        _DECODED[sha] = cached
+
+
 def _load(
     cache: DerivedCache, params: str, warnings: list[str]
 ) -> tuple[_Cached, dict[str, dict[str, str]], str, str]:
@@ -864,12 +896,7 @@ def _load(
         if cached is None:
             cached = _decode(record.payload)
             _check_membership(cached.surface, cached.members)
-            for arr in (cached.wkb, cached.metric_wkb, *cached.boxes.values()):
-                if arr is not None:
-                    arr.flags.writeable = False  # shared from now on: never written into
-            with _DECODED_LOCK:  # one decoded payload: the kept surface of all records
-                _DECODED.clear()
-                _DECODED[record.payload_sha256] = cached
+            _remember(record.payload_sha256, cached)
         if len(cached.surface) != int(inputs["n_components"]):
             raise ValueError("its surface has the wrong number of components")
         # a shallow copy: whatever a caller does to the frame it gets, copy-on-write keeps
@@ -1115,7 +1142,8 @@ def cached_hazard_surface(
             "batches": digests,
             "n_components": len(run.surface),
         }
-        payload = _encode(_Cached(run.surface, members, boxes, wkb, metric_wkb))
+        tables = _tables(_Cached(run.surface, members, boxes, wkb, metric_wkb))
+        payload = _zip(*tables)
         cache.put_derived(
             SURFACE_KEY,
             params_sha256=params,
@@ -1124,6 +1152,10 @@ def cached_hazard_surface(
         )
         run.saved = True
         run.kept_sha256 = hashlib.sha256(payload).hexdigest()
+        # the next run (e.g. the app's next period end) finds it decoded already: what
+        # was encoded, in the form decoding gives (tested equal to decoding the payload)
+        geoms = np.asarray(run.surface.geometry.array, dtype=object)
+        _remember(run.kept_sha256, _from_tables(*tables, geoms=geoms))
     except Exception as exc:  # a cache that cannot be written must not fail the plan
         _warn(warnings, f"the hazard surface could not be kept for the next run: {exc}")
     return run

@@ -157,12 +157,38 @@ def assert_same_surface(got: gpd.GeoDataFrame, want: gpd.GeoDataFrame) -> None:
     assert list(got.geometry.to_wkb()) == list(want.geometry.to_wkb())  # bit for bit
 
 
+def assert_surface_remembered_as_decoded(store) -> None:
+    """The kept surface this process remembers (after writing or reading it) is what
+    decoding the stored payload gives: frame, dtypes, attrs, WKB, membership, boxes."""
+    from minemap.risk import surface_cache
+
+    record = store.get_derived(SURFACE_KEY)
+    if record is None:
+        return
+    remembered = surface_cache._DECODED.get(record.payload_sha256)
+    assert remembered is not None  # the last run wrote or read it
+    decoded = _decode(record.payload)
+    assert_geodataframe_equal(remembered.surface, decoded.surface, check_index_type=True)
+    assert remembered.surface.attrs == decoded.surface.attrs
+    assert list(remembered.surface.geometry.to_wkb()) == list(decoded.surface.geometry.to_wkb())
+    assert list(remembered.wkb) == list(decoded.wkb)
+    if decoded.metric_wkb is None:
+        assert remembered.metric_wkb is None
+    else:
+        assert list(remembered.metric_wkb) == list(decoded.metric_wkb)
+    pd.testing.assert_frame_equal(remembered.members, decoded.members)
+    assert remembered.boxes.keys() == decoded.boxes.keys()
+    for batch_id, boxes in decoded.boxes.items():
+        assert remembered.boxes[batch_id].tobytes() == boxes.tobytes()
+
+
 def run_and_compare(location, expect_mode: str) -> dict:
     """prioritise with the store cache == without; the kept surface == hazard_surface."""
     with open_store(location) as store:
         layers = read_layers(store)
         version, audit = store.data_version(), store.audit_version()
         cached = prioritise(layers, as_of=AS_OF, surface_cache=store)
+        assert_surface_remembered_as_decoded(store)
         assert store.data_version() == version  # the cache write is not a data change
         assert store.audit_version() == audit
         kept = _decode(store.get_derived(SURFACE_KEY).payload).surface
@@ -572,6 +598,7 @@ def test_same_frames_across_runs_like_the_app_equal_full_runs(tmp_path):
 
     def check(store, layers, as_of, expect_reason=None):
         cached = prioritise(layers, as_of=as_of, surface_cache=store)
+        assert_surface_remembered_as_decoded(store)
         plain = prioritise({k: v.copy(deep=True) for k, v in layers.items()}, as_of=as_of)
         assert csv_bytes(cached.tasks) == csv_bytes(plain.tasks)
         assert cached.run_record["ranking_sha256"] == plain.run_record["ranking_sha256"]
