@@ -16,9 +16,9 @@ Builds (or reuses, ``--store``) the synthetic store of ``bench_app_map`` — N (
    bench_app_map "period end moved" case), two tenths, three tenths, back to the end, and
    a tenth earlier again.
 
-Per run: wall seconds, CPU seconds of the process (user+sys, both threads), and the
-inclusive wall time of the engine's steps (functions wrapped by name; nested steps are
-counted in their callers too). The load average is printed at the start and the end.
+Per run: wall seconds, CPU seconds of the process (user+sys, both threads), and per
+step of the engine ``wall/CPU`` seconds, inclusive (functions wrapped by name; nested
+steps are counted in their callers too). The load average is printed at the start and the end.
 No browser, no server.
 """
 
@@ -60,12 +60,21 @@ STEPS = [
     ("minemap.risk.task_cache", "_load"),
     ("minemap.risk.task_cache", "_reuse"),
     ("minemap.risk.tasks", "make_tasks"),
-    ("minemap.risk.task_cache", "_encode"),
+    ("minemap.risk.task_cache", "_current_entries"),
+    ("minemap.risk.task_cache", "_merge"),
+    ("minemap.risk.task_cache", "_tables"),
+    ("minemap.risk.task_cache", "_zip"),
+    ("minemap.risk.task_cache", "_from_tables"),
+    ("minemap.risk.surface_cache", "_tables"),
+    ("minemap.risk.surface_cache", "_zip"),
+    ("minemap.risk.surface_cache", "_from_tables"),
+    ("minemap.risk.surface_cache", "_hand_over"),
     ("minemap.risk.pipeline", "_unattributed"),
     ("minemap.risk.pipeline", "rank_tasks"),
 ]
 
-_TIMES: dict[str, float] = defaultdict(float)
+_TIMES: dict[str, float] = defaultdict(float)  # wall seconds per step
+_CPU: dict[str, float] = defaultdict(float)  # CPU seconds of the process per step
 
 
 def _wrap(module_name: str, name: str) -> None:
@@ -79,11 +88,12 @@ def _wrap(module_name: str, name: str) -> None:
 
     @functools.wraps(func)
     def timed(*args, **kwargs):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         try:
             return func(*args, **kwargs)
         finally:
             _TIMES[label] += time.perf_counter() - t0
+            _CPU[label] += time.process_time() - c0
 
     timed._bench_wrapped = True  # type: ignore[attr-defined]
     setattr(module, name, timed)
@@ -132,6 +142,7 @@ def main() -> None:
 
         def run(label: str, as_of: pd.Timestamp, **kwargs) -> None:
             _TIMES.clear()
+            _CPU.clear()
             c0, t0 = _cpu(), time.perf_counter()
             result = pipeline.prioritise(layers, as_of=as_of.date(), surface_cache=store, **kwargs)
             wall, cpu = time.perf_counter() - t0, _cpu() - c0
@@ -142,7 +153,7 @@ def main() -> None:
                 f"{rec['tasks'].get('summary', '')}"
             )
             steps = sorted(_TIMES.items(), key=lambda kv: -kv[1])
-            print("    " + ", ".join(f"{k} {v:.3f}" for k, v in steps))
+            print("    " + ", ".join(f"{k} {v:.3f}/{_CPU[k]:.3f}" for k, v in steps))
 
         run("reset (full, kept)", last, reuse_surface=False)
         for r in range(args.rounds):
