@@ -330,7 +330,7 @@ def _snapshot(frame: pd.DataFrame) -> list[tuple] | None:
     """What :func:`_unchanged` compares a frame with later: per column its name, dtype
     and a copy of its values that later edits of the frame cannot reach (None: a column
     that cannot be compared exactly; the frame is then not remembered)."""
-    out = []
+    out: list[tuple] = [(None, _active_geometry(frame), "geometry column", None)]
     for name in frame.columns:
         arr = frame[name].array
         if isinstance(arr, gpd.array.GeometryArray):
@@ -357,11 +357,18 @@ def _snapshot(frame: pd.DataFrame) -> list[tuple] | None:
     return out
 
 
+def _active_geometry(frame: pd.DataFrame) -> Any:
+    """The name of the frame's active geometry column (None: none)."""
+    return getattr(frame, "active_geometry_name", None)
+
+
 def _unchanged(frame: pd.DataFrame, snapshot: list[tuple]) -> bool:
     """Whether ``frame`` holds exactly the values it held at :func:`_snapshot`."""
-    if [s[0] for s in snapshot] != list(frame.columns):
+    if snapshot[0][1] != _active_geometry(frame):
         return False
-    for name, dtype, kind, values in snapshot:
+    if [s[0] for s in snapshot[1:]] != list(frame.columns):
+        return False
+    for name, dtype, kind, values in snapshot[1:]:
         arr = frame[name].array
         if str(arr.dtype) != dtype:
             return False

@@ -589,6 +589,21 @@ def test_remembered_checksums_see_every_in_place_edit(tmp_path, layer, column, v
     assert edited != first
 
 
+def test_remembered_checksums_see_another_active_geometry_column(tmp_path):
+    from minemap.risk.surface_cache import batch_digests
+
+    path = tmp_path / "store.gpkg"
+    with open_store(path) as store:
+        ingest(store, hazards("H", [(0, 0, 800, 600), (3000, 0, 700, 700)]), "hazards", "h")
+        read = store.read_layer("hazards")
+    read["moved"] = read.geometry.translate(0.01, 0.0)
+    first = batch_digests(read, "hazards")
+    read.set_geometry("moved", inplace=True)  # same columns and values, other geometry
+    moved = batch_digests(read, "hazards")
+    assert moved == _fresh_digests(read, "hazards")
+    assert moved != first
+
+
 def test_same_frames_across_runs_like_the_app_equal_full_runs(tmp_path):
     """The app keeps one frame per layer and store version and runs the engine on them
     again and again (plan dates back and forth); an import or undo gives new frames; a
