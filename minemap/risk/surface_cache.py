@@ -48,11 +48,16 @@ the same tasks as after a full run.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import json
 import logging
+import operator
+import threading
+import weakref
 import zipfile
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
@@ -62,6 +67,7 @@ from typing import Any, Literal, Protocol
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyproj
 import shapely
 
@@ -272,13 +278,121 @@ def batch_digests(frame: gpd.GeoDataFrame, layer: str) -> dict[str, str]:
 
     Covers, in row order, the geometry (WKB) and every schema field present except the
     personal ones (so every role that may build tasks gets the same checksums); extra
-    columns are not used by the surface and not covered.
+    columns are not used by the surface and not covered. The batches are listed in the
+    order of their first row.
+
+    The checksums of a frame are remembered while it lives (the app hands the engine the
+    same read-only frames on every run): a later call on the same frame object returns
+    them again only if every column still holds exactly the values it had (numbers
+    compared bit for bit, strings by their immutable Arrow arrays, geometries and other
+    objects by identity); any in-place edit, or another frame, computes them afresh.
 
     Raises
     ------
     ValueError
         A record has no ``batch_id`` (the layer was not read from a store).
     """
+    key = (layer, id(frame))
+    with _DIGESTS_LOCK:
+        entry = _DIGESTS.get(key)
+    if entry is not None:
+        ref, snapshot, digests = entry
+        if ref() is frame and _unchanged(frame, snapshot):
+            return dict(digests)
+    digests = _batch_digests(frame, layer)
+    snapshot = _snapshot(frame)
+    if snapshot is not None:
+        try:
+            ref = weakref.ref(frame, lambda _ref, key=key: _forget(key, _ref))
+        except TypeError:  # not weakly referenceable: not remembered
+            return digests
+        with _DIGESTS_LOCK:
+            _DIGESTS[key] = (ref, snapshot, dict(digests))
+            _DIGESTS.move_to_end(key)
+            while len(_DIGESTS) > _DIGESTS_MAX:
+                _DIGESTS.popitem(last=False)
+    return digests
+
+
+_DIGESTS: OrderedDict[tuple[str, int], tuple[Any, list[tuple], dict[str, str]]] = OrderedDict()
+_DIGESTS_LOCK = threading.Lock()
+_DIGESTS_MAX = 24  # frames remembered (layers × a few store versions)
+
+
+def _forget(key: tuple[str, int], ref: Any) -> None:
+    with _DIGESTS_LOCK:
+        entry = _DIGESTS.get(key)
+        if entry is not None and entry[0] is ref:
+            del _DIGESTS[key]
+
+
+def _snapshot(frame: pd.DataFrame) -> list[tuple] | None:
+    """What :func:`_unchanged` compares a frame with later: per column its name, dtype
+    and a copy of its values that later edits of the frame cannot reach (None: a column
+    that cannot be compared exactly; the frame is then not remembered)."""
+    out: list[tuple] = [(None, _active_geometry(frame), "geometry column", None)]
+    for name in frame.columns:
+        arr = frame[name].array
+        if isinstance(arr, gpd.array.GeometryArray):
+            out.append((name, str(arr.dtype), "objects", np.array(arr, dtype=object)))
+        elif isinstance(arr, pd.arrays.ArrowExtensionArray):
+            values = arr.__arrow_array__()  # immutable: a reference is a snapshot
+            if pa.types.is_floating(values.type):
+                return None  # Arrow's equality would not tell 0.0 from -0.0
+            out.append((name, str(arr.dtype), "arrow", values))
+        else:
+            values = np.asarray(arr)
+            if isinstance(arr, pd.api.extensions.ExtensionArray) and not isinstance(
+                arr, pd.arrays.NumpyExtensionArray | pd.arrays.DatetimeArray
+            ):
+                # masked and other extension arrays: their own copy and equality, except
+                # floats (equality would not tell 0.0 from -0.0)
+                if arr.dtype.kind == "f":
+                    return None
+                out.append((name, str(arr.dtype), "extension", arr.copy()))
+            elif values.dtype == object:
+                out.append((name, str(arr.dtype), "objects", values.copy()))
+            else:
+                out.append((name, str(arr.dtype), "bits", values.copy()))
+    return out
+
+
+def _active_geometry(frame: pd.DataFrame) -> Any:
+    """The name of the frame's active geometry column (None: none)."""
+    return getattr(frame, "active_geometry_name", None)
+
+
+def _unchanged(frame: pd.DataFrame, snapshot: list[tuple]) -> bool:
+    """Whether ``frame`` holds exactly the values it held at :func:`_snapshot`."""
+    if snapshot[0][1] != _active_geometry(frame):
+        return False
+    if [s[0] for s in snapshot[1:]] != list(frame.columns):
+        return False
+    for name, dtype, kind, values in snapshot[1:]:
+        arr = frame[name].array
+        if str(arr.dtype) != dtype:
+            return False
+        if kind == "arrow":
+            if not isinstance(arr, pd.arrays.ArrowExtensionArray):
+                return False
+            if not arr.__arrow_array__().equals(values):
+                return False
+        elif kind == "extension":
+            if type(arr) is not type(values) or not arr.equals(values):
+                return False
+        else:
+            current = np.asarray(arr)
+            if current.shape != values.shape or current.dtype != values.dtype:
+                return False
+            if kind == "objects":
+                if not all(map(operator.is_, current, values)):
+                    return False
+            elif current.tobytes() != values.tobytes():
+                return False
+    return True
+
+
+def _batch_digests(frame: gpd.GeoDataFrame, layer: str) -> dict[str, str]:
     try:
         batch = _batch_column(frame, layer)
     except _NoCacheError as exc:
@@ -339,7 +453,8 @@ class _Cached:
     metric_wkb: np.ndarray | None = None
 
 
-def _encode(cached: _Cached) -> bytes:
+def _tables(cached: _Cached) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray, list]:
+    """(surface table, membership, stacked boxes, box index): what is encoded."""
     index = []
     arrays = []
     start = 0
@@ -359,13 +474,17 @@ def _encode(cached: _Cached) -> bytes:
     if metric_wkb is None:
         metric_wkb = np.full(len(table), None, dtype=object)
     table["metric_wkb"] = pd.Series(list(metric_wkb), dtype=object, index=table.index)
+    return table, cached.members, stacked.astype("<f8"), index
+
+
+def _zip(table: pd.DataFrame, members: pd.DataFrame, stacked: np.ndarray, index: list) -> bytes:
     parts = {}
-    for name, frame in (("surface", table), ("members", cached.members)):
+    for name, frame in (("surface", table), ("members", members)):
         buf = io.BytesIO()
         frame.to_parquet(buf, index=False)
         parts[f"{name}.parquet"] = buf.getvalue()
     npy = io.BytesIO()
-    np.save(npy, stacked.astype("<f8"), allow_pickle=False)
+    np.save(npy, stacked, allow_pickle=False)
     parts["boxes.npy"] = npy.getvalue()
     parts["boxes.json"] = json.dumps(index).encode()
     out = io.BytesIO()
@@ -375,12 +494,28 @@ def _encode(cached: _Cached) -> bytes:
     return out.getvalue()
 
 
+def _encode(cached: _Cached) -> bytes:
+    return _zip(*_tables(cached))
+
+
 def _decode(payload: bytes) -> _Cached:
     with zipfile.ZipFile(io.BytesIO(payload)) as zf:
         table = pd.read_parquet(io.BytesIO(zf.read("surface.parquet")))
         members = pd.read_parquet(io.BytesIO(zf.read("members.parquet")))
         stacked = np.load(io.BytesIO(zf.read("boxes.npy")), allow_pickle=False)
         index = json.loads(zf.read("boxes.json"))
+    return _from_tables(table, members, stacked, index)
+
+
+def _from_tables(
+    table: pd.DataFrame,
+    members: pd.DataFrame,
+    stacked: np.ndarray,
+    index: list,
+    geoms: np.ndarray | None = None,
+) -> _Cached:
+    """The kept surface from its tables (``table`` is consumed); ``geoms``: the lon/lat
+    geometries when at hand (else decoded from the WKB column)."""
     if stacked.ndim != 2 or stacked.shape[1] != 4:
         raise ValueError("released-land boxes are not an (n, 4) array")
     if list(members.columns) != ["batch_id", "pos", "component_id"]:
@@ -390,9 +525,11 @@ def _decode(payload: bytes) -> _Cached:
     metric_wkb = table.pop("metric_wkb").to_numpy(dtype=object)
     if pd.isna(metric_wkb).any():
         metric_wkb = None
-    geoms = shapely.from_wkb(wkb)
+    if geoms is None:
+        geoms = shapely.from_wkb(wkb)
+    table = table.reset_index(drop=True)
     surface = gpd.GeoDataFrame(table, geometry=gpd.GeoSeries(geoms, crs=STORAGE_CRS))
-    return _Cached(surface, members, boxes, wkb, metric_wkb)
+    return _Cached(surface, members.reset_index(drop=True), boxes, wkb, metric_wkb)
 
 
 def _metric_wkb(surface: gpd.GeoDataFrame, crs: pyproj.CRS) -> np.ndarray | None:
@@ -720,11 +857,28 @@ def _warn(run_warnings: list[str], message: str) -> None:
     run_warnings.append(message)
 
 
+_DECODED: dict[str, _Cached] = {}  # payload checksum → decoded (the app runs again and again)
+_DECODED_LOCK = threading.Lock()
+
+
+def _remember(sha: str, cached: _Cached) -> None:
+    for arr in (cached.wkb, cached.metric_wkb, *cached.boxes.values()):
+        if arr is not None:
+            arr.flags.writeable = False  # shared from now on: never written into
+    with _DECODED_LOCK:  # one decoded payload: the kept surface of all records
+        _DECODED.clear()
+        _DECODED[sha] = cached
+
+
 def _load(
     cache: DerivedCache, params: str, warnings: list[str]
 ) -> tuple[_Cached, dict[str, dict[str, str]], str, str]:
     """(cached surface, its batches per layer, its area CRS WKT, its payload checksum);
-    raises _NoCacheError."""
+    raises _NoCacheError.
+
+    The payload is checked against its checksum on every run; decoding it (Parquet and
+    WKB) is done once per payload and remembered (read-only: what callers get is a
+    copy-on-write copy of the surface frame, the arrays are never written into)."""
     try:
         record = cache.get_derived(SURFACE_KEY)
     except Exception as exc:  # an unreadable cache is not a reason to fail the plan
@@ -744,10 +898,17 @@ def _load(
         if not isinstance(batches, dict) or set(batches) != set(SURFACE_LAYERS):
             raise ValueError("its batch list is incomplete")
         batches = {layer: {str(b): str(d) for b, d in m.items()} for layer, m in batches.items()}
-        cached = _decode(record.payload)
+        with _DECODED_LOCK:
+            cached = _DECODED.get(record.payload_sha256)
+        if cached is None:
+            cached = _decode(record.payload)
+            _check_membership(cached.surface, cached.members)
+            _remember(record.payload_sha256, cached)
         if len(cached.surface) != int(inputs["n_components"]):
             raise ValueError("its surface has the wrong number of components")
-        _check_membership(cached.surface, cached.members)
+        # a shallow copy: whatever a caller does to the frame it gets, copy-on-write keeps
+        # the decoded one as it was
+        cached = dataclasses.replace(cached, surface=cached.surface.copy(deep=False))
     except Exception as exc:  # damaged: ignored with a warning, never raised
         _warn(warnings, f"the cached hazard surface is damaged ({exc}); ignored, recomputing")
         raise _NoCacheError("cached surface damaged: ignored") from None
@@ -988,7 +1149,8 @@ def cached_hazard_surface(
             "batches": digests,
             "n_components": len(run.surface),
         }
-        payload = _encode(_Cached(run.surface, members, boxes, wkb, metric_wkb))
+        tables = _tables(_Cached(run.surface, members, boxes, wkb, metric_wkb))
+        payload = _zip(*tables)
         cache.put_derived(
             SURFACE_KEY,
             params_sha256=params,
@@ -997,6 +1159,10 @@ def cached_hazard_surface(
         )
         run.saved = True
         run.kept_sha256 = hashlib.sha256(payload).hexdigest()
+        # the next run (e.g. the app's next period end) finds it decoded already: what
+        # was encoded, in the form decoding gives (tested equal to decoding the payload)
+        geoms = np.asarray(run.surface.geometry.array, dtype=object)
+        _remember(run.kept_sha256, _from_tables(*tables, geoms=geoms))
     except Exception as exc:  # a cache that cannot be written must not fail the plan
         _warn(warnings, f"the hazard surface could not be kept for the next run: {exc}")
     return run

@@ -65,7 +65,6 @@ from minemap.risk import _spatial
 from minemap.risk.surface_cache import (
     DerivedCache,
     SurfaceRun,
-    _groups,
     _member,
     _module_source,
     batch_digests,
@@ -154,11 +153,10 @@ def _farmland_digests(farmland: gpd.GeoDataFrame | None) -> list[list[str]]:
     if "parcel_id" not in farmland.columns or farmland["parcel_id"].isna().any():
         raise _NoReuseError("farmland parcels without parcel ids")
     try:
-        digests = batch_digests(farmland, "farmland")
+        digests = batch_digests(farmland, "farmland")  # in the order of their first rows
     except ValueError as exc:
         raise _NoReuseError(str(exc)) from None
-    batch = farmland["batch_id"].astype(str).to_numpy()
-    return [[b, digests[b]] for b in _groups(batch)]
+    return [[b, d] for b, d in digests.items()]
 
 
 # -- the payload ---------------------------------------------------------------------------
@@ -175,10 +173,11 @@ class _Kept:
     # dates, with and without some released land)
 
 
-def _encode(kept: _Kept) -> bytes:
+def _tables(kept: _Kept) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(meta, tasks table, attribution table, signatures table): what is encoded."""
     tasks, wkb, attribution, signatures = kept.tasks, kept.wkb, kept.attribution, kept.signatures
     table = pd.DataFrame(tasks.drop(columns=[tasks.geometry.name]))
-    meta = {"columns": list(table.columns), "dtypes": {}, "none": []}
+    meta: dict[str, Any] = {"columns": list(table.columns), "dtypes": {}, "none": []}
     for col in table.columns:
         meta["dtypes"][col] = str(table[col].dtype)
         if table[col].dtype == object:
@@ -201,6 +200,10 @@ def _encode(kept: _Kept) -> bytes:
             "component_id": pd.array(signatures.to_numpy().astype(str), dtype="str"),
         }
     )
+    return meta, table, att, sig
+
+
+def _zip(meta: dict[str, Any], table: pd.DataFrame, att: pd.DataFrame, sig: pd.DataFrame) -> bytes:
     parts = {"meta.json": json.dumps(meta).encode()}
     for name, frame in (("tasks", table), ("attribution", att), ("signatures", sig)):
         buf = io.BytesIO()
@@ -213,12 +216,28 @@ def _encode(kept: _Kept) -> bytes:
     return out.getvalue()
 
 
+def _encode(kept: _Kept) -> bytes:
+    return _zip(*_tables(kept))
+
+
 def _decode(payload: bytes) -> _Kept:
     with zipfile.ZipFile(io.BytesIO(payload)) as zf:
         meta = json.loads(zf.read("meta.json"))
         table = pd.read_parquet(io.BytesIO(zf.read("tasks.parquet")))
         att = pd.read_parquet(io.BytesIO(zf.read("attribution.parquet")))
         sig = pd.read_parquet(io.BytesIO(zf.read("signatures.parquet")))
+    return _from_tables(meta, table, att, sig)
+
+
+def _from_tables(
+    meta: dict[str, Any],
+    table: pd.DataFrame,
+    att: pd.DataFrame,
+    sig: pd.DataFrame,
+    geoms: np.ndarray | None = None,
+) -> _Kept:
+    """The kept entries from their tables (``table`` is consumed); ``geoms``: the
+    geometries when at hand (else decoded from the WKB column)."""
     wkb = table.pop("geometry_wkb").to_numpy(dtype=object)
     task_sig = table.pop("signature_").astype(str).to_numpy(dtype=object)
     if list(table.columns) != meta["columns"]:
@@ -235,7 +254,9 @@ def _decode(payload: bytes) -> _Kept:
         else:
             values = values.astype(dtype)
         table[col] = values
-    geoms = shapely.from_wkb(wkb)
+    if geoms is None:
+        geoms = shapely.from_wkb(wkb)
+    table = table.reset_index(drop=True)
     tasks = gpd.GeoDataFrame(table, geometry=gpd.GeoSeries(geoms, crs=STORAGE_CRS))
     attribution = pd.Series(
         att["task_id"].astype(str).to_numpy(dtype=object), index=pd.Index(att["key"].astype(str))
@@ -273,11 +294,12 @@ def _load(cache: DerivedCache, params: str, expect: dict[str, Any]) -> _Kept:
         raise _NoReuseError("the data's extent moved the equal-area CRS")
     if inputs.get("farmland") != expect["farmland"]:
         raise _NoReuseError("the farmland changed since the kept tasks")
+    # checked on every run (a few ms), decoded once per payload
+    if hashlib.sha256(record.payload).hexdigest() != record.payload_sha256:
+        raise _NoReuseError("the kept tasks do not match their checksum (damaged)")
     with _DECODED_LOCK:
         kept = _DECODED.get(record.payload_sha256)
     if kept is None:
-        if hashlib.sha256(record.payload).hexdigest() != record.payload_sha256:
-            raise _NoReuseError("the kept tasks do not match their checksum (damaged)")
         try:
             kept = _decode(record.payload)
         except Exception as exc:
@@ -479,7 +501,8 @@ def cached_make_tasks(
     try:
         current = _current_entries(run.tasks, surface_run, casualties, signatures, wkb)
         merged = _merge(current, kept if result is not None else None)
-        payload = _encode(merged)
+        tables = _tables(merged)
+        payload = _zip(*tables)
         inputs = {
             "format": _FORMAT,
             "area_crs": crs.to_wkt(),
@@ -493,6 +516,10 @@ def cached_make_tasks(
             payload=payload,
         )
         run.saved = True
+        # the next run (the app's next period end) finds them decoded already: what was
+        # encoded, in the form decoding gives (tested equal to decoding the payload)
+        geoms = np.asarray(merged.tasks.geometry.array, dtype=object)
+        _remember(hashlib.sha256(payload).hexdigest(), _from_tables(*tables, geoms=geoms))
     except Exception as exc:  # a cache that cannot be written must not fail the plan
         message = f"the tasks could not be kept for the next run: {exc}"
         log.warning(message)
@@ -552,7 +579,8 @@ def _merge(current: _Kept, previous: _Kept | None) -> _Kept:
     components as ``current`` holds (the most recent first, as they were kept)."""
     if previous is None:
         return current
-    extra_sigs = [sig for sig in previous.signatures.index if sig not in current.signatures.index]
+    have = set(current.signatures.index.tolist())  # a set: Index membership per item is slow
+    extra_sigs = [sig for sig in previous.signatures.index.tolist() if sig not in have]
     extra_sigs = extra_sigs[: len(current.signatures)]
     if not extra_sigs:
         return current

@@ -323,3 +323,68 @@ def test_prioritise_on_real_poltava_parcels_with_the_deepstate_front():
     assert t.loc[on_farm, "compensation_eligible"].all()
     assert (t.loc[on_farm, "frontline_distance_m"] > 100_000).all()
     assert not t.loc[~on_farm, "compensation_eligible"].any()
+
+
+def _lookup_frame(n: int, seed: int, *, dtype: str = "str") -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    land_use = rng.choice(["arable", " Arable ", "pasture", "orchard", "vineyard", None], n)
+    crop = rng.choice([None, "wheat", "WHEAT", "maize", "sunflower", "quinoa"], n)
+    own = rng.choice([np.nan, np.nan, 12_000.0, 0.0, -0.0, 31_500.5], n)
+    area = rng.choice([np.nan, -5.0, 0.0, 1e4, 2.5e4, 123_456.789], n)
+    frame = pd.DataFrame(
+        {
+            "land_use": land_use,
+            "crop": crop,
+            "value_per_ha": own,
+            "farmland_area_m2": area * rng.uniform(0.5, 1.5, n),
+        },
+        index=pd.RangeIndex(1000, 1000 + n),
+    )
+    for col in ("land_use", "crop"):  # pandas infers str; object: the look-up per row
+        frame[col] = frame[col].astype(dtype)
+    assert frame["land_use"].dtype == dtype
+    return frame
+
+
+@pytest.mark.parametrize("as_of", [None, "2025-02-28", "2024-10-01", "2023-12-31"])
+@pytest.mark.parametrize("dtype", ["str", "object"])
+def test_farmland_values_once_per_lookup_equal_the_farmland_functions(as_of, dtype):
+    """Ranking looks land values and seasons up once per distinct land use / crop / own
+    value and spreads them: the numbers must be those of the farmland functions."""
+    from minemap.risk.farmland import (
+        default_land_values,
+        farmland_impact,
+        land_value_per_ha,
+        season_factor,
+    )
+    from minemap.risk.pipeline import _farmland_values
+
+    lv = default_land_values()
+    tasks = _lookup_frame(500, seed=3, dtype=dtype)
+    values, factor, impact = _farmland_values(tasks, land_values=lv, as_of=as_of, season_floor=0.3)
+    want_values = land_value_per_ha(tasks, land_values=lv, with_basis=True)
+    want_factor = season_factor(tasks, as_of=as_of, land_values=lv, floor=0.3)
+    want_impact = farmland_impact(tasks, land_values=lv, as_of=as_of, season_floor=0.3)
+    pd.testing.assert_frame_equal(values, want_values)
+    pd.testing.assert_series_equal(factor, want_factor)
+    pd.testing.assert_series_equal(impact, want_impact)
+    for got, want in ((values["land_value_per_ha"], want_values["land_value_per_ha"]),
+                      (factor, want_factor), (impact, want_impact)):  # fmt: skip
+        assert got.to_numpy().tobytes() == want.to_numpy().tobytes()  # bit for bit, -0.0 too
+
+
+def test_ranking_sha256_is_the_documented_checksum():
+    """SHA-256 of ``task_id,priority_rank,priority_score`` lines (score to 9 decimals),
+    written out here independently of the implementation."""
+    import hashlib
+
+    from minemap.risk.pipeline import ranking_sha256
+
+    ranked = rank_tasks(_tasks(60)).tasks
+    lines = []
+    for i in range(len(ranked)):
+        row = ranked.iloc[i]
+        tid, rank, score = row["task_id"], row["priority_rank"], row["priority_score"]
+        lines.append(f"{tid},{int(rank):d},{float(score):.9f}")
+    want = hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()
+    assert ranking_sha256(ranked) == want

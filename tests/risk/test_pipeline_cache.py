@@ -157,12 +157,38 @@ def assert_same_surface(got: gpd.GeoDataFrame, want: gpd.GeoDataFrame) -> None:
     assert list(got.geometry.to_wkb()) == list(want.geometry.to_wkb())  # bit for bit
 
 
+def assert_surface_remembered_as_decoded(store) -> None:
+    """The kept surface this process remembers (after writing or reading it) is what
+    decoding the stored payload gives: frame, dtypes, attrs, WKB, membership, boxes."""
+    from minemap.risk import surface_cache
+
+    record = store.get_derived(SURFACE_KEY)
+    if record is None:
+        return
+    remembered = surface_cache._DECODED.get(record.payload_sha256)
+    assert remembered is not None  # the last run wrote or read it
+    decoded = _decode(record.payload)
+    assert_geodataframe_equal(remembered.surface, decoded.surface, check_index_type=True)
+    assert remembered.surface.attrs == decoded.surface.attrs
+    assert list(remembered.surface.geometry.to_wkb()) == list(decoded.surface.geometry.to_wkb())
+    assert list(remembered.wkb) == list(decoded.wkb)
+    if decoded.metric_wkb is None:
+        assert remembered.metric_wkb is None
+    else:
+        assert list(remembered.metric_wkb) == list(decoded.metric_wkb)
+    pd.testing.assert_frame_equal(remembered.members, decoded.members)
+    assert remembered.boxes.keys() == decoded.boxes.keys()
+    for batch_id, boxes in decoded.boxes.items():
+        assert remembered.boxes[batch_id].tobytes() == boxes.tobytes()
+
+
 def run_and_compare(location, expect_mode: str) -> dict:
     """prioritise with the store cache == without; the kept surface == hazard_surface."""
     with open_store(location) as store:
         layers = read_layers(store)
         version, audit = store.data_version(), store.audit_version()
         cached = prioritise(layers, as_of=AS_OF, surface_cache=store)
+        assert_surface_remembered_as_decoded(store)
         assert store.data_version() == version  # the cache write is not a data change
         assert store.audit_version() == audit
         kept = _decode(store.get_derived(SURFACE_KEY).payload).surface
@@ -514,3 +540,108 @@ def test_prioritise_leaves_its_input_layers_untouched(tmp_path):
         for as_of in (AS_OF, AS_OF, "2024-06-15"):  # full, kept, past date from the kept
             prioritise(layers, as_of=as_of, surface_cache=store)
         _assert_unchanged(layers, before)
+
+
+# --- checksums remembered per frame (the app's shared frames) -------------------------------
+
+
+def _fresh_digests(frame: gpd.GeoDataFrame, layer: str) -> dict[str, str]:
+    """The checksums of an independent deep copy (another object: never remembered)."""
+    from minemap.risk.surface_cache import batch_digests
+
+    return batch_digests(frame.copy(deep=True), layer)
+
+
+@pytest.mark.parametrize(
+    ("layer", "column", "value"),
+    [
+        ("hazards", "hazard_type", "CHA"),  # Arrow string
+        ("hazards", "date", pd.Timestamp("2020-01-01")),  # datetime64
+        ("hazards", "geometry", None),  # geometry objects (set below)
+        ("casualties", "killed", 7),  # masked Int64
+        ("casualties", "civilian", False),  # masked boolean
+        ("cleared", "area_m2", 12.5),  # float64
+        ("farmland", "crop", "maize"),
+    ],
+)
+def test_remembered_checksums_see_every_in_place_edit(tmp_path, layer, column, value):
+    from minemap.risk.surface_cache import batch_digests
+
+    path = tmp_path / "store.gpkg"
+    frames = {
+        "hazards": hazards("H", [(0, 0, 800, 600), (3000, 0, 700, 700)]),
+        "casualties": casualties("K", [(1500, 300), (200, 200)]),
+        "cleared": cleared("R", [(0, 0, 300, 300), (2000, 0, 300, 300)]),
+        "farmland": farmland(),
+    }
+    with open_store(path) as store:
+        for name, frame in frames.items():
+            ingest(store, frame, name, name)
+        read = store.read_layer(layer)
+    first = batch_digests(read, layer)
+    assert first == _fresh_digests(read, layer)
+    assert batch_digests(read, layer) == first  # remembered: same answer
+    if column == "geometry":
+        value = shapely.MultiPolygon([metric_box(LON, LAT, 10, 10, 500, 500)])
+    read.loc[read.index[0], column] = value  # in place, same frame object
+    edited = batch_digests(read, layer)
+    assert edited == _fresh_digests(read, layer)
+    assert edited != first
+
+
+def test_remembered_checksums_see_another_active_geometry_column(tmp_path):
+    from minemap.risk.surface_cache import batch_digests
+
+    path = tmp_path / "store.gpkg"
+    with open_store(path) as store:
+        ingest(store, hazards("H", [(0, 0, 800, 600), (3000, 0, 700, 700)]), "hazards", "h")
+        read = store.read_layer("hazards")
+    read["moved"] = read.geometry.translate(0.01, 0.0)
+    first = batch_digests(read, "hazards")
+    read.set_geometry("moved", inplace=True)  # same columns and values, other geometry
+    moved = batch_digests(read, "hazards")
+    assert moved == _fresh_digests(read, "hazards")
+    assert moved != first
+
+
+def test_same_frames_across_runs_like_the_app_equal_full_runs(tmp_path):
+    """The app keeps one frame per layer and store version and runs the engine on them
+    again and again (plan dates back and forth); an import or undo gives new frames; a
+    frame edited in place behind the cache is seen. Every run equals a run without it."""
+    path = tmp_path / "store.gpkg"
+    _base_store(path)
+
+    def check(store, layers, as_of, expect_reason=None):
+        cached = prioritise(layers, as_of=as_of, surface_cache=store)
+        assert_surface_remembered_as_decoded(store)
+        plain = prioritise({k: v.copy(deep=True) for k, v in layers.items()}, as_of=as_of)
+        assert csv_bytes(cached.tasks) == csv_bytes(plain.tasks)
+        assert cached.run_record["ranking_sha256"] == plain.run_record["ranking_sha256"]
+        if expect_reason is not None:
+            assert expect_reason in cached.run_record["surface"]["reason"]
+        return cached.run_record
+
+    with open_store(path) as store:
+        ingest(store, farmland(), "farmland", "f")
+        ingest(store, cleared("R", [(2900, -100, 300, 300)]), "cleared", "r")
+        layers = read_layers(store)
+        for as_of in (AS_OF, "2024-06-15", AS_OF, "2024-08-01", "2024-06-15"):
+            check(store, layers, as_of)
+        batch = ingest(store, strikes("S2", [(3300, 300)]), "strikes", "s2")
+        layers = read_layers(store)
+        check(store, layers, AS_OF, "1 batch(es) added")
+        check(store, layers, "2024-06-15")
+        store.undo_batch(batch, user="test")
+        layers = read_layers(store)
+        check(store, layers, AS_OF, "0 batch(es) added, 1 undone")
+        # behind the cache's back, in place: a hazard's geometry, then a parcel's crop
+        hz = layers["hazards"]
+        hz.loc[hz.index[0], "geometry"] = shapely.MultiPolygon(
+            [metric_box(LON, LAT, 0, 0, 400, 400)]
+        )
+        check(store, layers, AS_OF, "changed since")
+        farm = layers["farmland"]
+        farm.loc[farm.index[0], "crop"] = "maize"
+        record = check(store, layers, AS_OF)
+        assert record["tasks"]["mode"] == "full"
+        assert "farmland changed" in record["tasks"]["reason"]

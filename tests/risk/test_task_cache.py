@@ -41,11 +41,31 @@ from tests.store.helpers import raw_sql
 LON, LAT = 36.2, 49.9
 
 
+def assert_remembered_as_decoded(store) -> None:
+    """The kept tasks this process remembers (after writing or reading them) are what
+    decoding the stored payload gives: same frame, dtypes, geometries, attributions."""
+    from minemap.risk import task_cache
+
+    record = store.get_derived(TASKS_KEY)
+    if record is None:
+        return
+    remembered = task_cache._DECODED.get(record.payload_sha256)
+    assert remembered is not None  # the last run wrote or read them
+    decoded = task_cache._decode(record.payload)
+    assert_geodataframe_equal(remembered.tasks, decoded.tasks, check_index_type=True)
+    assert list(remembered.tasks.geometry.to_wkb()) == list(decoded.tasks.geometry.to_wkb())
+    assert list(remembered.wkb) == list(decoded.wkb)
+    assert list(remembered.task_sig) == list(decoded.task_sig)
+    pd.testing.assert_series_equal(remembered.attribution, decoded.attribution)
+    pd.testing.assert_series_equal(remembered.signatures, decoded.signatures)
+
+
 def compare(path: Path, as_of: str) -> dict:
     """Cached run == plain run (frames and CSV bytes); returns the tasks' run record."""
     with open_store(path) as store:
         layers = read_layers(store)
         cached = prioritise(layers, as_of=as_of, surface_cache=store)
+        assert_remembered_as_decoded(store)
     plain = prioritise(layers, as_of=as_of)
     assert_geodataframe_equal(cached.tasks, plain.tasks)
     assert csv_bytes(cached.tasks) == csv_bytes(plain.tasks)
