@@ -463,7 +463,9 @@ def _footprints_metric(
     circ = np.full((len(geoms), 3), np.nan)
     circle = np.isfinite(radius) & ~shapely.is_missing(geoms)
     if circle.any():
-        xy = _metric_xy(shapely.centroid(geoms[circle]), crs)
+        # centroid is GEOS work that releases the GIL: both threads (pure, same points)
+        centres = _spatial.parallel_chunks(shapely.centroid, geoms[circle], min_chunk=20_000)
+        xy = _metric_xy(np.concatenate(centres), crs)
         out[circle] = _spatial.circles(xy[:, 0], xy[:, 1], radius[circle])
         circ[circle] = np.column_stack([xy, radius[circle]])
     if (~circle).any():
