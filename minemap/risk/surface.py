@@ -37,7 +37,8 @@ import hashlib
 import operator
 import re
 import weakref
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future
 
 import geopandas as gpd
 import numpy as np
@@ -171,7 +172,7 @@ def _ids(frame: gpd.GeoDataFrame, column: str) -> np.ndarray:
     return np.array([f"#{i}" for i in frame.index], dtype=object).astype(str)
 
 
-def _valid(geoms: np.ndarray) -> np.ndarray:
+def _valid(geoms: np.ndarray, *, n_threads: int = _spatial.N_THREADS) -> np.ndarray:
     """Make invalid polygons valid (keeping their polygonal part).
 
     Most invalid shapes met here are sub-millimetre self-intersections left by reprojection;
@@ -183,7 +184,9 @@ def _valid(geoms: np.ndarray) -> np.ndarray:
     if len(geoms) == 0:
         return geoms
     # is_valid is a pure GEOS predicate that releases the GIL: check chunks on both threads
-    valid = np.concatenate(_spatial.parallel_chunks(shapely.is_valid, geoms, min_chunk=5000))
+    valid = np.concatenate(
+        _spatial.parallel_chunks(shapely.is_valid, geoms, n_threads=n_threads, min_chunk=5000)
+    )
     bad = ~valid & ~shapely.is_missing(geoms)
     if bad.any():
         geoms = geoms.copy()
@@ -322,7 +325,11 @@ def _difference_many(geoms: np.ndarray, cuts: np.ndarray) -> np.ndarray:
 
 
 def subtract_released(
-    geoms: np.ndarray, released: np.ndarray, *, n_threads: int = _spatial.N_THREADS
+    geoms: np.ndarray,
+    released: np.ndarray,
+    *,
+    n_threads: int = _spatial.N_THREADS,
+    finish: Callable[[np.ndarray, np.ndarray], None] | None = None,
 ) -> np.ndarray:
     """``geoms[i]`` minus the union of the released polygons that intersect it.
 
@@ -330,22 +337,34 @@ def subtract_released(
     overlay). The other geometries' released candidates are united per geometry (one
     vectorised ``union_all(axis=1)`` per candidate count; a single candidate is used as is)
     and subtracted by vectorised ``difference`` calls, in pieces over the threads.
+
+    ``finish``, if given, is called as ``finish(pos, out[pos])`` on the calling thread for
+    every position of ``geoms`` (in pieces; ``pos`` an increasing array of positions) as
+    soon as ``out[pos]`` is final, while the worker threads carry on with the overlays: the
+    follow-up work (e.g. back to lon/lat, GIL-bound in part) overlaps them instead of
+    waiting for all of them, and runs where the caller's per-thread state (pyproj
+    transformers, ~70 ms to create in each new thread) already is.
     """
     out = geoms.copy()
+    nt = n_threads if len(geoms) > 64 else 1  # a thread pool is not worth it for a few
     if len(released) == 0 or len(geoms) == 0:
+        _finish_pieces(out, finish, np.arange(len(geoms)), [], nt)
         return out
     tree = shapely.STRtree(released)
     left, right = _spatial.query_pairs(tree, geoms, predicate="intersects", n_threads=n_threads)
-    if len(left) == 0:
-        return out
     # a released polygon that covers the whole geometry: nothing of it remains
     covered = np.zeros(len(geoms), dtype=bool)
-    covered[left[shapely.covers(released[right], geoms[left])]] = True
+    if len(left):
+        cov = np.concatenate(
+            _spatial.parallel_chunks(
+                shapely.covers, released[right], geoms[left], n_threads=n_threads,
+                min_chunk=5000,
+            )
+        )  # fmt: skip
+        covered[left[cov]] = True
     out[covered] = shapely.Polygon()
     keep = ~covered[left]
     left, right = left[keep], right[keep]
-    if len(left) == 0:
-        return out
     order = np.lexsort((right, left))
     left, right = left[order], right[order]
     targets, starts = np.unique(left, return_index=True)
@@ -354,22 +373,52 @@ def subtract_released(
     rel_verts = shapely.get_num_coordinates(released)[right]
     cum = np.concatenate([[0], np.cumsum(rel_verts)])
     weights = nverts + (cum[starts + counts] - cum[starts])
-    cuts = np.empty(len(targets), dtype=object)
-    one = counts == 1
-    cuts[one] = released[right[starts[one]]]
+    # one piece = targets with the same candidate count: unite their candidates (one
+    # vectorised union_all(axis=1)) and subtract at once, no barrier between the two steps
+    pieces = _pieces_by_size(counts, weights, nt)
+    one = np.flatnonzero(counts == 1)
+    pieces += [one[p] for p in _balanced_split(weights[one], nt * 8)] if len(one) else []
 
-    def unite(pos: np.ndarray) -> None:
+    def subtract(pos: np.ndarray) -> np.ndarray:
         k = int(counts[pos[0]])
-        cuts[pos] = _union_rows(released[right[starts[pos][:, None] + np.arange(k)[None, :]]])
+        if k == 1:
+            cuts = released[right[starts[pos]]]
+        else:
+            cuts = _union_rows(released[right[starts[pos][:, None] + np.arange(k)[None, :]]])
+        out[targets[pos]] = _difference_many(geoms[targets[pos]], cuts)
+        return targets[pos]
 
-    nt = n_threads if len(targets) > 64 else 1  # a thread pool is not worth it for a few
-    _run_pieces(unite, _pieces_by_size(counts, weights, nt), nt)
-
-    def subtract(pos: np.ndarray) -> None:
-        out[targets[pos]] = _difference_many(geoms[targets[pos]], cuts[pos])
-
-    _run_pieces(subtract, _balanced_split(weights, nt * 8), nt)
+    untouched = np.ones(len(geoms), dtype=bool)
+    untouched[targets] = False
+    _finish_pieces(out, finish, np.flatnonzero(untouched), [(subtract, p) for p in pieces], nt)
     return out
+
+
+def _finish_pieces(
+    out: np.ndarray,
+    finish: Callable[[np.ndarray, np.ndarray], None] | None,
+    rest: np.ndarray,
+    jobs: list[tuple[Callable[[np.ndarray], np.ndarray], np.ndarray]],
+    n_threads: int,
+) -> None:
+    """Run ``jobs`` (``func(arg)`` returning the positions of ``out`` it made final) on the
+    worker threads and ``finish`` on the calling thread: first on the positions ``rest``
+    (final already), then on each job's positions as it completes."""
+    if n_threads <= 1 or len(jobs) < 2 or finish is None:
+        _run_pieces(lambda job: job[0](job[1]), jobs, n_threads)
+        if finish is not None and len(out):
+            finish(np.arange(len(out)), out)
+        return
+    from concurrent.futures import ThreadPoolExecutor, as_completed
+
+    with ThreadPoolExecutor(max_workers=n_threads) as pool:
+        futures = [pool.submit(func, arg) for func, arg in jobs]
+        for part in np.array_split(rest, max(1, len(rest) // 4096)):
+            if len(part):
+                finish(part, out[part])
+        for future in as_completed(futures):
+            pos = np.sort(future.result())
+            finish(pos, out[pos])
 
 
 _FOOTPRINTS_METRIC: dict[
@@ -414,7 +463,9 @@ def _footprints_metric(
     circ = np.full((len(geoms), 3), np.nan)
     circle = np.isfinite(radius) & ~shapely.is_missing(geoms)
     if circle.any():
-        xy = _metric_xy(shapely.centroid(geoms[circle]), crs)
+        # centroid is GEOS work that releases the GIL: both threads (pure, same points)
+        centres = _spatial.parallel_chunks(shapely.centroid, geoms[circle], min_chunk=20_000)
+        xy = _metric_xy(np.concatenate(centres), crs)
         out[circle] = _spatial.circles(xy[:, 0], xy[:, 1], radius[circle])
         circ[circle] = np.column_stack([xy, radius[circle]])
     if (~circle).any():
@@ -669,26 +720,44 @@ def _components(
     crs: CRS,
     n_threads: int,
 ) -> gpd.GeoDataFrame:
-    """Connected components of metric evidence, united, minus released land (4326 frame)."""
+    """Connected components of metric evidence, united, minus released land (4326 frame).
+
+    With more than one thread, the GIL-bound steps that do not need the union (released
+    land projected and validated, component ids) run on this thread while the union's GEOS
+    work (which releases the GIL) runs on the workers, and each component is brought back
+    to lon/lat and validated here as soon as its overlays are done, while the workers go on
+    with the others. Same result as one step after the other.
+    """
     if len(geoms) == 0:
         return _empty_surface(crs)
     left, right = _intersecting_pairs(geoms, circ, n_threads)
     labels = _spatial.connected_components(len(geoms), left, right)
+    n_groups = int(labels.max()) + 1
     inner = _covered_members(geoms, left, right, n_threads)
-    united = union_groups(geoms[~inner], labels[~inner], n_threads=n_threads)
-    evidence_area = shapely.area(united)
+    key = _spatial._crs_key(crs)
+    area = np.zeros(n_groups)
+    storage = np.empty(n_groups, dtype=object)
 
-    if released is not None and len(released):
-        rel = _spatial.project(np.asarray(released.geometry.array, dtype=object), STORAGE_CRS, crs)
-        rel = rel[~shapely.is_missing(rel) & ~shapely.is_empty(rel)]
-        remaining = subtract_released(united, _valid(rel), n_threads=n_threads)
-    else:
-        remaining = united
-    area = shapely.area(remaining)
+    def finish(pos: np.ndarray, done: np.ndarray) -> None:
+        a = shapely.area(done)
+        area[pos] = a
+        live = a > 0.0
+        if live.any():
+            lonlat = _project_serial(done[live], key, STORAGE_CRS)
+            storage[pos[live]] = _valid(lonlat, n_threads=1)
 
-    n_groups = len(united)
+    with _SideThread(n_threads > 1) as side:
+        # the union (GEOS, GIL released) coordinated from a side thread; meanwhile this
+        # thread does the GIL-bound steps that do not need it
+        union_job = side.submit(union_groups, geoms[~inner], labels[~inner], n_threads=n_threads)
+        rel = _released_metric(released, crs)
+        comp_ids = _component_ids(keys, labels, n_groups)
+        united = union_job.result()
+        evidence_job = side.submit(shapely.area, united)
+        remaining = subtract_released(united, rel, n_threads=n_threads, finish=finish)
+        evidence_area = evidence_job.result()
+
     n_members = np.bincount(labels, minlength=n_groups)
-    comp_ids = _component_ids(keys, labels, n_groups)
     counts = {k: np.zeros(n_groups, dtype=np.int64) for k in ("CHA", "SHA", "strike", "casualty")}
     for kind, arr in counts.items():
         np.add.at(arr, labels[kinds == kind], 1)
@@ -711,13 +780,58 @@ def _components(
     sort = np.argsort(frame["component_id"].to_numpy(dtype=str), kind="stable")
     frame = frame.iloc[sort].reset_index(drop=True)
     metric = metric[sort]
-    out = gpd.GeoDataFrame(
-        frame, geometry=gpd.GeoSeries(_valid(_spatial.to_storage(metric, crs)), crs=STORAGE_CRS)
-    )
+    out = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(storage[keep][sort], crs=STORAGE_CRS))
     out.attrs["area_crs"] = crs.to_wkt()
     # hand the metric geometry over to make_tasks (no lossy reprojection back, see _spatial)
     _spatial.remember_metric(out.geometry.array, metric, crs)
     return out
+
+
+class _SideThread:
+    """One extra thread for GIL-bound side work that overlaps the GEOS work of the pool
+    threads; with ``enabled`` False every job runs at once in the calling thread."""
+
+    def __init__(self, enabled: bool) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self._pool = ThreadPoolExecutor(max_workers=1) if enabled else None
+
+    def submit(self, func: Callable[..., object], *args: object, **kwargs: object) -> Future:
+        if self._pool is not None:
+            return self._pool.submit(func, *args, **kwargs)
+        job: Future = Future()
+        try:
+            job.set_result(func(*args, **kwargs))
+        except BaseException as exc:  # re-raised by .result(), as from a thread
+            job.set_exception(exc)
+        return job
+
+    def __enter__(self) -> _SideThread:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+
+
+def _project_serial(geoms: np.ndarray, src: str, dst: str) -> np.ndarray:
+    """:func:`minemap.risk._spatial.project` in the calling thread (the same numbers: each
+    vertex is transformed on its own)."""
+    if len(geoms) == 0:
+        return geoms
+    transformer = _spatial._transformer(src, dst)
+    return shapely.transform(geoms, lambda xy: np.column_stack(transformer.transform(*xy.T)))
+
+
+def _released_metric(released: gpd.GeoDataFrame | None, crs: CRS) -> np.ndarray:
+    """Released land in the metric ``crs``, valid, without missing or empty geometries."""
+    if released is None or len(released) == 0:
+        return np.empty(0, dtype=object)
+    rel = np.asarray(released.geometry.array, dtype=object)
+    rel = rel[~shapely.is_missing(rel) & ~shapely.is_empty(rel)]
+    rel = _project_serial(rel, STORAGE_CRS, _spatial._crs_key(crs))
+    rel = rel[~shapely.is_missing(rel) & ~shapely.is_empty(rel)]
+    return _valid(rel, n_threads=1)
 
 
 @_spatial.gc_paused
