@@ -12,10 +12,11 @@ blocked:
 
 * the time from the sign-in click until the map has drawn its layers (counted as the
   Leaflet layers on ``window.map`` that carry a GeoJSON feature): first right after the
-  server started (the first page load, i.e. the sign-in form, starts the background
-  warm-up of the map's default view, ``cache.warm_map``; the sign-in follows at once, so
-  this waits for what is left of the priority engine's run), then after a reload (warm
-  caches). Loading the page and the sign-in form is timed apart and printed in brackets;
+  server started (the page is opened as soon as ``/_stcore/health`` answers; the server
+  starts the background warm-up of the map's default view, ``cache.warm_map``, when it
+  starts, so this waits for what is left of it — the server's log says when it ended,
+  printed in brackets), then after a reload (warm caches). Loading the page and the
+  sign-in form is timed apart and printed in brackets;
 * a zoom into an area (zoom 11, the features in view swapped in), a pan there (half a
   view east) and a zoom back out to the national view (6), on the warm map: from Leaflet's
   ``setView`` in the map's iframe until the new layers are drawn and the page is idle
@@ -223,6 +224,16 @@ def _describe_frame(payload: bytes) -> str:
     )
 
 
+def _warm_up_note(server_log: Path, answered: float) -> str:
+    """When the server's warm-up (``minemap_app.server``) ended, from its log line."""
+    for line in server_log.read_text(errors="replace").splitlines():
+        if "map warmed in" in line:
+            stamp = time.mktime(time.strptime(line[:19], "%Y-%m-%d %H:%M:%S"))
+            stamp += int(line[20:23]) / 1000
+            return f"warm-up done {stamp - answered:.2f} s after the server answered"
+    return "warm-up not done yet"
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -249,14 +260,17 @@ def main(argv: list[str] | None = None) -> None:
             build_store(store, n_parcels)
         port = _free_port()
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
-        server = subprocess.Popen(
-            [sys.executable, "-m", "minemap", "serve", "--store", str(store), "--port", str(port)],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        server_log = Path(folder) / "server.log"
+        command = [sys.executable, "-m", "minemap", "serve", "--store", str(store)]
+        with server_log.open("w") as log_file:
+            server = subprocess.Popen(
+                [*command, "--port", str(port)],
+                cwd=ROOT,
+                env=env,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         url = f"http://127.0.0.1:{port}"
         try:
             for _ in range(200):
@@ -264,7 +278,8 @@ def main(argv: list[str] | None = None) -> None:
                     with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2):
                         break
                 except OSError:
-                    time.sleep(0.3)
+                    time.sleep(0.1)
+            answered = time.time()
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
                 context = browser.new_context(viewport={"width": 1400, "height": 1000})
@@ -441,6 +456,7 @@ def main(argv: list[str] | None = None) -> None:
                 # the first map still waits for whatever of the engine's run is left.
                 open_sign_in_form()
                 measure("first map after server start (sign-in)", sign_in)
+                print(f"  ({_warm_up_note(server_log, answered)})", flush=True)
                 open_sign_in_form()
                 measure("map after sign-in, warm caches", sign_in)
 
