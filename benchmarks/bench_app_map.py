@@ -280,6 +280,14 @@ def main(argv: list[str] | None = None) -> None:
                 except OSError:
                     time.sleep(0.1)
             answered = time.time()
+            # Ready: the server has also started warming the map (it logs that once its
+            # runtime runs and the core is imported, usually as it answers).
+            for _ in range(600):
+                text = server_log.read_text(errors="replace")
+                if "warming the map" in text or "not warming" in text:
+                    break
+                time.sleep(0.1)
+            print(f"  (warm-up started {time.time() - answered:.2f} s after the server answered)")
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
                 context = browser.new_context(viewport={"width": 1400, "height": 1000})
