@@ -615,6 +615,7 @@ def _warm_map(path: str, version: int) -> threading.Thread | None:
                     oblast=None,
                 )
             attempt(role, data_extent, path, version, role)
+            attempt(role, admin_boundaries)  # the oblast outlines and names
             tasks.join()
 
     thread = threading.Thread(target=run, name="minemap-warm-map", daemon=True)
