@@ -28,9 +28,9 @@ st.set_page_config(
 )
 ui.init_session()
 path = cache.store_path()
-# Once per store version (the first page load after the server started or the data
-# changed), compute the map's default view in the background: the first map view then
-# waits only for what is left of the priority engine's run, not for all of it.
+# Once per store version, compute the map's default view in the background: `minemap
+# serve` starts this when the server starts (minemap_app.server); here it starts again
+# after the data changed (or on a server started with plain `streamlit run`).
 cache.warm_map(path)
 
 with st.sidebar:

@@ -209,7 +209,7 @@ def layer_summary(
     """Per layer: (feature count, first date, last date) — small, so reruns copy no frames."""
     out: dict[str, tuple[int, date | None, date | None]] = {}
     for name in LAYER_NAMES:
-        frame = layer(path, version, name, role)
+        frame = _shared_layer(path, version, name, role)  # only read: no copy
         dates = (
             pd.to_datetime(frame["date"], errors="coerce").dropna()
             if "date" in frame
@@ -299,11 +299,14 @@ def _filtered_layer(
     date_to: date | None,
     oblast: str | None,
 ) -> gpd.GeoDataFrame:
-    frame = layer(path, version, name, role)
+    shared = _shared_layer(path, version, name, role)  # no unpickled copy of the layer
+    frame = shared
     if oblast and _oblast_geometry(oblast) is not None and not frame.empty:
         # The spatial part is cached on its own: a new period reuses it.
         frame = frame.iloc[_in_oblast(path, version, name, role, oblast)]
     frame = _filter(frame, name, date_from=date_from, date_to=date_to, oblast=None)
+    if frame is shared:  # nothing filtered out: a view of it (copy-on-write) gets the mark
+        frame = frame.copy(deep=False)
     # An unchanging snapshot: the map reuses its drawn layer (H3 cells, GeoJSON) by this.
     frame.attrs[webmap.SNAPSHOT_ATTR] = (path, version, role, name, date_from, date_to, oblast)
     return frame
@@ -312,7 +315,7 @@ def _filtered_layer(
 @st.cache_data(show_spinner=False, max_entries=64)
 def _in_oblast(path: str, version: int, name: str, role: str | None, oblast: str) -> Any:
     """Positions of the layer's features that intersect the oblast's outline."""
-    frame = layer(path, version, name, role)
+    frame = _shared_layer(path, version, name, role)  # only read: no copy
     return _intersecting(frame.geometry, _oblast_geometry(oblast))
 
 
@@ -554,8 +557,9 @@ def _default_period(summary: dict[str, tuple[int, date | None, date | None]]) ->
 def warm_map(path: str) -> threading.Thread | None:
     """Start computing what the Map page's first view needs, once per store version.
 
-    Called by the router on every run; starts :func:`_warm_map` for a version not seen
-    before. A store that cannot be read starts nothing (the pages show the error).
+    Called when the server starts (:mod:`minemap_app.server`) and by the router on every
+    run; starts :func:`_warm_map` for a version not seen before. A store that cannot be
+    read starts nothing (the pages show the error).
     """
     try:
         version = data_version(path)
@@ -569,13 +573,16 @@ def warm_map(path: str) -> threading.Thread | None:
 def _warm_map(path: str, version: int) -> threading.Thread | None:
     """The background run behind :func:`warm_map`, once per (store, version).
 
-    Runs in a background thread (started by the router on the first run that sees this
-    ``version``, i.e. the first page load after the server started or the data changed):
-    for each of :data:`WARM_ROLES`, the layers filtered to the full period and the
-    priority engine's run as of its end with the default weights — the cache entries the
-    map's default view asks for. A page that needs one of them while it is being computed
-    waits for it (Streamlit computes one cache entry once) instead of starting a second run.
-    Errors are left to the page that needs the value (it shows them as messages).
+    Runs in a background thread, started when the server starts (:mod:`minemap_app.server`,
+    before any browser connects) and by the router on the first run that sees a new
+    ``version`` (the data changed): for each of :data:`WARM_ROLES`, the priority engine's
+    run as of the period's end with the default weights (:func:`start_tasks`, so the Map
+    page waits for this run rather than starting its own), meanwhile the layers filtered to
+    the full period and the map's opening extent — the cache entries the map's default
+    view asks for. A page that needs one of them while it is being computed waits for it
+    (Streamlit computes one cache entry once) instead of starting a second run. Errors are
+    left to the page that needs the value (it shows them as messages); the thread ends when
+    the engine's run has.
     """
     if not version:
         return None
@@ -594,6 +601,10 @@ def _warm_map(path: str, version: int) -> threading.Thread | None:
             if summary is None:
                 continue
             date_from, date_to = _default_period(summary)
+            # The engine's run first (the longest part), as the page's own background run
+            # of the tasks: the page's tasks_when_ready then waits for this very thread.
+            # It logs its own failure by type; the page shows the message.
+            tasks = start_tasks(path, version, role, None, date_to=date_to, oblast=None)
             for name in LAYER_NAMES:
                 attempt(
                     role,
@@ -603,8 +614,9 @@ def _warm_map(path: str, version: int) -> threading.Thread | None:
                     date_to=date_to,
                     oblast=None,
                 )
-            tasks_args = (path, version, role, None)
-            attempt(role, prioritised_tasks, *tasks_args, date_to=date_to, oblast=None)
+            attempt(role, data_extent, path, version, role)
+            attempt(role, admin_boundaries)  # the oblast outlines and names
+            tasks.join()
 
     thread = threading.Thread(target=run, name="minemap-warm-map", daemon=True)
     thread.start()

@@ -1,9 +1,11 @@
 """``minemap serve``: start the web app on a store.
 
-Runs ``python -m streamlit run <installed minemap_app/app.py>`` with the app folder as the
-working directory (so its ``.streamlit/config.toml`` applies: static serving of the
-vendored map assets, upload limit, no error details, no usage statistics) and the store
-passed as an absolute path in ``$MINEMAP_STORE``.
+Runs ``python -m minemap_app.server <installed minemap_app/app.py>`` — Streamlit's own
+``streamlit run``, plus the map's warm-up started as soon as the server runs, before any
+browser connects (:mod:`minemap_app.server`) — with the app folder as the working
+directory (so its ``.streamlit/config.toml`` applies: static serving of the vendored map
+assets, upload limit, no error details, no usage statistics) and the store passed as an
+absolute path in ``$MINEMAP_STORE``.
 """
 
 from __future__ import annotations
@@ -35,8 +37,7 @@ def serve_command(*, port: int, address: str) -> list[str]:
     return [
         sys.executable,
         "-m",
-        "streamlit",
-        "run",
+        "minemap_app.server",
         str(app_script()),
         "--server.port",
         str(port),

@@ -71,3 +71,90 @@ def test_serve_starts_the_app_and_sigterm_stops_the_server_too(tmp_path):
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
+
+
+def _start(store: Path, port: int, log: Path, cwd: Path) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    with log.open("w") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "minemap", "serve", "--store", str(store), "--port", str(port)],
+            cwd=cwd,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def _derived_keys(store: Path) -> list[str]:
+    """What the engine kept in the store (its hazard surface and tasks), via the store API.
+
+    Read in a process of its own, as another program would: this test process wrote the
+    store through GDAL too, and two SQLite libraries in one process must not share a WAL
+    database (https://sqlite.org/howtocorrupt.html, 2.2.1)."""
+    code = (
+        "import sys\nfrom minemap.store import open_store\n"
+        "with open_store(sys.argv[1]) as s:\n    print(' '.join(s.derived_keys()))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(store)],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return out.stdout.split()
+
+
+def test_serve_warms_the_map_when_it_starts_before_any_browser_connects(tmp_path):
+    from tests.app.conftest import seed_accounts, seed_store
+
+    store = tmp_path / "store.gpkg"
+    assert seed_store(tmp_path, store) == []
+    seed_accounts(store)
+    assert _derived_keys(store) == []  # never prioritised
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = tmp_path / "serve.log"
+    proc = _start(store, port, log, tmp_path)
+    try:
+        # Nothing but the health check is asked for (it runs no app code): no page, no
+        # session. The warm-up still runs the engine, which keeps its surface and tasks.
+        deadline = time.monotonic() + 120
+        while "map warmed in" not in log.read_text():
+            assert proc.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, f"no warm-up at server start:\n{log.read_text()}"
+            time.sleep(0.3)
+        assert _healthy(url)
+        assert _derived_keys(store) != []
+        text = log.read_text()
+        assert "warming the map's default view at server start" in text
+        assert "failed" not in text, text
+        assert "not warming" not in text, text
+        # Streamlit's own options still come from the app folder's config.toml.
+        with urllib.request.urlopen(f"{url}/app/static/vendor/leaflet/leaflet.js") as r:
+            assert r.status == 200
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
+
+
+def test_a_store_that_cannot_be_read_is_not_warmed_and_the_error_text_is_not_logged(tmp_path):
+    store = tmp_path / "broken.gpkg"
+    store.write_text("Olena Plantedname was here: not a GeoPackage")
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = tmp_path / "serve.log"
+    proc = _start(store, port, log, tmp_path)
+    try:
+        deadline = time.monotonic() + 120
+        while "not warming the map" not in log.read_text():
+            assert proc.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, f"no warm-up message:\n{log.read_text()}"
+            time.sleep(0.3)
+        assert _healthy(url)  # the server runs on; the pages show the store's error
+        assert "Plantedname" not in log.read_text()
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
