@@ -56,7 +56,8 @@ Evidence per task
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+import operator
+from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -73,7 +74,13 @@ from minemap.risk.catalogue import MunitionCatalogue
 from minemap.risk.surface import _difference, _union, _valid, casualty_buffers
 from minemap.settings import STORAGE_CRS
 
-__all__ = ["attribute_points", "casualty_weights", "make_tasks"]
+__all__ = [
+    "PreparedFarmland",
+    "attribute_points",
+    "casualty_weights",
+    "make_tasks",
+    "prepare_farmland",
+]
 
 EVIDENCE_ORDER = ("CHA", "SHA", "strike", "casualty")
 
@@ -87,6 +94,123 @@ def _dates(frame: gpd.GeoDataFrame | None) -> np.ndarray:
         n = 0 if frame is None else len(frame)
         return np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
     return pd.to_datetime(frame["date"]).to_numpy(dtype="datetime64[ns]")
+
+
+def _parcel_ids(farmland: gpd.GeoDataFrame | None) -> tuple[np.ndarray, np.ndarray]:
+    """Parcel ids as str (``"#<index>"`` without a ``parcel_id`` column) and their rank."""
+    if farmland is not None and "parcel_id" in farmland.columns:
+        all_ids = farmland["parcel_id"].astype(str).to_numpy(dtype=object)
+    elif farmland is not None:
+        all_ids = np.array([f"#{i}" for i in farmland.index], dtype=object)
+    else:
+        all_ids = np.empty(0, dtype=object)
+    rank = np.empty(len(all_ids), dtype=np.intp)
+    rank[np.argsort(all_ids, kind="stable")] = np.arange(len(all_ids))
+    return all_ids, rank
+
+
+@dataclass(frozen=True, eq=False)
+class PreparedFarmland:
+    """Farmland made ready for :func:`make_tasks` before the hazard surface exists.
+
+    Built by :func:`prepare_farmland`; pass it as ``make_tasks(..., prepared=...)`` with the
+    same ``farmland`` frame (unmodified). Nothing in it depends on the surface, so it can be
+    built in a thread while the footprints and the surface are computed.
+    """
+
+    farmland: gpd.GeoDataFrame
+    """The frame it was prepared from (checked by identity in :func:`make_tasks`)."""
+    geoms: np.ndarray
+    """The parcels' EPSG:4326 geometry objects (a geometry edit afterwards is detected)."""
+    ids: np.ndarray
+    """Parcel ids as str."""
+    rank: np.ndarray
+    """Position of each parcel in the sort order of ``ids`` (overlaps go to the first)."""
+    tree: shapely.STRtree
+    """STRtree of ``geoms`` (lon/lat)."""
+    crs: CRS
+    """The equal-area CRS of ``metric``."""
+    metric: np.ndarray
+    """Per parcel: its valid geometry in ``crs``, or None where not projected ahead."""
+
+
+@_spatial.gc_paused
+def prepare_farmland(
+    farmland: gpd.GeoDataFrame,
+    *,
+    near: Sequence[gpd.GeoDataFrame | gpd.GeoSeries | np.ndarray | None] = (),
+    crs: CRS | str | None = None,
+) -> PreparedFarmland:
+    """Prepare ``farmland`` for :func:`make_tasks` ahead of (or beside) the hazard surface.
+
+    The parcel ids and their sort order, the parcels' lon/lat STRtree and the metric form of
+    the parcels that may meet the surface are what :func:`make_tasks` needs of the farmland
+    before it can cut the surface; none of it depends on the surface. Given as
+    ``make_tasks(surface, farmland=farmland, prepared=...)``, the tasks are exactly those
+    computed without it (same ids, order, values and geometries).
+
+    Parameters
+    ----------
+    farmland : GeoDataFrame
+        Canonical ``farmland`` layer (EPSG:4326). It must not be modified afterwards.
+    near : sequence of GeoDataFrame, GeoSeries or geometry arrays (EPSG:4326)
+        The evidence the surface will be built from (hazards, footprints, casualties...):
+        parcels whose bounding box meets one of theirs are projected to ``crs`` now. Parcels
+        the surface meets but that were not projected here (e.g. reached only by a casualty
+        buffer) are projected by :func:`make_tasks`. Empty: none is projected ahead.
+    crs : CRS, optional
+        The equal-area CRS :func:`make_tasks` will cut in. Default:
+        :func:`~minemap.risk._spatial.equal_area_crs_for` the bounds of ``near`` (the
+        surface lies inside them: the same CRS as make_tasks' default wherever EPSG:3035
+        applies). If it differs from make_tasks' CRS, only the ids, order and tree are used.
+
+    Returns
+    -------
+    PreparedFarmland
+
+    Raises
+    ------
+    CRSError
+        ``farmland`` or a ``near`` frame is not in EPSG:4326.
+    """
+    require_storage_crs(farmland, what="farmland layer")
+    arrays = []
+    for frame in near:
+        if frame is None:
+            continue
+        if isinstance(frame, gpd.GeoDataFrame | gpd.GeoSeries):
+            require_storage_crs(frame, what="near layer")
+            frame = frame.geometry.array if isinstance(frame, gpd.GeoDataFrame) else frame.array
+        arrays.append(np.asarray(frame, dtype=object))
+    evidence = np.concatenate(arrays) if arrays else np.empty(0, dtype=object)
+    evidence = evidence[~shapely.is_missing(evidence) & ~shapely.is_empty(evidence)]
+    if crs is not None:
+        crs = CRS.from_user_input(crs)
+    else:
+        b = shapely.bounds(evidence) if len(evidence) else np.full((1, 4), np.nan)
+        crs = _spatial.equal_area_crs_for(
+            [np.min(b[:, 0]), np.min(b[:, 1]), np.max(b[:, 2]), np.max(b[:, 3])]
+        )
+    ids, rank = _parcel_ids(farmland)
+    geoms = np.asarray(farmland.geometry.array, dtype=object)
+    tree = shapely.STRtree(geoms)
+    metric = np.full(len(geoms), None, dtype=object)
+    if len(evidence) and len(geoms):
+        # bounding boxes only: a cheap superset of the parcels the surface can meet
+        _, hit = tree.query(shapely.box(*shapely.bounds(evidence).T))
+        hit = np.unique(hit)
+        hit = hit[~shapely.is_missing(geoms[hit])]
+        if len(hit):
+            metric[hit] = _valid(_spatial.project(geoms[hit], STORAGE_CRS, crs))
+    return PreparedFarmland(farmland, geoms, ids, rank, tree, crs, metric)
+
+
+def _check_prepared(prepared: PreparedFarmland, farmland: gpd.GeoDataFrame | None) -> None:
+    if farmland is None or prepared.farmland is not farmland:
+        raise ValueError("prepared farmland was made from another farmland frame")
+    current = np.asarray(farmland.geometry.array, dtype=object)
+    if len(current) != len(prepared.geoms) or not all(map(operator.is_, current, prepared.geoms)):
+        raise ValueError("the farmland frame was modified after prepare_farmland")
 
 
 def casualty_weights(
@@ -327,6 +451,7 @@ def _split_surface(
     max_size_m: float,
     min_area: float,
     n_threads: int,
+    prepared: PreparedFarmland | None = None,
 ) -> _Split:
     """Grid-cut every component, then carve the farmland parcels out of the (small) cells."""
     cells = _grid_pieces(sm, max_size_m, n_threads)
@@ -342,14 +467,23 @@ def _split_surface(
     p_comp = p_row = np.empty(0, dtype=np.intp)
     dropped = 0.0
     if farmland is not None and len(farmland) and len(cell_geom):
-        fgeoms = np.asarray(farmland.geometry.array, dtype=object)
-        ftree = shapely.STRtree(fgeoms)  # lon/lat: only candidate parcels are projected
+        if prepared is not None:
+            fgeoms, ftree = prepared.geoms, prepared.tree
+        else:
+            fgeoms = np.asarray(farmland.geometry.array, dtype=object)
+            ftree = shapely.STRtree(fgeoms)  # lon/lat: only candidate parcels are projected
         sc, cand = _spatial.query_pairs(ftree, s4326, predicate="intersects", n_threads=n_threads)
         cand, sp = np.unique(cand, return_inverse=True)
     else:
         cand = sc = sp = np.empty(0, dtype=np.intp)
     if len(cand):
-        pm = _valid(_spatial.project(fgeoms[cand], STORAGE_CRS, crs))
+        if prepared is not None and _spatial._crs_key(prepared.crs) == _spatial._crs_key(crs):
+            pm = prepared.metric[cand]  # a copy; None where not projected ahead
+            late = np.flatnonzero(shapely.is_missing(pm))
+            if len(late):
+                pm[late] = _valid(_spatial.project(fgeoms[cand[late]], STORAGE_CRS, crs))
+        else:
+            pm = _valid(_spatial.project(fgeoms[cand], STORAGE_CRS, crs))
         ci, pj = _cell_parcel_pairs(cells, cell_comp, cell_geom, pm, sc, sp, n_threads)
         n_p = len(pm)
         # fast paths, tested only on the pairs whose bounding boxes allow them (a few %):
@@ -667,6 +801,7 @@ def make_tasks(
     n_threads: int = _spatial.N_THREADS,
     crs: CRS | str | None = None,
     attribution: bool = False,
+    prepared: PreparedFarmland | None = None,
 ) -> gpd.GeoDataFrame:
     """Split the hazard surface into tasks and summarise the evidence of each.
 
@@ -701,6 +836,10 @@ def make_tasks(
     attribution : bool
         Also return, in ``.attrs["casualty_task"]``, the row (position in the result) of
         the task each casualty is attributed to, aligned to ``casualties`` (-1: none).
+    prepared : PreparedFarmland, optional
+        :func:`prepare_farmland` of this ``farmland`` frame, made beforehand (e.g. in a thread
+        while the surface is computed): its parcel ids, order, tree and metric parcels are
+        used instead of being computed here. Same result as without it.
 
     Returns
     -------
@@ -715,7 +854,8 @@ def make_tasks(
     CRSError
         An input is not in EPSG:4326.
     ValueError
-        ``max_task_size_m`` or ``half_life_days`` not positive.
+        ``max_task_size_m`` or ``half_life_days`` not positive; ``prepared`` made from
+        another frame or the frame's geometries changed since.
     """
     if not max_task_size_m > 0 or not half_life_days > 0:
         raise ValueError("max_task_size_m and half_life_days must be positive")
@@ -741,21 +881,18 @@ def make_tasks(
         sm = _valid(_spatial.project(s4326, STORAGE_CRS, crs))
     comp_ids = surface["component_id"].astype(str).to_numpy()
 
-    if farmland is not None and "parcel_id" in farmland.columns:
-        all_ids = farmland["parcel_id"].astype(str).to_numpy(dtype=object)
-    elif farmland is not None:
-        all_ids = np.array([f"#{i}" for i in farmland.index], dtype=object)
+    if prepared is not None:
+        _check_prepared(prepared, farmland)
+        all_ids, rank = prepared.ids, prepared.rank
     else:
-        all_ids = np.empty(0, dtype=object)
-    rank = np.empty(len(all_ids), dtype=np.intp)
-    rank[np.argsort(all_ids, kind="stable")] = np.arange(len(all_ids))
+        all_ids, rank = _parcel_ids(farmland)
 
     background = _Background(n_threads)
     try:
         return _make_tasks(
             background, surface, sm, s4326, comp_ids, all_ids, rank, crs, farmland, hazards,
             footprints, casualties, max_task_size_m, as_of, half_life_days, casualty_buffer_m,
-            catalogue, min_piece_area_m2, n_threads, attribution,
+            catalogue, min_piece_area_m2, n_threads, attribution, prepared,
         )  # fmt: skip
     finally:
         background.close()
@@ -782,9 +919,10 @@ def _make_tasks(
     min_piece_area_m2: float,
     n_threads: int,
     attribution: bool,
+    prepared: PreparedFarmland | None,
 ) -> gpd.GeoDataFrame:
     split = _split_surface(
-        sm, s4326, farmland, rank, crs, max_task_size_m, min_piece_area_m2, n_threads
+        sm, s4326, farmland, rank, crs, max_task_size_m, min_piece_area_m2, n_threads, prepared
     )
     # the evidence in metric form does not depend on the tasks: prepared while the task
     # frame is assembled (not during the cut, whose temporaries set the peak memory)
