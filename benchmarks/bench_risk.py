@@ -61,7 +61,7 @@ from minemap.risk import (
     strike_footprints,
 )
 from minemap.risk.catalogue import load_catalogue, match_munitions
-from minemap.risk.tasks import prepare_farmland
+from minemap.risk.tasks import prepare_tasks
 
 
 def _rss_mb() -> float:
@@ -71,9 +71,9 @@ def _rss_mb() -> float:
 def run_minemap(
     layers: dict[str, gpd.GeoDataFrame], n_threads: int, *, overlap: bool = True
 ) -> dict[str, object]:
-    """The minemap pipeline, timed end to end. With ``overlap`` (default) the farmland is
-    prepared for make_tasks (``prepare_farmland``: parcel ids and order, lon/lat tree, metric
-    parcels near the evidence) in a thread while the surface is computed; its time counts in
+    """The minemap pipeline, timed end to end. With ``overlap`` (default) make_tasks' inputs
+    are prepared (``prepare_tasks``: parcel ids and order, lon/lat tree, metric parcels near
+    the evidence, metric evidence) in a thread while the surface is computed; its time counts in
     the total, and any wait for it at the start of the task stage in ``tasks_s``."""
     c0, t0 = time.process_time(), time.perf_counter()
     fp = strike_footprints(layers["strikes"])
@@ -81,8 +81,13 @@ def run_minemap(
     pool = ThreadPoolExecutor(max_workers=1) if overlap and n_threads > 1 else None
     prep = None
     if pool is not None:
-        near = [layers["hazards"], fp, layers["casualties"]]
-        prep = pool.submit(prepare_farmland, layers["farmland"], near=near)
+        prep = pool.submit(
+            prepare_tasks,
+            farmland=layers["farmland"],
+            hazards=layers["hazards"],
+            footprints=fp,
+            casualties=layers["casualties"],
+        )
     surface = hazard_surface(
         hazards=layers["hazards"],
         footprints=fp,
@@ -471,8 +476,8 @@ def main() -> None:
     parser.add_argument(
         "--no-overlap",
         action="store_true",
-        help="minemap: prepare the farmland inside make_tasks, after the surface (the schedule "
-        "before the sixth pass), instead of in a thread beside the surface",
+        help="minemap: prepare make_tasks' inputs inside make_tasks, after the surface (the "
+        "schedule before the sixth pass), instead of in a thread beside the surface",
     )
     args = parser.parse_args()
 

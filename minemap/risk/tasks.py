@@ -57,7 +57,7 @@ from __future__ import annotations
 
 import math
 import operator
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -75,11 +75,11 @@ from minemap.risk.surface import _difference, _union, _valid, casualty_buffers
 from minemap.settings import STORAGE_CRS
 
 __all__ = [
-    "PreparedFarmland",
+    "PreparedTasks",
     "attribute_points",
     "casualty_weights",
     "make_tasks",
-    "prepare_farmland",
+    "prepare_tasks",
 ]
 
 EVIDENCE_ORDER = ("CHA", "SHA", "strike", "casualty")
@@ -110,107 +110,141 @@ def _parcel_ids(farmland: gpd.GeoDataFrame | None) -> tuple[np.ndarray, np.ndarr
 
 
 @dataclass(frozen=True, eq=False)
-class PreparedFarmland:
-    """Farmland made ready for :func:`make_tasks` before the hazard surface exists.
+class _Parcels:
+    """What the cut needs of the farmland (see :func:`prepare_tasks`)."""
 
-    Built by :func:`prepare_farmland`; pass it as ``make_tasks(..., prepared=...)`` with the
-    same ``farmland`` frame (unmodified). Nothing in it depends on the surface, so it can be
-    built in a thread while the footprints and the surface are computed.
+    ids: np.ndarray  # parcel ids as str
+    rank: np.ndarray  # position of each parcel in the sort order of ids
+    tree: shapely.STRtree  # STRtree of the EPSG:4326 geometries
+    metric: np.ndarray  # per parcel: valid geometry in the prepared CRS, None if not made
+
+
+@dataclass(frozen=True, eq=False)
+class PreparedTasks:
+    """The inputs of :func:`make_tasks` made ready before the hazard surface exists.
+
+    Built by :func:`prepare_tasks`; pass it as ``make_tasks(surface, ..., prepared=...)``
+    with the same (unmodified) frames and options. Nothing in it depends on the surface, so it
+    can be built in a thread while the footprints' surface is computed.
     """
 
-    farmland: gpd.GeoDataFrame
-    """The frame it was prepared from (checked by identity in :func:`make_tasks`)."""
-    geoms: np.ndarray
-    """The parcels' EPSG:4326 geometry objects (a geometry edit afterwards is detected)."""
-    ids: np.ndarray
-    """Parcel ids as str."""
-    rank: np.ndarray
-    """Position of each parcel in the sort order of ``ids`` (overlaps go to the first)."""
-    tree: shapely.STRtree
-    """STRtree of ``geoms`` (lon/lat)."""
+    frames: dict[str, gpd.GeoDataFrame | None]
+    """``farmland``, ``hazards``, ``footprints``, ``casualties`` as given (checked by identity)."""
+    geoms: dict[str, np.ndarray]
+    """Their EPSG:4326 geometry objects (a geometry edit afterwards is detected)."""
+    casualty_buffer_m: float | Mapping[str, float] | None
+    catalogue: MunitionCatalogue | None
     crs: CRS
-    """The equal-area CRS of ``metric``."""
-    metric: np.ndarray
-    """Per parcel: its valid geometry in ``crs``, or None where not projected ahead."""
+    """The equal-area CRS the metric geometries are in."""
+    parcels: _Parcels | None
+    evidence: _Evidence
+
+
+_PREPARED_FRAMES = ("farmland", "hazards", "footprints", "casualties")
 
 
 @_spatial.gc_paused
-def prepare_farmland(
-    farmland: gpd.GeoDataFrame,
+def prepare_tasks(
     *,
-    near: Sequence[gpd.GeoDataFrame | gpd.GeoSeries | np.ndarray | None] = (),
+    farmland: gpd.GeoDataFrame | None = None,
+    hazards: gpd.GeoDataFrame | None = None,
+    footprints: gpd.GeoDataFrame | None = None,
+    casualties: gpd.GeoDataFrame | None = None,
+    casualty_buffer_m: float | Mapping[str, float] | None = None,
+    catalogue: MunitionCatalogue | None = None,
     crs: CRS | str | None = None,
-) -> PreparedFarmland:
-    """Prepare ``farmland`` for :func:`make_tasks` ahead of (or beside) the hazard surface.
+) -> PreparedTasks:
+    """Prepare the inputs of :func:`make_tasks` ahead of (or beside) the hazard surface.
 
-    The parcel ids and their sort order, the parcels' lon/lat STRtree and the metric form of
-    the parcels that may meet the surface are what :func:`make_tasks` needs of the farmland
-    before it can cut the surface; none of it depends on the surface. Given as
-    ``make_tasks(surface, farmland=farmland, prepared=...)``, the tasks are exactly those
-    computed without it (same ids, order, values and geometries).
+    What :func:`make_tasks` needs of the farmland before it can cut the surface (parcel ids
+    and their sort order, the parcels' lon/lat STRtree, the metric form of the parcels near
+    the evidence) and the evidence in the metric CRS (hazards, footprints and their circles,
+    casualty points and buffers) do not depend on the surface. Given as
+    ``make_tasks(surface, farmland=..., hazards=..., ..., prepared=...)`` with the same
+    frames and options, the tasks are exactly those computed without it (same ids, order,
+    values, geometries and ``attrs``).
 
     Parameters
     ----------
-    farmland : GeoDataFrame
-        Canonical ``farmland`` layer (EPSG:4326). It must not be modified afterwards.
-    near : sequence of GeoDataFrame, GeoSeries or geometry arrays (EPSG:4326)
-        The evidence the surface will be built from (hazards, footprints, casualties...):
-        parcels whose bounding box meets one of theirs are projected to ``crs`` now. Parcels
-        the surface meets but that were not projected here (e.g. reached only by a casualty
-        buffer) are projected by :func:`make_tasks`. Empty: none is projected ahead.
+    farmland, hazards, footprints, casualties : GeoDataFrame, optional
+        As they will be given to :func:`make_tasks` (EPSG:4326); they must not be modified
+        afterwards. Parcels whose bounding box meets one of the evidence's are projected now;
+        any other parcel the surface meets (e.g. reached only by a casualty buffer) is
+        projected by :func:`make_tasks`.
+    casualty_buffer_m, catalogue
+        As they will be given to :func:`make_tasks`.
     crs : CRS, optional
         The equal-area CRS :func:`make_tasks` will cut in. Default:
-        :func:`~minemap.risk._spatial.equal_area_crs_for` the bounds of ``near`` (the
-        surface lies inside them: the same CRS as make_tasks' default wherever EPSG:3035
-        applies). If it differs from make_tasks' CRS, only the ids, order and tree are used.
+        :func:`~minemap.risk._spatial.equal_area_crs_for` the bounds of the evidence (the
+        surface lies inside them: make_tasks' own default wherever EPSG:3035 applies). If
+        make_tasks cuts in another CRS, only the parcel ids, order and tree are used.
 
     Returns
     -------
-    PreparedFarmland
+    PreparedTasks
 
     Raises
     ------
     CRSError
-        ``farmland`` or a ``near`` frame is not in EPSG:4326.
+        An input is not in EPSG:4326.
     """
-    require_storage_crs(farmland, what="farmland layer")
-    arrays = []
-    for frame in near:
-        if frame is None:
-            continue
-        if isinstance(frame, gpd.GeoDataFrame | gpd.GeoSeries):
-            require_storage_crs(frame, what="near layer")
-            frame = frame.geometry.array if isinstance(frame, gpd.GeoDataFrame) else frame.array
-        arrays.append(np.asarray(frame, dtype=object))
-    evidence = np.concatenate(arrays) if arrays else np.empty(0, dtype=object)
-    evidence = evidence[~shapely.is_missing(evidence) & ~shapely.is_empty(evidence)]
+    frames = {"farmland": farmland, "hazards": hazards, "footprints": footprints,
+              "casualties": casualties}  # fmt: skip
+    geoms: dict[str, np.ndarray] = {}
+    for name, frame in frames.items():
+        if frame is not None:
+            require_storage_crs(frame, what=f"{name} layer")
+            geoms[name] = np.array(frame.geometry.array, dtype=object)  # a copy: edits show
+    evidence = [geoms[k] for k in ("hazards", "footprints", "casualties") if k in geoms]
+    ev = np.concatenate(evidence) if evidence else np.empty(0, dtype=object)
+    ev = ev[~shapely.is_missing(ev) & ~shapely.is_empty(ev)]
+    eb = shapely.bounds(ev) if len(ev) else np.empty((0, 4))
     if crs is not None:
         crs = CRS.from_user_input(crs)
     else:
-        b = shapely.bounds(evidence) if len(evidence) else np.full((1, 4), np.nan)
         crs = _spatial.equal_area_crs_for(
-            [np.min(b[:, 0]), np.min(b[:, 1]), np.max(b[:, 2]), np.max(b[:, 3])]
+            [eb[:, 0].min(), eb[:, 1].min(), eb[:, 2].max(), eb[:, 3].max()]
+            if len(eb)
+            else [np.nan] * 4
         )
-    ids, rank = _parcel_ids(farmland)
-    geoms = np.asarray(farmland.geometry.array, dtype=object)
-    tree = shapely.STRtree(geoms)
-    metric = np.full(len(geoms), None, dtype=object)
-    if len(evidence) and len(geoms):
-        # bounding boxes only: a cheap superset of the parcels the surface can meet
-        _, hit = tree.query(shapely.box(*shapely.bounds(evidence).T))
-        hit = np.unique(hit)
-        hit = hit[~shapely.is_missing(geoms[hit])]
-        if len(hit):
-            metric[hit] = _valid(_spatial.project(geoms[hit], STORAGE_CRS, crs))
-    return PreparedFarmland(farmland, geoms, ids, rank, tree, crs, metric)
+    parcels = None
+    if farmland is not None:
+        ids, rank = _parcel_ids(farmland)
+        fg = geoms["farmland"]
+        tree = shapely.STRtree(fg)
+        metric = np.full(len(fg), None, dtype=object)
+        if len(eb) and len(fg):
+            # bounding boxes only: a cheap superset of the parcels the surface can meet
+            _, hit = tree.query(shapely.box(*eb.T))
+            hit = np.unique(hit)
+            hit = hit[~shapely.is_missing(fg[hit])]
+            if len(hit):
+                metric[hit] = _valid(_spatial.project(fg[hit], STORAGE_CRS, crs))
+        parcels = _Parcels(ids, rank, tree, metric)
+    return PreparedTasks(
+        frames=frames,
+        geoms=geoms,
+        casualty_buffer_m=casualty_buffer_m,
+        catalogue=catalogue,
+        crs=crs,
+        parcels=parcels,
+        evidence=_metric_evidence(
+            hazards, footprints, casualties, crs, casualty_buffer_m, catalogue
+        ),
+    )
 
 
-def _check_prepared(prepared: PreparedFarmland, farmland: gpd.GeoDataFrame | None) -> None:
-    if farmland is None or prepared.farmland is not farmland:
-        raise ValueError("prepared farmland was made from another farmland frame")
-    current = np.asarray(farmland.geometry.array, dtype=object)
-    if len(current) != len(prepared.geoms) or not all(map(operator.is_, current, prepared.geoms)):
-        raise ValueError("the farmland frame was modified after prepare_farmland")
+def _check_prepared(prepared: PreparedTasks, frames: dict[str, gpd.GeoDataFrame | None]) -> None:
+    """Raise if ``prepared`` was not made from these very frames, or they changed since."""
+    for name in _PREPARED_FRAMES:
+        frame, made = frames[name], prepared.frames[name]
+        if frame is not made:
+            raise ValueError(f"prepared inputs were made from another {name} frame")
+        if frame is None:
+            continue
+        current, before = np.asarray(frame.geometry.array, dtype=object), prepared.geoms[name]
+        if len(current) != len(before) or not all(map(operator.is_, current, before)):
+            raise ValueError(f"the {name} frame was modified after prepare_tasks")
 
 
 def casualty_weights(
@@ -479,7 +513,8 @@ def _split_surface(
     max_size_m: float,
     min_area: float,
     n_threads: int,
-    prepared: PreparedFarmland | None = None,
+    parcels: _Parcels | None = None,
+    parcels_metric: bool = False,
 ) -> _Split:
     """Grid-cut every component, then carve the farmland parcels out of the (small) cells."""
     cells = _grid_pieces(sm, max_size_m, n_threads)
@@ -490,18 +525,16 @@ def _split_surface(
     p_comp = p_row = np.empty(0, dtype=np.intp)
     dropped = 0.0
     if farmland is not None and len(farmland) and len(cell_geom):
-        if prepared is not None:
-            fgeoms, ftree = prepared.geoms, prepared.tree
-        else:
-            fgeoms = np.asarray(farmland.geometry.array, dtype=object)
-            ftree = shapely.STRtree(fgeoms)  # lon/lat: only candidate parcels are projected
+        fgeoms = np.asarray(farmland.geometry.array, dtype=object)
+        # lon/lat tree: only candidate parcels are projected
+        ftree = parcels.tree if parcels is not None else shapely.STRtree(fgeoms)
         sc, cand = _spatial.query_pairs(ftree, s4326, predicate="intersects", n_threads=n_threads)
         cand, sp = np.unique(cand, return_inverse=True)
     else:
         cand = sc = sp = np.empty(0, dtype=np.intp)
     if len(cand):
-        if prepared is not None and _spatial._crs_key(prepared.crs) == _spatial._crs_key(crs):
-            pm = prepared.metric[cand]  # a copy; None where not projected ahead
+        if parcels is not None and parcels_metric:
+            pm = parcels.metric[cand]  # a copy; None where not projected ahead
             late = np.flatnonzero(shapely.is_missing(pm))
             if len(late):
                 pm[late] = _valid(_spatial.project(fgeoms[cand[late]], STORAGE_CRS, crs))
@@ -824,7 +857,7 @@ def make_tasks(
     n_threads: int = _spatial.N_THREADS,
     crs: CRS | str | None = None,
     attribution: bool = False,
-    prepared: PreparedFarmland | None = None,
+    prepared: PreparedTasks | None = None,
 ) -> gpd.GeoDataFrame:
     """Split the hazard surface into tasks and summarise the evidence of each.
 
@@ -859,10 +892,10 @@ def make_tasks(
     attribution : bool
         Also return, in ``.attrs["casualty_task"]``, the row (position in the result) of
         the task each casualty is attributed to, aligned to ``casualties`` (-1: none).
-    prepared : PreparedFarmland, optional
-        :func:`prepare_farmland` of this ``farmland`` frame, made beforehand (e.g. in a thread
-        while the surface is computed): its parcel ids, order, tree and metric parcels are
-        used instead of being computed here. Same result as without it.
+    prepared : PreparedTasks, optional
+        :func:`prepare_tasks` of these very frames, made beforehand (e.g. in a thread while
+        the surface is computed): its parcel ids, order, tree, metric parcels and metric
+        evidence are used instead of being computed here. Same result as without it.
 
     Returns
     -------
@@ -878,7 +911,7 @@ def make_tasks(
         An input is not in EPSG:4326.
     ValueError
         ``max_task_size_m`` or ``half_life_days`` not positive; ``prepared`` made from
-        another frame or the frame's geometries changed since.
+        other frames, or their geometries changed since.
     """
     if not max_task_size_m > 0 or not half_life_days > 0:
         raise ValueError("max_task_size_m and half_life_days must be positive")
@@ -905,8 +938,9 @@ def make_tasks(
     comp_ids = surface["component_id"].astype(str).to_numpy()
 
     if prepared is not None:
-        _check_prepared(prepared, farmland)
-        all_ids, rank = prepared.ids, prepared.rank
+        _check_prepared(prepared, inputs)
+    if prepared is not None and prepared.parcels is not None:
+        all_ids, rank = prepared.parcels.ids, prepared.parcels.rank
     else:
         all_ids, rank = _parcel_ids(farmland)
 
@@ -942,16 +976,26 @@ def _make_tasks(
     min_piece_area_m2: float,
     n_threads: int,
     attribution: bool,
-    prepared: PreparedFarmland | None,
+    prepared: PreparedTasks | None,
 ) -> gpd.GeoDataFrame:
+    same_crs = prepared is not None and _spatial._crs_key(prepared.crs) == _spatial._crs_key(crs)
     split = _split_surface(
-        sm, s4326, farmland, rank, crs, max_task_size_m, min_piece_area_m2, n_threads, prepared
-    )
-    # the evidence in metric form does not depend on the tasks: prepared while the task
-    # frame is assembled (not during the cut, whose temporaries set the peak memory)
-    evidence = background.submit(
-        _metric_evidence, hazards, footprints, casualties, crs, casualty_buffer_m, catalogue
-    )
+        sm, s4326, farmland, rank, crs, max_task_size_m, min_piece_area_m2, n_threads,
+        None if prepared is None else prepared.parcels, same_crs,
+    )  # fmt: skip
+    if (
+        same_crs
+        and prepared.catalogue is catalogue
+        and prepared.casualty_buffer_m == casualty_buffer_m
+    ):
+        evidence: Future = Future()
+        evidence.set_result(prepared.evidence)
+    else:
+        # the evidence in metric form does not depend on the tasks: prepared while the task
+        # frame is assembled (not during the cut, whose temporaries set the peak memory)
+        evidence = background.submit(
+            _metric_evidence, hazards, footprints, casualties, crs, casualty_buffer_m, catalogue
+        )
     # overlay output is valid, but slivers along edges shared by different sources can leave
     # zero-width spikes after cutting: make such pieces valid (keeping the polygonal part)
     task_m = _valid(split.geom)
