@@ -12,6 +12,7 @@ import shapely
 from geopandas.testing import assert_geodataframe_equal
 
 from minemap.risk import _spatial, hazard_surface, make_tasks, strike_footprints
+from minemap.risk.tasks import prepare_tasks
 from tests.risk._fixtures import canonical, metric_box, metric_point
 
 LON, LAT = 30.5, 48.0
@@ -118,3 +119,75 @@ def test_an_error_in_a_job_beside_the_cut_is_raised_by_make_tasks(n_threads):
             n_threads=n_threads,
         )  # fmt: skip
     assert threading.active_count() == before  # the pool was shut down
+
+
+def _prepared_case():
+    """Strikes, one hazard, a casualty whose buffer alone reaches a parcel, strip parcels."""
+    rng = np.random.default_rng(11)
+    strikes = _strikes([tuple(p) for p in rng.uniform(0, 6_000, size=(300, 2))])
+    fp = strike_footprints(strikes)
+    hazards = canonical(
+        "hazards",
+        [metric_box(LON, LAT, 2_000.0, 2_000.0, 900.0, 700.0)],
+        hazard_id=["H0"],
+        hazard_type="CHA",
+        date=pd.Timestamp("2024-03-01"),
+    )
+    casualties = canonical(
+        "casualties",
+        [metric_point(LON, LAT, 20_000.0, 20_000.0), metric_point(LON, LAT, 100.0, 100.0)],
+        incident_id=["I0", "I1"],
+        date=pd.Timestamp("2024-01-01"),
+        killed=1,
+        injured=2,
+    )
+    # strips over the strikes, and one parcel 60 m from the lone casualty (buffer 100 m): its box
+    # meets no evidence's, so make_tasks must project it itself
+    boxes = [(x, y, 40.0, 1_500.0) for x in range(0, 6_000, 60) for y in (0, 3_000)]
+    boxes.append((20_060.0, 19_950.0, 200.0, 100.0))
+    farm = _farmland(boxes)
+    surface = hazard_surface(hazards=hazards, footprints=fp, casualties=casualties)
+    return surface, {"farmland": farm, "hazards": hazards, "footprints": fp,
+                     "casualties": casualties}  # fmt: skip
+
+
+@pytest.mark.parametrize("n_threads", [1, 2])
+def test_prepared_inputs_give_exactly_the_tasks_made_without_them(n_threads):
+    surface, inputs = _prepared_case()
+    plain = make_tasks(surface, **inputs, n_threads=n_threads, attribution=True)
+    prepared = prepare_tasks(**inputs)
+    late = inputs["farmland"]["parcel_id"].iloc[-1]
+    assert prepared.parcels.metric[-1] is None  # not projected ahead...
+    assert plain["parcel_id"].eq(late).any()  # ...yet the surface meets it
+    made = make_tasks(surface, **inputs, n_threads=n_threads, attribution=True, prepared=prepared)
+    assert (plain["kind"] == "parcel").sum() > 100
+    assert_geodataframe_equal(plain, made, check_less_precise=False)
+    casualty_task = plain.attrs.pop("casualty_task")
+    np.testing.assert_array_equal(made.attrs.pop("casualty_task"), casualty_task)
+    assert plain.attrs == made.attrs
+
+
+def test_prepared_inputs_in_another_crs_or_buffer_still_give_the_same_tasks():
+    surface, inputs = _prepared_case()
+    other = "+proj=laea +lat_0=48 +lon_0=30 +x_0=0 +y_0=0 +datum=WGS84 +units=m +no_defs"
+    prepared = prepare_tasks(**inputs, crs=other)  # only ids, order and tree are usable
+    assert_geodataframe_equal(
+        make_tasks(surface, **inputs), make_tasks(surface, **inputs, prepared=prepared)
+    )
+    prepared = prepare_tasks(**inputs)  # default buffers: evidence not valid for 500 m ones
+    plain = make_tasks(surface, **inputs, casualty_buffer_m=500.0)
+    made = make_tasks(surface, **inputs, casualty_buffer_m=500.0, prepared=prepared)
+    assert_geodataframe_equal(plain, made)
+    assert made["casualty_recency"].sum() > 0
+
+
+def test_prepared_inputs_refuse_other_or_edited_frames():
+    surface, inputs = _prepared_case()
+    prepared = prepare_tasks(**inputs)
+    with pytest.raises(ValueError, match="another farmland frame"):
+        make_tasks(surface, **{**inputs, "farmland": inputs["farmland"].copy()}, prepared=prepared)
+    with pytest.raises(ValueError, match="another casualties frame"):
+        make_tasks(surface, **{**inputs, "casualties": None}, prepared=prepared)
+    inputs["hazards"].loc[0, "geometry"] = metric_box(LON, LAT, 0.0, 0.0, 10.0, 10.0)
+    with pytest.raises(ValueError, match="hazards frame was modified"):
+        make_tasks(surface, **inputs, prepared=prepared)
