@@ -107,6 +107,15 @@ def _derived_keys(store: Path) -> list[str]:
     return out.stdout.split()
 
 
+def _wait_for_log(proc: subprocess.Popen, log: Path, text: str, *, timeout_s: float = 120) -> None:
+    """Wait until the server's log has ``text``; fail if the server exits or time runs out."""
+    deadline = time.monotonic() + timeout_s
+    while text not in log.read_text():
+        assert proc.poll() is None, log.read_text()
+        assert time.monotonic() < deadline, f"{text!r} never logged:\n{log.read_text()}"
+        time.sleep(0.3)
+
+
 def test_serve_warms_the_map_when_it_starts_before_any_browser_connects(tmp_path):
     from tests.app.conftest import seed_accounts, seed_store
 
@@ -121,11 +130,7 @@ def test_serve_warms_the_map_when_it_starts_before_any_browser_connects(tmp_path
     try:
         # Nothing but the health check is asked for (it runs no app code): no page, no
         # session. The warm-up still runs the engine, which keeps its surface and tasks.
-        deadline = time.monotonic() + 120
-        while "map warmed in" not in log.read_text():
-            assert proc.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, f"no warm-up at server start:\n{log.read_text()}"
-            time.sleep(0.3)
+        _wait_for_log(proc, log, "map warmed in")
         assert _healthy(url)
         assert _derived_keys(store) != []
         text = log.read_text()
@@ -148,11 +153,7 @@ def test_a_store_that_cannot_be_read_is_not_warmed_and_the_error_text_is_not_log
     log = tmp_path / "serve.log"
     proc = _start(store, port, log, tmp_path)
     try:
-        deadline = time.monotonic() + 120
-        while "not warming the map" not in log.read_text():
-            assert proc.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, f"no warm-up message:\n{log.read_text()}"
-            time.sleep(0.3)
+        _wait_for_log(proc, log, "not warming the map")
         assert _healthy(url)  # the server runs on; the pages show the store's error
         assert "Plantedname" not in log.read_text()
     finally:
