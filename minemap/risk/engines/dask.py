@@ -25,6 +25,7 @@ cluster: install minemap in the workers' environment).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Callable, Iterable
@@ -145,6 +146,14 @@ class DaskEngine:
             self._client.close()
             self._client = None
         if self._cluster is not None:
+            # Workers first (their nannies stop them, heartbeats included), then the
+            # scheduler: a scheduler closed under a worker whose heartbeat is in flight
+            # makes that worker log a traceback on the user's terminal.
+            # (`_correct_state` is SpecCluster's own step that closes the workers scaled
+            # away; should it change, the suppress leaves the old order: scheduler first.)
+            with contextlib.suppress(Exception):  # closing must not fail a finished run
+                self._cluster.scale(0)
+                self._cluster.sync(self._cluster._correct_state)
             self._cluster.close()
             self._cluster = None
 
