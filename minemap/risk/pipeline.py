@@ -534,6 +534,14 @@ def prioritise(
     else:
         footprints = strike_footprints(strikes) if strikes is not None and len(strikes) else None
     step("hazard surface", 0.05)
+    # what every way of cutting the tasks gets (cached, plain, or by an engine)
+    task_inputs: dict[str, Any] = {
+        "farmland": used.get("farmland"),
+        "hazards": used.get("hazards"),
+        "footprints": footprints,
+        "casualties": used.get("casualties"),
+        "as_of": as_of_ts,
+    }
     surface_record: dict[str, Any]
     surface_summary = None
     if engine is None:
@@ -559,16 +567,7 @@ def prioritise(
             from minemap.risk.task_cache import cached_make_tasks
 
             # the tasks of every component the surface kept unchanged are reused
-            tasks_run = cached_make_tasks(
-                surface_cache,
-                run,
-                farmland=used.get("farmland"),
-                hazards=used.get("hazards"),
-                footprints=footprints,
-                casualties=used.get("casualties"),
-                as_of=as_of_ts,
-                reuse=reuse_surface,
-            )
+            tasks_run = cached_make_tasks(surface_cache, run, **task_inputs, reuse=reuse_surface)
             tasks = tasks_run.tasks
             tasks_record = {**tasks_run.to_record(), "summary": tasks_run.summary()}
         else:
@@ -580,23 +579,12 @@ def prioritise(
             )
             surface_record = {"mode": "full", "reason": "no store cache given"}
             step("tasks", 0.2)
-            tasks = make_tasks(
-                surface,
-                farmland=used.get("farmland"),
-                hazards=used.get("hazards"),
-                footprints=footprints,
-                casualties=used.get("casualties"),
-                as_of=as_of_ts,
-            )
+            tasks = make_tasks(surface, **task_inputs)
             tasks_record = {"mode": "full", "reason": "no store cache given"}
     else:
         tasks = engine.build_tasks(
-            hazards=used.get("hazards"),
-            footprints=footprints,
-            casualties=used.get("casualties"),
+            **task_inputs,
             released=used.get("cleared"),
-            farmland=used.get("farmland"),
-            as_of=as_of_ts,
             progress=lambda f: step("hazard surface and tasks", 0.05 + 0.25 * f),
         )
         surface_record = {"mode": "full", "reason": "computed by the engine"}
