@@ -477,21 +477,34 @@ def _tables(cached: _Cached) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray, li
     return table, cached.members, stacked.astype("<f8"), index
 
 
-def _zip(table: pd.DataFrame, members: pd.DataFrame, stacked: np.ndarray, index: list) -> bytes:
-    parts = {}
-    for name, frame in (("surface", table), ("members", members)):
-        buf = io.BytesIO()
-        frame.to_parquet(buf, index=False)
-        parts[f"{name}.parquet"] = buf.getvalue()
-    npy = io.BytesIO()
-    np.save(npy, stacked, allow_pickle=False)
-    parts["boxes.npy"] = npy.getvalue()
-    parts["boxes.json"] = json.dumps(index).encode()
+def _zip_parts(parts: dict[str, bytes | pd.DataFrame]) -> bytes:
+    """An uncompressed zip of ``parts`` in order: frames as ``NAME.parquet``, bytes as given.
+
+    The payload format of both kept caches (this module's surface, ``task_cache``'s tasks).
+    """
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_STORED) as zf:
-        for name, blob in parts.items():
-            zf.writestr(name, blob)
+        for name, part in parts.items():
+            if isinstance(part, pd.DataFrame):
+                buf = io.BytesIO()
+                part.to_parquet(buf, index=False)
+                zf.writestr(f"{name}.parquet", buf.getvalue())
+            else:
+                zf.writestr(name, part)
     return out.getvalue()
+
+
+def _zip(table: pd.DataFrame, members: pd.DataFrame, stacked: np.ndarray, index: list) -> bytes:
+    npy = io.BytesIO()
+    np.save(npy, stacked, allow_pickle=False)
+    return _zip_parts(
+        {
+            "surface": table,
+            "members": members,
+            "boxes.npy": npy.getvalue(),
+            "boxes.json": json.dumps(index).encode(),
+        }
+    )
 
 
 def _encode(cached: _Cached) -> bytes:

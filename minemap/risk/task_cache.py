@@ -67,6 +67,7 @@ from minemap.risk.surface_cache import (
     SurfaceRun,
     _member,
     _module_source,
+    _zip_parts,
     batch_digests,
     surface_params_sha256,
 )
@@ -204,16 +205,10 @@ def _tables(kept: _Kept) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFrame, pd
 
 
 def _zip(meta: dict[str, Any], table: pd.DataFrame, att: pd.DataFrame, sig: pd.DataFrame) -> bytes:
-    parts = {"meta.json": json.dumps(meta).encode()}
-    for name, frame in (("tasks", table), ("attribution", att), ("signatures", sig)):
-        buf = io.BytesIO()
-        frame.to_parquet(buf, index=False)
-        parts[f"{name}.parquet"] = buf.getvalue()
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_STORED) as zf:
-        for name, blob in parts.items():
-            zf.writestr(name, blob)
-    return out.getvalue()
+    meta_json = json.dumps(meta).encode()
+    return _zip_parts(
+        {"meta.json": meta_json, "tasks": table, "attribution": att, "signatures": sig}
+    )
 
 
 def _encode(kept: _Kept) -> bytes:
