@@ -62,10 +62,25 @@ def require_chromium() -> Path:
     pytest.skip(message)
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A free TCP port on localhost."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def start_serve(store: Path | str, port: int, log: Path, *, cwd: Path) -> subprocess.Popen:
+    """``minemap serve`` in a process group of its own, its output in ``log``."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    with log.open("w") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "minemap", "serve", "--store", str(store), "--port", str(port)],
+            cwd=cwd,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
 
 def _feature_collection(features: list[tuple[dict, dict]]) -> str:
@@ -237,17 +252,8 @@ def app_server(tmp_path_factory) -> Iterator[Server]:
     if problems:
         pytest.fail(f"seeding the e2e store failed: {problems}")
     seed_accounts(store)
-    port = _free_port()
-    env = {**os.environ, "PYTHONPATH": str(REPO), "MINEMAP_STORE": str(store)}
-    log = (folder / "server.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "minemap", "serve", "--store", str(store), "--port", str(port)],
-        cwd=REPO,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    port = free_port()
+    proc = start_serve(store, port, folder / "server.log", cwd=REPO)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -259,7 +265,6 @@ def app_server(tmp_path_factory) -> Iterator[Server]:
             except OSError:
                 pass
             if proc.poll() is not None or time.monotonic() > deadline:
-                log.flush()
                 pytest.fail(f"app server did not start:\n{(folder / 'server.log').read_text()}")
             time.sleep(0.3)
         yield Server(url=url, store=store)
@@ -270,7 +275,6 @@ def app_server(tmp_path_factory) -> Iterator[Server]:
                 proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
-        log.close()
 
 
 @pytest.fixture(scope="session")

@@ -4,20 +4,13 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.app.conftest import REPO, free_port, seed_accounts, seed_store, start_serve
 
 
 def _healthy(url: str) -> bool:
@@ -29,28 +22,11 @@ def _healthy(url: str) -> bool:
 
 
 def test_serve_starts_the_app_and_sigterm_stops_the_server_too(tmp_path):
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
     log = tmp_path / "serve.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "minemap",
-                "serve",
-                "--store",
-                "s.gpkg",
-                "--port",
-                str(port),
-            ],
-            cwd=tmp_path,  # the relative store path is resolved here, then passed absolute
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    # the relative store path is resolved in cwd, then passed on absolute
+    proc = start_serve("s.gpkg", port, log, cwd=tmp_path)
     try:
         deadline = time.monotonic() + 60
         while not _healthy(url):
@@ -71,19 +47,6 @@ def test_serve_starts_the_app_and_sigterm_stops_the_server_too(tmp_path):
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
-
-
-def _start(store: Path, port: int, log: Path, cwd: Path) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    with log.open("w") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "minemap", "serve", "--store", str(store), "--port", str(port)],
-            cwd=cwd,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
 
 
 def _derived_keys(store: Path) -> list[str]:
@@ -117,16 +80,14 @@ def _wait_for_log(proc: subprocess.Popen, log: Path, text: str, *, timeout_s: fl
 
 
 def test_serve_warms_the_map_when_it_starts_before_any_browser_connects(tmp_path):
-    from tests.app.conftest import seed_accounts, seed_store
-
     store = tmp_path / "store.gpkg"
     assert seed_store(tmp_path, store) == []
     seed_accounts(store)
     assert _derived_keys(store) == []  # never prioritised
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = tmp_path / "serve.log"
-    proc = _start(store, port, log, tmp_path)
+    proc = start_serve(store, port, log, cwd=tmp_path)
     try:
         # Nothing but the health check is asked for (it runs no app code): no page, no
         # session. The warm-up still runs the engine, which keeps its surface and tasks.
@@ -148,10 +109,10 @@ def test_serve_warms_the_map_when_it_starts_before_any_browser_connects(tmp_path
 def test_a_store_that_cannot_be_read_is_not_warmed_and_the_error_text_is_not_logged(tmp_path):
     store = tmp_path / "broken.gpkg"
     store.write_text("Olena Plantedname was here: not a GeoPackage")
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = tmp_path / "serve.log"
-    proc = _start(store, port, log, tmp_path)
+    proc = start_serve(store, port, log, cwd=tmp_path)
     try:
         _wait_for_log(proc, log, "not warming the map")
         assert _healthy(url)  # the server runs on; the pages show the store's error
