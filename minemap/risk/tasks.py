@@ -733,7 +733,7 @@ def _pair_areas(
     ``intersects`` for other evidence). Circles (``circles`` rows of centre x, y, radius,
     finite radius) are measured without any overlay: the exact area of a regular polygon of
     :func:`~minemap.risk._spatial.circles` intersected with a task has a closed form per task
-    edge (:func:`~minemap.risk._spatial.circle_overlap_areas`, numpy over all pairs). Other
+    edge (:func:`~minemap.risk._spatial.circle_overlap_areas`, a compiled kernel). Other
     evidence goes through :func:`_polygon_pair_areas`.
     """
     if circles is None or not np.isfinite(circles[:, 2]).any():
