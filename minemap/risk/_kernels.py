@@ -164,10 +164,11 @@ def _circle_ring_overlaps(
     for g in range(n_rings):
         s, e = ring_start[g], ring_start[g + 1]
         twice = 0.0
-        x0 = x1 = xy[s, 0]
-        y0 = y1 = xy[s, 1]
+        x0 = x1 = xs = xy[s, 0]
+        y0 = y1 = ys = xy[s, 1]
         for i in range(s, e - 1):
-            twice += xy[i, 0] * xy[i + 1, 1] - xy[i + 1, 0] * xy[i, 1]
+            # shoelace relative to the ring's first point (metric coordinates are ~1e6 m)
+            twice += (xy[i, 0] - xs) * (xy[i + 1, 1] - ys) - (xy[i + 1, 0] - xs) * (xy[i, 1] - ys)
             x0 = min(x0, xy[i + 1, 0])
             x1 = max(x1, xy[i + 1, 0])
             y0 = min(y0, xy[i + 1, 1])
