@@ -436,106 +436,40 @@ def intersection_area(a: np.ndarray, b: np.ndarray, *, n_threads: int = N_THREAD
     )
 
 
-def _polygon_edges(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """All ring edges of polygonal ``geoms``, oriented so that the signed fan area of a
-    geometry's edges is its area (exteriors counter-clockwise, holes clockwise).
+def _rings(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The rings of polygonal ``geoms`` as flat arrays for the compiled kernels.
 
-    Returns (edge start xy (m, 2), edge end xy (m, 2), first edge of each geometry incl. end).
+    Returns (coordinates (n, 2), first coordinate of each ring incl. end, whether each ring is
+    a hole, first ring of each geometry incl. end); rings keep their own orientation. Ring
+    bounds are found by closure in the coordinates (no ring objects are built), checked
+    against the rings GEOS counts; GEOS's own rings are used if the two disagree.
     """
-    oriented = shapely.orient_polygons(geoms, exterior_cw=False)
-    parts, part_of = shapely.get_parts(oriented, return_index=True)
-    rings, ring_of = shapely.get_rings(parts, return_index=True)
-    xy, coord_ring = shapely.get_coordinates(rings, return_index=True)
-    # an edge joins consecutive coordinates of the same ring (rings are closed)
-    same = coord_ring[1:] == coord_ring[:-1]
-    a, b = xy[:-1][same], xy[1:][same]
-    edge_geom = part_of[ring_of[coord_ring[:-1][same]]]
-    counts = np.bincount(edge_geom, minlength=len(geoms))
-    return a, b, np.concatenate([[0], np.cumsum(counts)])
+    from minemap.risk import _kernels
 
-
-def _fan_polygon_area(theta: np.ndarray, radius: np.ndarray, w: float) -> np.ndarray:
-    """∫₀^θ ½ρ² dθ for the regular polygon of ``circles`` (vertex 0 at angle 0, ``w`` = 2π/n):
-    area swept from angle 0 to ``theta`` (any real angle; monotone)."""
-    k = np.floor(theta / w)
-    s = theta - k * w
-    d = radius * np.cos(w / 2.0)
-    rho = d / np.cos(s - w / 2.0)
-    return k * (0.5 * radius * radius * np.sin(w)) + 0.5 * radius * rho * np.sin(s)
-
-
-def _circle_fan_areas(
-    ax: np.ndarray, ay: np.ndarray, bx: np.ndarray, by: np.ndarray, radius: np.ndarray,
-    segments: int,
-) -> np.ndarray:  # fmt: skip
-    """Signed area of (regular ``segments``-gon of circumradius ``radius`` centred at the
-    origin) ∩ triangle(origin, a, b), per row; the sign is the triangle's orientation."""
-    w = 2.0 * np.pi / segments
-    cos_half = np.cos(w / 2.0)
-    cross = ax * by - ay * bx
-    delta = np.arctan2(cross, ax * bx + ay * by)  # signed sweep from a to b, in (-π, π]
-    th_a = np.arctan2(ay, ax)
-    th_b = th_a + delta
-    out = np.zeros(len(ax))
-    ux, uy = bx - ax, by - ay
-    len2 = ux * ux + uy * uy
-    with np.errstate(divide="ignore", invalid="ignore"):
-        t = np.clip(-(ax * ux + ay * uy) / len2, 0.0, 1.0)
-    t[~(len2 > 0)] = 0.0
-    dseg = np.hypot(ax + t * ux, ay + t * uy)
-    na, nb = np.hypot(ax, ay), np.hypot(bx, by)
-    degenerate = np.abs(cross) <= 1e-12 * na * nb + 1e-300
-    # 1. segment never comes within the circumradius: the polygon's own sector area
-    outside = (dseg >= radius) & ~degenerate
-    r = radius[outside]
-    out[outside] = _fan_polygon_area(th_b[outside], r, w) - _fan_polygon_area(th_a[outside], r, w)
-    # 2. both ends inside the polygon: the whole triangle is inside (convexity)
-    rest = np.flatnonzero(~outside & ~degenerate)
-    ta, tb, rr = th_a[rest], th_b[rest], radius[rest] * cos_half
-    ins = (na[rest] * np.cos(ta - np.floor(ta / w) * w - w / 2.0) <= rr) & (
-        nb[rest] * np.cos(tb - np.floor(tb / w) * w - w / 2.0) <= rr
-    )
-    out[rest[ins]] = 0.5 * cross[rest[ins]]
-    general = rest[~ins]
-    if len(general) == 0:
-        return out
-    # 3. general case: split the triangle's angular range at the polygon's vertex angles; in
-    # each sector the region is bounded by the nearer of two lines (chord, edge line)
-    lo = np.minimum(th_a[general], th_b[general])
-    hi = np.maximum(th_a[general], th_b[general])
-    k_lo = np.floor(lo / w)
-    m = (np.floor(hi / w) - k_lo).astype(np.int64) + 1
-    row = np.repeat(np.arange(len(general)), m)
-    k = k_lo[row] + (np.arange(int(m.sum())) - np.repeat(np.cumsum(m) - m, m))
-    alpha = np.maximum(lo[row], k * w)
-    beta = np.minimum(hi[row], (k + 1) * w)
-    # foot of the perpendicular from the centre to the edge's line: distance and direction
-    gt = -(ax[general] * ux[general] + ay[general] * uy[general]) / len2[general]
-    fx = ax[general] + gt * ux[general]
-    fy = ay[general] + gt * uy[general]
-    d_e = np.hypot(fx, fy)[row]
-    phi_e = np.arctan2(fy, fx)[row]
-    dc = (radius[general] * cos_half)[row]
-    phi_c = (k + 0.5) * w
-    # crossing of the chord and the edge line: X cos θ + Y sin θ = 0
-    x = dc * np.cos(phi_e) - d_e * np.cos(phi_c)
-    y = dc * np.sin(phi_e) - d_e * np.sin(phi_c)
-    cross_at = alpha + np.mod(np.arctan2(x, -y) - alpha, np.pi)
-    cross_at = np.where((cross_at > alpha) & (cross_at < beta), cross_at, beta)
-
-    def piece(s: np.ndarray, e: np.ndarray) -> np.ndarray:
-        mid = 0.5 * (s + e)
-        use_c = dc * np.cos(mid - phi_e) <= d_e * np.cos(mid - phi_c)  # chord nearer
-        d = np.where(use_c, dc, d_e)
-        phi = np.where(use_c, phi_c, phi_e)
-        with np.errstate(divide="ignore"):
-            return 0.5 * d * d / (np.cos(s - phi) * np.cos(e - phi)) * np.sin(e - s)
-
-    pieces = piece(alpha, cross_at) + piece(cross_at, beta)
-    pieces[~np.isfinite(pieces)] = 0.0  # zero-width piece on a line through the centre
-    out[general] = np.sign(delta[general]) * np.bincount(row, weights=pieces,
-                                                         minlength=len(general))  # fmt: skip
-    return out
+    multi = shapely.get_type_id(geoms) == 6
+    parts_per_geom = shapely.get_num_geometries(geoms)
+    multi_parts = shapely.get_parts(geoms[multi])
+    part_is_multi = np.repeat(multi, parts_per_geom)  # the multi-polygons' parts, in order
+    part_holes = np.repeat(shapely.get_num_interior_rings(geoms), parts_per_geom)
+    part_holes[part_is_multi] = shapely.get_num_interior_rings(multi_parts)
+    empty = np.repeat(shapely.is_empty(geoms), parts_per_geom)  # an empty part has no ring
+    empty[part_is_multi] = shapely.is_empty(multi_parts)
+    rings_per_part = np.where(empty, 0, 1 + part_holes)
+    n_rings = int(rings_per_part.sum())
+    hole = np.ones(n_rings, dtype=bool)
+    hole[(np.cumsum(rings_per_part) - rings_per_part)[~empty]] = False  # exterior first
+    part_geom = np.repeat(np.arange(len(geoms)), parts_per_geom)
+    rings_per_geom = np.bincount(part_geom, weights=rings_per_part, minlength=len(geoms))
+    geom_ring_start = np.concatenate([[0], np.cumsum(rings_per_geom.astype(np.int64))])
+    xy, coord_geom = shapely.get_coordinates(geoms, return_index=True)
+    geom_start = np.concatenate([[0], np.cumsum(np.bincount(coord_geom, minlength=len(geoms)))])
+    ring_start = _kernels.ring_starts(xy, geom_start, n_rings=n_rings)
+    if ring_start is None:  # a ring touching its own first point: ask GEOS for the rings
+        parts, _ = shapely.get_parts(geoms, return_index=True)
+        rings = shapely.get_rings(parts)
+        counts = shapely.get_num_coordinates(rings)
+        ring_start = np.concatenate([[0], np.cumsum(counts)])
+    return xy, ring_start, hole, geom_ring_start
 
 
 def circle_overlap_areas(
@@ -547,47 +481,49 @@ def circle_overlap_areas(
     *,
     segments: int = 32,
     n_threads: int = N_THREADS,
-    max_edges: int = 400_000,
+    max_edges: int = 1_000_000,
 ) -> np.ndarray:
     """Exact ``area(circles(centre, radius)[circle_idx[i]] ∩ geoms[geom_idx[i]])`` per pair,
-    without building the intersection (numpy only).
+    without building the intersection.
 
     The polygon of :func:`circles` is convex and contains its centre, so the area of its
     intersection with any polygon is the signed sum, over the polygon's ring edges (a, b), of
     area(circle polygon ∩ triangle(centre, a, b)) — each a closed-form sum of triangles (the
-    region of the triangle's angular range below the nearer of the chord and the edge line).
-    Equal to GEOS ``area(intersection)`` up to floating-point rounding (~1e-9 relative).
+    region of the triangle's angular range below the nearer of the chord and the edge line),
+    computed by a compiled kernel (:func:`minemap.risk._kernels.circle_ring_overlaps`) that
+    skips rings whose box is out of the circle's reach. Equal to GEOS
+    ``area(intersection)`` up to floating-point rounding (~1e-9 relative).
     """
+    from minemap.risk import _kernels  # imports numba: only when needed
+
     n = len(circle_idx)
     out = np.zeros(n)
     if n == 0:
         return out
     geoms = np.asarray(geoms, dtype=object)
     # pairs grouped by geometry, cut into chunks of ~max_edges edges; each chunk extracts the
-    # edges of its own geometries only (memory: one chunk's edges, not all of them at once)
+    # rings of its own geometries only (memory: one chunk's coordinates, not all at once)
     order = np.argsort(geom_idx, kind="stable")
     g_sorted = geom_idx[order]
     c_sorted = circle_idx[order]
     weight = shapely.get_num_coordinates(geoms)[g_sorted]  # ≥ edges per pair
     cum = np.concatenate([[0], np.cumsum(weight)])
     cuts = np.searchsorted(cum, np.arange(max_edges, cum[-1], max_edges))
-    bounds = np.unique(np.concatenate([[0], cuts, [n]]))
+    # at least two chunks per thread, so a busy core does not hold back the other
+    even = np.linspace(0, n, 2 * max(n_threads, 1) + 1).astype(np.int64)
+    bounds = np.unique(np.concatenate([[0], cuts, even, [n]]))
     cxs = np.ascontiguousarray(centres[:, 0], dtype="float64")
     cys = np.ascontiguousarray(centres[:, 1], dtype="float64")
+    radius = np.asarray(radius, dtype="float64")
 
     def work(s: int, e: int) -> None:
         used, local = np.unique(g_sorted[s:e], return_inverse=True)
-        a_all, b_all, starts = _polygon_edges(geoms[used])
-        c = (starts[1:] - starts[:-1])[local]
-        pair = np.repeat(np.arange(e - s), c)
-        edge = np.repeat(starts[local] - (np.cumsum(c) - c), c) + np.arange(int(c.sum()))
-        ci = c_sorted[s:e][pair]
-        cx, cy = cxs[ci], cys[ci]
-        fan = _circle_fan_areas(
-            a_all[edge, 0] - cx, a_all[edge, 1] - cy, b_all[edge, 0] - cx, b_all[edge, 1] - cy,
-            radius[ci], segments,
+        xy, ring_start, hole, geom_ring_start = _rings(geoms[used])
+        ci = c_sorted[s:e]
+        out[order[s:e]] = _kernels.circle_ring_overlaps(
+            xy, ring_start, hole, geom_ring_start, local, cxs[ci], cys[ci], radius[ci],
+            segments=segments,
         )  # fmt: skip
-        out[order[s:e]] = np.bincount(pair, weights=fan, minlength=e - s)
 
     spans = list(itertools.pairwise(bounds))
     if n_threads <= 1 or len(spans) < 2:

@@ -158,8 +158,9 @@ def prepare_tasks(
 
     What :func:`make_tasks` needs of the farmland before it can cut the surface (parcel ids
     and their sort order, the parcels' lon/lat STRtree, the metric form of the parcels near
-    the evidence) and the evidence in the metric CRS (hazards, footprints and their circles,
-    casualty points and buffers) do not depend on the surface. Given as
+    the evidence), the evidence in the metric CRS (hazards, footprints and their circles,
+    casualty points and buffers) and the compiled kernels (loaded from numba's cache) do not
+    depend on the surface. Given as
     ``make_tasks(surface, farmland=..., hazards=..., ..., prepared=...)`` with the same
     frames and options, the tasks are exactly those computed without it (same ids, order,
     values, geometries and ``attrs``).
@@ -207,6 +208,9 @@ def prepare_tasks(
             if len(eb)
             else [np.nan] * 4
         )
+    from minemap.risk import _kernels  # numba: loaded here, beside the surface
+
+    _kernels.warm_up()
     parcels = None
     if farmland is not None:
         ids, rank = _parcel_ids(farmland)
@@ -733,7 +737,7 @@ def _pair_areas(
     ``intersects`` for other evidence). Circles (``circles`` rows of centre x, y, radius,
     finite radius) are measured without any overlay: the exact area of a regular polygon of
     :func:`~minemap.risk._spatial.circles` intersected with a task has a closed form per task
-    edge (:func:`~minemap.risk._spatial.circle_overlap_areas`, numpy over all pairs). Other
+    edge (:func:`~minemap.risk._spatial.circle_overlap_areas`, a compiled kernel). Other
     evidence goes through :func:`_polygon_pair_areas`.
     """
     if circles is None or not np.isfinite(circles[:, 2]).any():

@@ -55,6 +55,87 @@ def test_circle_overlap_areas_equal_geos_intersection_areas():
     )
 
 
+def test_circle_overlap_areas_of_pieces_cut_from_the_circle_itself():
+    # tasks cut from a footprint follow the circle polygon's own edges (and share its
+    # vertices): every such edge is on the boundary of the region being measured
+    circle = _spatial.circles(np.array([10.0]), np.array([-5.0]), np.array([150.0]))[0]
+    cutters = [
+        shapely.box(-200, -300, 10, 300),  # half the circle
+        shapely.box(-50, -60, 40, 70),  # a hole punched into it
+        shapely.Point(160, -5).buffer(40),  # a bite across its edge
+        _spatial.circles(np.array([200.0]), np.array([-5.0]), np.array([150.0]))[0],
+    ]
+    pieces = []
+    for cut in cutters:
+        pieces += [circle.intersection(cut), circle.difference(cut), circle.union(cut)]
+    pieces += [circle, shapely.box(-1000, -1000, 1000, 1000).difference(circle)]
+    pieces = np.array(pieces, dtype=object)
+    idx = np.zeros(len(pieces), dtype=np.intp)
+    got = _spatial.circle_overlap_areas(
+        np.array([[10.0, -5.0]]), np.array([150.0]), pieces, idx, np.arange(len(pieces))
+    )
+    expected = shapely.area(shapely.intersection(circle, pieces))
+    np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-6)
+    assert got[-1] < 1e-6  # the plane outside the circle: nothing
+
+
+def test_circle_overlap_areas_do_not_depend_on_threads_or_chunks():
+    rng = np.random.default_rng(11)
+    n = 300
+    centres = rng.uniform(0, 2000, (n, 2))
+    r = rng.uniform(50, 400, n)
+    blobs = shapely.buffer(shapely.points(rng.uniform(0, 2000, (60, 2))), 150, quad_segs=4)
+    geoms = np.array(list(shapely.get_parts(shapely.union_all(blobs))), dtype=object)
+    tree = shapely.STRtree(geoms)
+    ci, gi = tree.query(shapely.buffer(shapely.points(centres), r))
+    runs = [
+        _spatial.circle_overlap_areas(centres, r, geoms, ci, gi, n_threads=t, max_edges=m)
+        for t, m in ((1, 1_000_000), (2, 1_000_000), (2, 37), (1, 500))
+    ]
+    assert len(ci) > 100
+    for other in runs[1:]:
+        assert other.tobytes() == runs[0].tobytes()  # bit for bit
+
+
+def test_rings_match_geos_rings():
+    box_with_holes = shapely.box(0, 0, 100, 100).difference(
+        shapely.union_all([shapely.box(10, 10, 20, 20), shapely.box(50, 50, 60, 70)])
+    )
+    multi = shapely.MultiPolygon([box_with_holes, shapely.box(200, 0, 210, 10)])
+    geoms = np.array(
+        [
+            shapely.box(0, 0, 1, 1),
+            shapely.Polygon(),
+            multi,
+            shapely.reverse(box_with_holes),
+            shapely.from_wkt("MULTIPOLYGON EMPTY"),
+            shapely.box(5, 5, 6, 6),
+        ],
+        dtype=object,
+    )
+    # an (invalid) ring passing twice through its first point: closure would see two rings,
+    # so the rings GEOS reports are used
+    bow_tie = shapely.Polygon([(0, 0), (1, 2), (-1, 2), (0, 0), (1, -2), (-1, -2), (0, 0)])
+    _check_rings(geoms)
+    _check_rings(np.append(geoms, bow_tie))
+
+
+def _check_rings(geoms: np.ndarray) -> None:
+    xy, ring_start, hole, geom_ring_start = _spatial._rings(geoms)
+    parts, part_of = shapely.get_parts(geoms, return_index=True)
+    rings, ring_of = shapely.get_rings(parts, return_index=True)
+    assert list(geom_ring_start) == list(
+        np.concatenate([[0], np.cumsum(np.bincount(part_of[ring_of], minlength=len(geoms)))])
+    )
+    assert len(ring_start) == len(rings) + 1 == len(hole) + 1
+    for k, ring in enumerate(rings):
+        np.testing.assert_array_equal(
+            xy[ring_start[k] : ring_start[k + 1]], shapely.get_coordinates(ring)
+        )
+    expected_hole = np.r_[False, ring_of[1:] == ring_of[:-1]]  # not a part's first ring
+    np.testing.assert_array_equal(hole, expected_hole)
+
+
 def test_hazard_inside_one_parcel_is_one_parcel_task_of_its_own_area():
     # a 300 m hazard square inside a 1 km field: the cell lies wholly in the parcel (fast path,
     # no overlay), so the task is the whole hazard, on farmland, with no grid remainder
