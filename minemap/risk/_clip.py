@@ -122,13 +122,13 @@ def convex_clip_pairs(
     out = np.full(n, None, dtype=object)
     if n == 0:
         return out, np.zeros(0, dtype=bool)
-    from minemap.risk import _clip_kernels as K  # numba: compiled or loaded on first use
+    from minemap.risk import _clip_kernels as kern  # numba: compiled or loaded on first use
 
     us, s_pos = np.unique(si, return_inverse=True)
     uc, c_pos = np.unique(ci, return_inverse=True)
-    S = _ragged(np.asarray(subject, dtype=object)[us])
-    Q = K.convex_rings(*_ragged(np.asarray(clip, dtype=object)[uc]), eps_rel)
-    max_n = int(np.diff(S[2]).max()) if len(S[2]) > 1 else 0
+    subj = _ragged(np.asarray(subject, dtype=object)[us])
+    conv = kern.convex_rings(*_ragged(np.asarray(clip, dtype=object)[uc]), eps_rel)
+    max_n = int(np.diff(subj[2]).max()) if len(subj[2]) > 1 else 0
     s_pos = s_pos.astype(np.int64)
     c_pos = c_pos.astype(np.int64)
     status = np.zeros(n, dtype=np.int64)
@@ -140,7 +140,7 @@ def convex_clip_pairs(
 
     def count(chunk: tuple[int, int]) -> None:
         a, b = chunk
-        K.run(*S, s_pos[a:b], *Q, c_pos[a:b], eps_rel,
+        kern.run(*subj, s_pos[a:b], *conv, c_pos[a:b], eps_rel,
               status[a:b], n_coords[a:b], n_rings[a:b], n_pieces[a:b],
               empty_f, empty_f, empty_i, empty_i, False, max_n)  # fmt: skip
 
@@ -164,7 +164,7 @@ def convex_clip_pairs(
 
     def write(chunk: tuple[int, int]) -> None:
         a, b = chunk
-        K.run(*S, s_pos[a:b], *Q, c_pos[a:b], eps_rel,
+        kern.run(*subj, s_pos[a:b], *conv, c_pos[a:b], eps_rel,
               status[a:b], c_start[a:b], r_start[a:b], p_start[a:b],
               ox, oy, o_ring, o_poly, True, max_n)  # fmt: skip
 
@@ -182,13 +182,13 @@ def convex_clip_pairs(
             # owner[sel] is sorted: its rank among the pairs with several pieces
             multi = shapely.multipolygons(pieces[sel], indices=np.searchsorted(several, owner[sel]))
             out[several] = multi
-    empty = (status == K.PIECES) & (n_pieces == 0)
+    empty = (status == kern.PIECES) & (n_pieces == 0)
     out[empty] = _EMPTY
-    is_subject = status == K.SUBJECT
+    is_subject = status == kern.SUBJECT
     out[is_subject] = np.asarray(subject, dtype=object)[si[is_subject]]
-    is_clip = status == K.CLIP
+    is_clip = status == kern.CLIP
     out[is_clip] = np.asarray(clip, dtype=object)[ci[is_clip]]
-    done = status != K.FALLBACK
+    done = status != kern.FALLBACK
     # safety net: anything invalid (a case the checks above missed) goes to GEOS
     built = np.flatnonzero(done & (n_pieces > 0))
     if len(built):
