@@ -76,6 +76,14 @@ def convex_rings(x, y, ring, poly, geom, eps_rel):
 
 
 @_njit
+def _apart(ax, ay, bx, by, box):
+    """The segment's box misses ``box``."""
+    return (
+        max(ax, bx) < box[0] or min(ax, bx) > box[2] or max(ay, by) < box[1] or min(ay, by) > box[3]
+    )
+
+
+@_njit
 def clip_pair(sx, sy, s_ring, s_poly, s_geom, sg, qx, qy, nx, ny, ln, box, eps,
               ox, oy, o_ring, o_poly, counts, write,
               vi, kind, cx, cy, key, kedge, edge):  # fmt: skip
@@ -115,9 +123,12 @@ def clip_pair(sx, sy, s_ring, s_poly, s_geom, sg, qx, qy, nx, ny, ln, box, eps,
                 return FALLBACK, nc, nr, npc
             n_in = 0
             for i in range(n):
+                x, y = sx[s + i], sy[s + i]
+                if x < box[0] or x > box[2] or y < box[1] or y > box[3]:
+                    continue  # outside the clip's box grown by eps: outside, not near
                 g = np.inf
                 for k in range(m):
-                    d = (sx[s + i] - qx[k]) * nx[k] + (sy[s + i] - qy[k]) * ny[k]
+                    d = (x - qx[k]) * nx[k] + (y - qy[k]) * ny[k]
                     if d < g:
                         g = d
                 if abs(g) < eps:
@@ -129,6 +140,8 @@ def clip_pair(sx, sy, s_ring, s_poly, s_geom, sg, qx, qy, nx, ny, ln, box, eps,
             for i in range(n if not write else 0):
                 ax, ay = sx[s + i], sy[s + i]
                 bx, by = sx[s + i + 1], sy[s + i + 1]
+                if _apart(ax, ay, bx, by, box):
+                    continue
                 ux, uy = bx - ax, by - ay
                 l2 = ux * ux + uy * uy
                 for k in range(m):
@@ -157,6 +170,8 @@ def clip_pair(sx, sy, s_ring, s_poly, s_geom, sg, qx, qy, nx, ny, ln, box, eps,
             all_inside = False
             # all vertices outside: an edge may still cut a corner of the clip
             for i in range(n):
+                if _apart(sx[s + i], sy[s + i], sx[s + i + 1], sy[s + i + 1], box):
+                    continue
                 t0, t1 = 0.0, 1.0
                 for k in range(m):
                     dp = (sx[s + i] - qx[k]) * nx[k] + (sy[s + i] - qy[k]) * ny[k]
@@ -216,6 +231,8 @@ def clip_pair(sx, sy, s_ring, s_poly, s_geom, sg, qx, qy, nx, ny, ln, box, eps,
         k_n = 0
         for i in range(n):
             a, b = vi[i], vi[i + 1]
+            if _apart(sx[a], sy[a], sx[b], sy[b], box):
+                continue
             t0, t1 = 0.0, 1.0
             e_in, e_out = -1, -1
             for k in range(m):
