@@ -30,40 +30,15 @@ depend on the number of threads.
 
 from __future__ import annotations
 
-import contextlib
-import importlib
 import itertools
-import sys
-import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import shapely
 
-__all__ = ["convex_clip_pairs", "preload"]
+__all__ = ["convex_clip_pairs"]
 
 _EMPTY = shapely.Polygon()
-
-
-_KERNELS_MODULE = "minemap.risk._clip_kernels"
-
-
-def preload() -> None:
-    """Start importing numba and loading the compiled kernels in a background thread.
-
-    The import and the load from numba's cache take ~1 s of mostly GIL-holding work; started
-    before a stretch of GEOS work (which releases the GIL), they are mostly hidden. Errors are
-    not reported here: :func:`convex_clip_pairs` imports the module again and raises them.
-    """
-    if _KERNELS_MODULE in sys.modules:
-        return
-
-    def load() -> None:
-        # an import error is raised again, in the caller's thread, on use
-        with contextlib.suppress(Exception):
-            importlib.import_module(_KERNELS_MODULE)
-
-    threading.Thread(target=load, name="minemap-clip-preload", daemon=True).start()
 
 
 def _ragged(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -147,7 +122,7 @@ def convex_clip_pairs(
     out = np.full(n, None, dtype=object)
     if n == 0:
         return out, np.zeros(0, dtype=bool)
-    kern = importlib.import_module(_KERNELS_MODULE)  # numba: compiled or loaded on first use
+    from minemap.risk import _clip_kernels as kern  # numba: compiled or loaded on first use
 
     us, s_pos = np.unique(si, return_inverse=True)
     uc, c_pos = np.unique(ci, return_inverse=True)

@@ -71,7 +71,6 @@ from shapely.errors import GEOSException
 from minemap.geometry import require_storage_crs
 from minemap.risk import _spatial
 from minemap.risk._clip import convex_clip_pairs
-from minemap.risk._clip import preload as clip_preload
 from minemap.risk.catalogue import MunitionCatalogue
 from minemap.risk.surface import _difference, _union, _valid, casualty_buffers
 from minemap.settings import STORAGE_CRS
@@ -519,8 +518,6 @@ def _split_surface(
     parcels_metric: bool = False,
 ) -> _Split:
     """Grid-cut every component, then carve the farmland parcels out of the (small) cells."""
-    if n_threads > 1 and farmland is not None and len(farmland) and len(sm):
-        clip_preload()  # numba's import and kernel load, beside the GEOS work of the cut
     cells = _grid_pieces(sm, max_size_m, n_threads)
     cell_comp, cell_i, cell_j = cells.comp, cells.i, cells.j
     cell_geom = _valid(cells.geom)
