@@ -36,7 +36,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import shapely
 
-__all__ = ["convex_clip_pairs"]
+__all__ = ["convex_clip_pairs", "warm_up"]
 
 _EMPTY = shapely.Polygon()
 
@@ -202,3 +202,15 @@ def convex_clip_pairs(
         out[bad] = None
         done[bad] = False
     return out, done
+
+
+def warm_up() -> None:
+    """Load the kernels from numba's on-disk cache (or compile them, on a machine's first run)
+    with one small pair, so that a later call does not pay for it."""
+    convex_clip_pairs(
+        np.array([shapely.box(0.0, 0.0, 2.0, 2.0)], dtype=object),
+        np.zeros(1, dtype=np.int64),
+        np.array([shapely.box(1.0, 1.0, 3.0, 3.0)], dtype=object),
+        np.zeros(1, dtype=np.int64),
+        n_threads=1,
+    )

@@ -444,7 +444,7 @@ def _rings(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nd
     bounds are found by closure in the coordinates (no ring objects are built), checked
     against the rings GEOS counts; GEOS's own rings are used if the two disagree.
     """
-    from minemap.risk import _kernels
+    from minemap.risk import _circle_kernels as _kernels
 
     multi = shapely.get_type_id(geoms) == 6
     parts_per_geom = shapely.get_num_geometries(geoms)
@@ -490,11 +490,11 @@ def circle_overlap_areas(
     intersection with any polygon is the signed sum, over the polygon's ring edges (a, b), of
     area(circle polygon ∩ triangle(centre, a, b)) — each a closed-form sum of triangles (the
     region of the triangle's angular range below the nearer of the chord and the edge line),
-    computed by a compiled kernel (:func:`minemap.risk._kernels.circle_ring_overlaps`) that
+    computed by a compiled kernel (:func:`minemap.risk._circle_kernels.circle_ring_overlaps`) that
     skips rings whose box is out of the circle's reach. Equal to GEOS
     ``area(intersection)`` up to floating-point rounding (~1e-9 relative).
     """
-    from minemap.risk import _kernels  # imports numba: only when needed
+    from minemap.risk import _circle_kernels as _kernels  # numba: only when needed
 
     n = len(circle_idx)
     out = np.zeros(n)
