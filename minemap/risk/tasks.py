@@ -55,6 +55,7 @@ Evidence per task
 
 from __future__ import annotations
 
+import itertools
 import math
 import operator
 from collections.abc import Mapping
@@ -209,9 +210,10 @@ def prepare_tasks(
             if len(eb)
             else [np.nan] * 4
         )
-    from minemap.risk import _kernels  # numba: loaded here, beside the surface
+    from minemap.risk import _circle_kernels, _clip  # numba: loaded here, beside the surface
 
-    _kernels.warm_up()
+    _circle_kernels.warm_up()
+    _clip.warm_up()
     parcels = None
     if farmland is not None:
         ids, rank = _parcel_ids(farmland)
@@ -373,6 +375,67 @@ def _polygonal_array(geoms: np.ndarray) -> np.ndarray:
             for g in geoms[odd]
         ]
     return geoms
+
+
+def _group_unions(
+    geoms: np.ndarray, starts: np.ndarray, ends: np.ndarray, n_threads: int
+) -> np.ndarray:
+    """``_union(geoms[starts[k]:ends[k]])`` for every k, the same geometries, but by
+    vectorised GEOS calls on rows padded with None (``union_all(axis=1)`` skips None), so
+    the GIL is not taken per group. Groups of one are their member; a group that GEOS cannot
+    unite goes through :func:`_union` (which snaps it to a 1 cm grid)."""
+    sizes = ends - starts
+    out = np.empty(len(starts), dtype=object)
+    one = np.flatnonzero(sizes == 1)
+    out[one] = geoms[starts[one]]
+    many = np.flatnonzero(sizes > 1)
+    if len(many) == 0:
+        return out
+    many = many[np.argsort(sizes[many], kind="stable")]  # similar widths share a chunk
+    bounds = np.unique(np.r_[0 : len(many) : 500, len(many)])
+
+    def rows(s: int, e: int) -> None:
+        idx = many[s:e]
+        size = sizes[idx]
+        grid = np.full((len(idx), int(size.max())), None, dtype=object)
+        col = np.arange(int(size.sum())) - np.repeat(np.cumsum(size) - size, size)
+        grid[np.repeat(np.arange(len(idx)), size), col] = geoms[np.repeat(starts[idx], size) + col]
+        try:
+            out[idx] = shapely.union_all(grid, axis=1)
+        except GEOSException:
+            for k, g in enumerate(idx):
+                out[g] = _union(grid[k][: size[k]])
+
+    spans = list(itertools.pairwise(bounds))
+    if n_threads <= 1 or len(spans) < 2:
+        for se in spans:
+            rows(*se)
+    else:
+        with ThreadPoolExecutor(max_workers=n_threads) as pool:
+            list(pool.map(lambda se: rows(*se), spans))
+    return out
+
+
+def _differences(a: np.ndarray, b: np.ndarray, n_threads: int) -> np.ndarray:
+    """``_difference(a[i], b[i])`` for every i, by vectorised GEOS calls (same geometries)."""
+
+    def op(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        try:
+            out = shapely.difference(x, y)
+        except GEOSException:
+            return np.array([_difference(g, c) for g, c in zip(x, y, strict=True)], dtype=object)
+        odd = np.flatnonzero(~np.isin(shapely.get_type_id(out), (3, 6)))
+        for i in odd:
+            out[i] = _difference(x[i], y[i])
+        return out
+
+    if len(a) == 0:
+        return np.empty(0, dtype=object)
+    return np.concatenate(
+        _spatial.parallel_chunks(
+            op, a, b, n_threads=n_threads, min_chunk=500, n_chunks=8 * n_threads
+        )
+    )
 
 
 def _run_balanced(work, weights: np.ndarray, n_threads: int) -> None:
@@ -587,35 +650,35 @@ def _split_surface(
         open_cells = np.flatnonzero(~filled)
         cut_back = np.zeros(len(pieces), dtype=bool)  # pieces that lost an overlap
 
-        def work(positions: np.ndarray) -> None:
-            for p in open_cells[positions]:
-                s, e = starts[p], ends[p]
-                total = float(area[s:e].sum())
-                if abs(total - cell_area[cells_with[p]]) <= 1e-7 * total:
-                    # the pieces fill the cell exactly: no remainder and no overlap (overlap
-                    # would need an equally large gap to cancel out) — skip the overlays
-                    cell_geom[cells_with[p]] = _EMPTY
-                    continue
-                group = pieces[s:e]
-                # the remainder is the cell minus the kept parcels themselves: the same set as
-                # minus their pieces, but the parcels' few straight edges are cheaper to unite
-                # and cut with than the pieces (whose edges follow the cell), and cutting with
-                # them leaves no rounding slivers along the cell's own boundary
-                whole = pm[pj[s:e]]
-                union = _union(whole)
-                whole_area = float(pm_area[pj[s:e]].sum())
-                if e - s > 1 and shapely.area(union) < whole_area - max(1e-6 * whole_area, 0.01):
-                    # overlapping parcels (dirty cadastre): the parcel whose id sorts first
-                    # keeps the overlap, later ones lose it — tasks never overlap
-                    taken = group[0]
-                    for k in range(s + 1, e):
-                        original = pieces[k]
-                        pieces[k] = _difference(original, taken)
-                        cut_back[k] = True
-                        taken = _union(np.array([taken, original], dtype=object))
-                cell_geom[cells_with[p]] = _difference(cell_geom[cells_with[p]], union)
-
-        _run_balanced(work, (ends - starts)[open_cells].astype("float64"), n_threads)
+        # the pieces of the open cells that still fill them (within 1e-7): no remainder and
+        # no overlap (overlap would need an equally large gap to cancel out)
+        full = (
+            np.abs(sums[open_cells] - cell_area[cells_with[open_cells]]) <= 1e-7 * sums[open_cells]
+        )
+        cell_geom[cells_with[open_cells[full]]] = _EMPTY
+        open_cells = open_cells[~full]
+        # the remainder is the cell minus the kept parcels themselves: the same set as minus
+        # their pieces, but the parcels' few straight edges are cheaper to unite and cut with
+        # than the pieces (whose edges follow the cell), and cutting with them leaves no
+        # rounding slivers along the cell's own boundary
+        o_s, o_e = starts[open_cells], ends[open_cells]
+        unions = _group_unions(pm[pj], o_s, o_e, n_threads)
+        whole_area = np.add.reduceat(pm_area[pj], starts)[open_cells] if len(pj) else sums[:0]
+        tol = np.maximum(1e-6 * whole_area, 0.01)
+        overlapping = (o_e - o_s > 1) & (shapely.area(unions) < whole_area - tol)
+        for p in open_cells[overlapping]:
+            # overlapping parcels (dirty cadastre): the parcel whose id sorts first keeps the
+            # overlap, later ones lose it — tasks never overlap
+            s, e = starts[p], ends[p]
+            taken = pieces[s]
+            for k in range(s + 1, e):
+                original = pieces[k]
+                pieces[k] = _difference(original, taken)
+                cut_back[k] = True
+                taken = _union(np.array([taken, original], dtype=object))
+        cell_geom[cells_with[open_cells]] = _differences(
+            cell_geom[cells_with[open_cells]], unions, n_threads
+        )
         area[cut_back] = shapely.area(pieces[cut_back])
         keep = area >= min_area
         dropped += float(area[~keep].sum())
@@ -632,12 +695,8 @@ def _split_surface(
         merged = pieces[first].copy()
         several = np.flatnonzero(last - first > 1)
 
-        def unite(positions: np.ndarray) -> None:
-            for g in several[positions]:
-                merged[g] = _union(pieces[first[g] : last[g]])
-
         if len(several):
-            _run_balanced(unite, (last - first)[several].astype("float64"), n_threads)
+            merged[several] = _group_unions(pieces, first[several], last[several], n_threads)
         p_geom, p_comp, p_row = merged, comp[first], cand[pj[first]]
 
     g_area = shapely.area(cell_geom) if len(cell_geom) else np.empty(0)
