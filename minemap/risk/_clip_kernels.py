@@ -21,6 +21,19 @@ _njit = numba.njit(cache=True, nogil=True)
 
 
 @_njit
+def _point_in_ring(sx, sy, s, n, px, py):
+    """Whether (px, py) lies inside the ring of n edges starting at coordinate s (even-odd)."""
+    inside = False
+    for i in range(n):
+        ay, by = sy[s + i], sy[s + i + 1]
+        if (ay > py) != (by > py):
+            xc = sx[s + i] + (py - ay) * (sx[s + i + 1] - sx[s + i]) / (by - ay)
+            if xc > px:
+                inside = not inside
+    return inside
+
+
+@_njit
 def convex_rings(x, y, ring, poly, geom, eps_rel):
     """Each geometry's ring as a strictly convex CCW ring (no closing point), with the unit
     inward normal and length of each edge; no vertices for any other geometry.
@@ -186,15 +199,7 @@ def clip_pair(sx, sy, s_ring, s_poly, s_geom, sg, qx, qy, nx, ny, ln, box, eps,
                 if t0 < t1:
                     return FALLBACK, nc, nr, npc
             # or surround it (then the clip is in the hole: left to GEOS)
-            inside = False
-            px, py = qx[0], qy[0]
-            for i in range(n):
-                ay, by = sy[s + i], sy[s + i + 1]
-                if (ay > py) != (by > py):
-                    xc = sx[s + i] + (py - ay) * (sx[s + i + 1] - sx[s + i]) / (by - ay)
-                    if xc > px:
-                        inside = not inside
-            if inside:
+            if _point_in_ring(sx, sy, s, n, qx[0], qy[0]):
                 return FALLBACK, nc, nr, npc
         if ext_inside:
             # the part is inside the clip: it is its own piece (with all its holes)
@@ -273,15 +278,7 @@ def clip_pair(sx, sy, s_ring, s_poly, s_geom, sg, qx, qy, nx, ny, ln, box, eps,
         ext_cross = k_n
         if ext_cross == 0:
             # no crossing: the clip is inside the exterior or apart from it
-            inside = False
-            px, py = qx[0], qy[0]
-            for i in range(n):
-                ay, by = sy[s + i], sy[s + i + 1]
-                if (ay > py) != (by > py):
-                    xc = sx[s + i] + (py - ay) * (sx[s + i + 1] - sx[s + i]) / (by - ay)
-                    if xc > px:
-                        inside = not inside
-            if inside:
+            if _point_in_ring(sx, sy, s, n, qx[0], qy[0]):
                 clip_in = True
                 if n_inner_holes:
                     return FALLBACK, nc, nr, npc
