@@ -34,7 +34,7 @@ from minemap.risk.surface import (
     hazard_surface,
     update_surface,
 )
-from minemap.risk.tasks import attribute_points, make_tasks
+from minemap.risk.tasks import attribute_points, load_kernels, make_tasks
 from minemap.risk.weights import Weights, default_weights, load_weights
 
 __all__ = [
@@ -58,6 +58,7 @@ __all__ = [
     "hazard_surface",
     "kendall_tau_b",
     "load_catalogue",
+    "load_kernels",
     "load_land_values",
     "load_weights",
     "make_tasks",

@@ -80,6 +80,7 @@ __all__ = [
     "PreparedTasks",
     "attribute_points",
     "casualty_weights",
+    "load_kernels",
     "make_tasks",
     "prepare_tasks",
 ]
@@ -109,6 +110,20 @@ def _parcel_ids(farmland: gpd.GeoDataFrame | None) -> tuple[np.ndarray, np.ndarr
     rank = np.empty(len(all_ids), dtype=np.intp)
     rank[np.argsort(all_ids, kind="stable")] = np.arange(len(all_ids))
     return all_ids, rank
+
+
+def load_kernels() -> None:
+    """Load the compiled (numba) kernels :func:`make_tasks` uses from numba's on-disk cache.
+
+    On a machine's first run they are compiled (~25 s, once; cached beside the package, else
+    in numba's user cache); later processes load them in ~0.5 s. :func:`make_tasks` loads
+    them on first use anyway: call this ahead (a server's start, a test run's set-up) to keep
+    that time out of the first task split.
+    """
+    from minemap.risk import _circle_kernels, _clip
+
+    _circle_kernels.warm_up()
+    _clip.warm_up()
 
 
 @dataclass(frozen=True, eq=False)
@@ -209,10 +224,7 @@ def prepare_tasks(
             if len(eb)
             else [np.nan] * 4
         )
-    from minemap.risk import _circle_kernels, _clip  # numba: loaded here, beside the surface
-
-    _circle_kernels.warm_up()
-    _clip.warm_up()
+    load_kernels()  # numba: loaded here, beside the surface
     parcels = None
     if farmland is not None:
         ids, rank = _parcel_ids(farmland)
