@@ -30,11 +30,10 @@ depend on the number of threads.
 
 from __future__ import annotations
 
-import itertools
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
 import shapely
+
+from minemap.risk import _spatial
 
 __all__ = ["convex_clip_pairs", "warm_up"]
 
@@ -77,10 +76,10 @@ def _ragged(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.n
     )
 
 
-def _chunks(n: int, n_threads: int) -> list[tuple[int, int]]:
+def _chunks(n: int, n_threads: int) -> np.ndarray:
+    """Bounds of the chunks of ``n`` pairs: 8 per thread, one below 2,000 pairs."""
     k = 1 if n_threads <= 1 or n < 2000 else 8 * n_threads
-    bounds = np.linspace(0, n, k + 1).astype(np.int64)
-    return [(int(s), int(e)) for s, e in itertools.pairwise(bounds) if e > s]
+    return np.unique(np.linspace(0, n, k + 1).astype(np.int64))
 
 
 def convex_clip_pairs(
@@ -138,20 +137,12 @@ def convex_clip_pairs(
     chunks = _chunks(n, n_threads)
     empty_f, empty_i = np.empty(0), np.empty(0, dtype=np.int64)
 
-    def count(chunk: tuple[int, int]) -> None:
-        a, b = chunk
+    def count(a: int, b: int) -> None:
         kern.run(*subj, s_pos[a:b], *conv, c_pos[a:b], eps_rel,
               status[a:b], n_coords[a:b], n_rings[a:b], n_pieces[a:b],
               empty_f, empty_f, empty_i, empty_i, False, max_n)  # fmt: skip
 
-    def _map(fn) -> None:
-        if len(chunks) == 1:
-            fn(chunks[0])
-        else:
-            with ThreadPoolExecutor(max_workers=n_threads) as pool:
-                list(pool.map(fn, chunks))
-
-    _map(count)
+    _spatial.run_spans(count, chunks, n_threads=n_threads)
     # positions of each pair's output: coordinates, rings and pieces as exclusive prefix sums
     c_start = np.r_[0, np.cumsum(n_coords)[:-1]]
     r_start = np.r_[0, np.cumsum(n_rings)[:-1]]
@@ -162,13 +153,12 @@ def convex_clip_pairs(
     o_poly = np.empty(tp + 1, dtype=np.int64)
     o_ring[tr], o_poly[tp] = tc, tr
 
-    def write(chunk: tuple[int, int]) -> None:
-        a, b = chunk
+    def write(a: int, b: int) -> None:
         kern.run(*subj, s_pos[a:b], *conv, c_pos[a:b], eps_rel,
               status[a:b], c_start[a:b], r_start[a:b], p_start[a:b],
               ox, oy, o_ring, o_poly, True, max_n)  # fmt: skip
 
-    _map(write)
+    _spatial.run_spans(write, chunks, n_threads=n_threads)
     if tp:
         pieces = shapely.from_ragged_array(
             shapely.GeometryType.POLYGON, np.column_stack([ox, oy]), (o_ring, o_poly)
@@ -192,12 +182,12 @@ def convex_clip_pairs(
     # safety net: anything invalid (a case the checks above missed) goes to GEOS
     built = np.flatnonzero(done & (n_pieces > 0))
     if len(built):
-        parts = [out[built[a:b]] for a, b in _chunks(len(built), n_threads)]
-        if len(parts) == 1:
-            valid = shapely.is_valid(parts[0])
-        else:
-            with ThreadPoolExecutor(max_workers=n_threads) as pool:
-                valid = np.concatenate(list(pool.map(shapely.is_valid, parts)))
+        valid = np.concatenate(
+            _spatial.parallel_chunks(
+                shapely.is_valid, out[built], n_threads=n_threads, min_chunk=1000,
+                n_chunks=8 * n_threads,
+            )
+        )  # fmt: skip
         bad = built[~valid]
         out[bad] = None
         done[bad] = False

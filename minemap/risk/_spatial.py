@@ -152,6 +152,18 @@ def parallel_chunks(
         return list(pool.map(lambda p: func(*p), parts))
 
 
+def run_spans(work: Callable[[int, int], None], bounds: Sequence[int], *, n_threads: int) -> None:
+    """``work(s, e)`` for each span between consecutive ``bounds``, on ``n_threads`` threads
+    taking the next span when free (in the calling thread with one thread or one span)."""
+    spans = list(itertools.pairwise(int(b) for b in bounds))
+    if n_threads <= 1 or len(spans) < 2:
+        for s, e in spans:
+            work(s, e)
+    else:
+        with ThreadPoolExecutor(max_workers=n_threads) as pool:
+            list(pool.map(lambda se: work(*se), spans))
+
+
 def chunk_bounds(n: int, n_threads: int, min_chunk: int, n_chunks: int | None) -> np.ndarray:
     """Row bounds of the chunks :func:`parallel_chunks` cuts ``n`` rows into."""
     k = n_threads if n_chunks is None else max(n_threads, min(n_chunks, n // max(min_chunk, 1)))
@@ -525,11 +537,5 @@ def circle_overlap_areas(
             segments=segments,
         )  # fmt: skip
 
-    spans = list(itertools.pairwise(bounds))
-    if n_threads <= 1 or len(spans) < 2:
-        for s, e in spans:
-            work(s, e)
-    else:
-        with ThreadPoolExecutor(max_workers=n_threads) as pool:
-            list(pool.map(lambda se: work(*se), spans))
+    run_spans(work, bounds, n_threads=n_threads)
     return np.clip(out, 0.0, None)

@@ -55,7 +55,6 @@ Evidence per task
 
 from __future__ import annotations
 
-import itertools
 import math
 import operator
 from collections.abc import Mapping
@@ -194,7 +193,7 @@ def prepare_tasks(
         The equal-area CRS :func:`make_tasks` will cut in. Default:
         :func:`~minemap.risk._spatial.equal_area_crs_for` the bounds of the evidence (the
         surface lies inside them: make_tasks' own default wherever EPSG:3035 applies). If
-        make_tasks cuts in another CRS, only the parcel ids, order and tree are used.
+        make_tasks cuts in another CRS, only the parcel ids and their order are used.
 
     Returns
     -------
@@ -418,13 +417,7 @@ def _group_unions(
             for k, g in enumerate(idx):
                 out[g] = _union(grid[k][: size[k]])
 
-    spans = list(itertools.pairwise(bounds))
-    if n_threads <= 1 or len(spans) < 2:
-        for se in spans:
-            rows(*se)
-    else:
-        with ThreadPoolExecutor(max_workers=n_threads) as pool:
-            list(pool.map(lambda se: rows(*se), spans))
+    _spatial.run_spans(rows, bounds, n_threads=n_threads)
     return out
 
 
