@@ -135,34 +135,25 @@ def convex_clip_pairs(
     n_rings = np.zeros(n, dtype=np.int64)
     n_pieces = np.zeros(n, dtype=np.int64)
     chunks = _chunks(n, n_threads)
-    empty_f, empty_i = np.empty(0), np.empty(0, dtype=np.int64)
+    results: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
 
-    def count(a: int, b: int) -> None:
-        kern.run(*subj, s_pos[a:b], *conv, c_pos[a:b], eps_rel,
-              status[a:b], n_coords[a:b], n_rings[a:b], n_pieces[a:b],
-              empty_f, empty_f, empty_i, empty_i, False, max_n)  # fmt: skip
+    def run(a: int, b: int) -> None:
+        results[a] = kern.run(*subj, s_pos[a:b], *conv, c_pos[a:b], eps_rel, status[a:b],
+                              n_coords[a:b], n_rings[a:b], n_pieces[a:b], max_n)  # fmt: skip
 
-    _spatial.run_spans(count, chunks, n_threads=n_threads)
-    # positions of each pair's output: coordinates, rings and pieces as exclusive prefix sums
-    c_start = np.r_[0, np.cumsum(n_coords)[:-1]]
-    r_start = np.r_[0, np.cumsum(n_rings)[:-1]]
+    _spatial.run_spans(run, chunks, n_threads=n_threads)
+    # the chunks' pieces in pair order: ring and piece starts shifted by what precedes them
+    parts = [results[int(a)] for a in chunks[:-1]]
+    c_off = np.cumsum([0] + [len(p[0]) for p in parts])
+    r_off = np.cumsum([0] + [len(p[1]) for p in parts])
+    tc, tr = int(c_off[-1]), int(r_off[-1])
+    oxy = np.concatenate([p[0] for p in parts]) if len(parts) > 1 else parts[0][0]
+    o_ring = np.concatenate([p[1] + c_off[i] for i, p in enumerate(parts)] + [[tc]])
+    o_poly = np.concatenate([p[2] + r_off[i] for i, p in enumerate(parts)] + [[tr]])
+    tp = len(o_poly) - 1
     p_start = np.r_[0, np.cumsum(n_pieces)[:-1]]
-    tc, tr, tp = int(n_coords.sum()), int(n_rings.sum()), int(n_pieces.sum())
-    ox, oy = np.empty(tc), np.empty(tc)
-    o_ring = np.empty(tr + 1, dtype=np.int64)
-    o_poly = np.empty(tp + 1, dtype=np.int64)
-    o_ring[tr], o_poly[tp] = tc, tr
-
-    def write(a: int, b: int) -> None:
-        kern.run(*subj, s_pos[a:b], *conv, c_pos[a:b], eps_rel,
-              status[a:b], c_start[a:b], r_start[a:b], p_start[a:b],
-              ox, oy, o_ring, o_poly, True, max_n)  # fmt: skip
-
-    _spatial.run_spans(write, chunks, n_threads=n_threads)
     if tp:
-        pieces = shapely.from_ragged_array(
-            shapely.GeometryType.POLYGON, np.column_stack([ox, oy]), (o_ring, o_poly)
-        )
+        pieces = shapely.from_ragged_array(shapely.GeometryType.POLYGON, oxy, (o_ring, o_poly))
         owner = np.repeat(np.arange(n), n_pieces)
         one = np.flatnonzero(n_pieces == 1)
         out[one] = pieces[p_start[one]]
