@@ -44,36 +44,41 @@ def _ragged(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.n
     """(x, y, ring starts, polygon → first ring, geometry → first polygon) of (Multi)Polygons.
 
     Each offset array has one more entry than items. A geometry that is not a (Multi)Polygon,
-    or is empty, is given as an empty Polygon (no rings): the kernels leave its pairs to GEOS.
+    is empty or has an empty part is given as one polygon without rings: the kernels leave its
+    pairs to GEOS. The arrays are those of ``shapely.to_ragged_array`` (rings in GEOS's order,
+    closing points included), found at a third of its cost: single-ring polygons (parcels,
+    mostly) from their coordinates, others from :func:`minemap.risk._spatial._rings`.
     """
     n = len(geoms)
     type_id = shapely.get_type_id(geoms)
-    ok = np.isin(type_id, (3, 6)) & ~shapely.is_empty(geoms)
-    if not ok.any():
-        z = np.zeros(n + 1, dtype=np.int64)
-        return np.empty(0), np.empty(0), np.zeros(1, dtype=np.int64), z, np.arange(n + 1)
-    if ok.all() and (type_id == 3).all() and not shapely.get_num_interior_rings(geoms).any():
-        # one ring each (parcels, mostly): the coordinates are the rings
-        coords = shapely.get_coordinates(geoms)
-        ring = np.r_[0, np.cumsum(shapely.get_num_coordinates(geoms))].astype(np.int64)
-        poly = geom = np.arange(n + 1, dtype=np.int64)
-    else:
-        if not ok.all():
-            geoms = np.where(ok, geoms, _EMPTY)
-        _, coords, offsets = shapely.to_ragged_array(geoms)
-        ring = np.asarray(offsets[0], dtype=np.int64)
-        poly = np.asarray(offsets[1], dtype=np.int64)
-        if len(offsets) == 3:
-            geom = np.asarray(offsets[2], dtype=np.int64)
-        else:  # all Polygons: one each (an empty one without rings)
-            geom = np.arange(n + 1, dtype=np.int64)
-    return (
-        np.ascontiguousarray(coords[:, 0]),
-        np.ascontiguousarray(coords[:, 1]),
-        ring,
-        poly,
-        geom,
-    )
+    ok = np.isin(type_id, (3, 6))
+    if ok.all() and (type_id == 3).all():
+        ok = ~shapely.is_empty(geoms)
+        if ok.all() and not shapely.get_num_interior_rings(geoms).any():
+            # one ring each: the coordinates are the rings
+            xy = shapely.get_coordinates(geoms)
+            ring = np.r_[0, np.cumsum(shapely.get_num_coordinates(geoms))].astype(np.int64)
+            poly = geom = np.arange(n + 1, dtype=np.int64)
+            return np.ascontiguousarray(xy[:, 0]), np.ascontiguousarray(xy[:, 1]), ring, poly, geom
+    geoms = np.where(ok, geoms, _EMPTY)
+    n_parts = shapely.get_num_geometries(geoms)
+    for _ in range(2):
+        xy, ring, hole, geom_ring = _spatial._rings(geoms)
+        ext = np.flatnonzero(~hole)  # each part's exterior, in order
+        n_ext = np.bincount(np.searchsorted(geom_ring, ext, side="right") - 1, minlength=n)
+        bad = (n_ext != n_parts) | (n_ext == 0)  # empty, or a part is
+        if not (bad & (np.diff(geom_ring) > 0)).any():
+            break
+        geoms = np.where(bad, _EMPTY, geoms)  # rare: drop the rings of the bad ones
+    # a bad geometry (no rings left) is one part without rings, at its ring position
+    per_geom = np.where(bad, 1, n_ext)
+    geom = np.r_[0, np.cumsum(per_geom)].astype(np.int64)
+    poly = np.empty(geom[-1] + 1, dtype=np.int64)
+    poly[:-1][np.repeat(~bad, per_geom)] = ext
+    poly[geom[:-1][bad]] = geom_ring[:-1][bad]
+    poly[-1] = len(hole)
+    ring = np.asarray(ring, dtype=np.int64)
+    return np.ascontiguousarray(xy[:, 0]), np.ascontiguousarray(xy[:, 1]), ring, poly, geom
 
 
 def _chunks(n: int, n_threads: int) -> np.ndarray:

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import shapely
 
-from minemap.risk._clip import convex_clip_pairs
+from minemap.risk._clip import _ragged, convex_clip_pairs
 from tests.conftest import real_data
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -266,6 +266,91 @@ def test_real_cadastral_parcels_against_geos():
     # and the other way round (parcels as the clip): only the convex parcels are computed
     out, done = convex_clip_pairs(cells, ci, geoms, si)
     _check_against_geos(out, done, cells, geoms, ci, si)
+
+
+def test_ragged_arrays_are_shapelys():
+    # the flat arrays the kernels read, against shapely's own to_ragged_array
+    holed = _poly([(0, 0), (100, 0), (100, 100), (0, 100)], [(10, 10), (20, 10), (20, 20)])
+    multi = shapely.MultiPolygon([holed, _poly([(200, 0), (300, 0), (300, 50)])])
+    tri = _poly([(0, 0), (10, 0), (0, 10)])
+    geoms = np.array([tri, multi, holed, tri], dtype=object)
+    x, y, ring, poly, geom = _ragged(geoms)
+    _, coords, (r_ref, p_ref, g_ref) = shapely.to_ragged_array(geoms)
+    np.testing.assert_array_equal(np.c_[x, y], coords)
+    np.testing.assert_array_equal(ring, r_ref)
+    np.testing.assert_array_equal(poly, p_ref)
+    np.testing.assert_array_equal(geom, g_ref)
+    # single-ring polygons only (the parcels' path)
+    x, y, ring, poly, geom = _ragged(np.array([tri, holed.exterior], dtype=object)[:1])
+    np.testing.assert_array_equal(np.c_[x, y], shapely.get_coordinates(tri))
+    np.testing.assert_array_equal(ring, [0, 4])
+    # anything else is one polygon without rings, where it stands
+    odd = [
+        shapely.Polygon(),
+        shapely.MultiPolygon(),
+        shapely.from_wkt(
+            f"MULTIPOLYGON (EMPTY, (({X0} {Y0}, {X0 + 1} {Y0}, {X0} {Y0 + 1}, {X0} {Y0})))"
+        ),
+        shapely.LineString(_at([(0, 0), (1, 1)])),
+        shapely.GeometryCollection([tri]),
+    ]
+    geoms = np.array([tri, *odd, holed], dtype=object)
+    x, y, ring, poly, geom = _ragged(geoms)
+    np.testing.assert_array_equal(geom, np.arange(len(geoms) + 1))
+    rings_per_part = np.diff(poly)
+    np.testing.assert_array_equal(rings_per_part, [1, 0, 0, 0, 0, 0, 2])
+    np.testing.assert_array_equal(np.diff(ring), [4, 5, 4])
+    np.testing.assert_array_equal(np.c_[x, y][-9:], shapely.get_coordinates(holed))
+
+
+def _circle(cx: float, cy: float, r: float, k: int) -> np.ndarray:
+    t = np.linspace(0, 2 * np.pi, k, endpoint=False)
+    return np.c_[X0 + cx + r * np.cos(t), Y0 + cy + r * np.sin(t)]
+
+
+def test_many_vertex_pieces_grow_the_buffers_across_chunks():
+    # outputs far larger than the buffers' first size (16 coordinates per pair): subjects of
+    # up to 3,000 vertices inside, across or around convex clips, one and several pieces,
+    # spread over the chunks of two threads; equal for 1 and 2 threads and to GEOS
+    rng = np.random.default_rng(5)
+    subs, clips = [], []
+    for i in range(2500):
+        k = int(rng.choice([8, 200, 3000], p=[0.6, 0.3, 0.1]))
+        case = i % 4
+        if case == 0:  # a many-vertex circle inside the clip: copied whole
+            subject = shapely.Polygon(_circle(0, 0, 40, k))
+        elif case == 1:  # crossing the clip's boundary: one traced piece
+            subject = shapely.Polygon(_circle(60, 10, 45, k))
+        elif case == 2:  # a comb whose teeth reach into the clip: one piece per tooth
+            teeth = max(k // 20, 2)
+            xs = np.linspace(-90, 90, 2 * teeth)
+            boxes = [shapely.box(*_at([(-95, 150), (95, 200)])[0], *_at([(95, 200)])[0])]
+            boxes += [
+                shapely.box(*_at([(xs[j], 0)])[0], *_at([(xs[j + 1], 150)])[0])
+                for j in range(0, 2 * teeth, 2)
+            ]
+            subject = shapely.union_all(boxes)
+        else:  # crossing the clip, with a hole inside it: one piece with the hole
+            subject = shapely.Polygon(_circle(60, 10, 80, k), [_circle(20, 0, 10, k)])
+        subs.append(subject)
+        a = rng.uniform(0, np.pi / 2)
+        clips.append(shapely.Polygon(_circle(0, 0, 100 + 5 * rng.random(), 7)[::-1]).buffer(0))
+        clips[-1] = shapely.affinity.rotate(clips[-1], a, origin=(X0, Y0), use_radians=True)
+    subs = np.array(subs, dtype=object)
+    clips = np.array(clips, dtype=object)
+    assert shapely.is_valid(subs).all()
+    idx = np.arange(len(subs))
+    out2, done2 = convex_clip_pairs(subs, idx, clips, idx, n_threads=2)
+    out1, done1 = convex_clip_pairs(subs, idx, clips, idx, n_threads=1)
+    assert done2.mean() > 0.95
+    n_coords = shapely.get_num_coordinates(out2[done2])
+    assert n_coords.max() > 2000
+    assert n_coords.sum() > 16 * len(subs)
+    assert (shapely.get_num_geometries(out2[done2]) > 5).any()  # many pieces
+    assert (shapely.get_num_interior_rings(out2[done2]) > 0).any()
+    _check_against_geos(out2, done2, subs, clips, idx, idx)
+    np.testing.assert_array_equal(done1, done2)
+    assert (shapely.to_wkb(out1[done1]) == shapely.to_wkb(out2[done2])).all()
 
 
 def test_import_minemap_does_not_import_numba():
