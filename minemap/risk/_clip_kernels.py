@@ -10,7 +10,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-__all__ = ["CLIP", "FALLBACK", "PIECES", "SUBJECT", "convex_rings", "run"]
+__all__ = ["CLIP", "FALLBACK", "PIECES", "SUBJECT", "convex_cw", "convex_rings", "run"]
 
 FALLBACK = 0  # not computed: left to GEOS
 PIECES = 1  # result written as pieces (possibly none: an empty intersection)
@@ -367,6 +367,47 @@ def clip_pair(sx, sy, s_ring, s_poly, s_geom, sg, qx, qy, nx, ny, ln, box, eps,
     return status, nc, nr, npc
 
 
+# Shewchuk's error bound for orient2d evaluated in floating point, (3 + 16ε)ε with ε = 2^-53,
+# rounded up generously: where |det| exceeds it times the sum of the products' magnitudes,
+# det has the exact determinant's sign (J. R. Shewchuk, "Adaptive Precision Floating-Point
+# Arithmetic and Fast Robust Geometric Predicates", 1997, orient2dfast / ccwerrboundA)
+_ORIENT_ERR = 4e-16
+
+
+@_njit
+def convex_cw(oxy, s, e):
+    """Whether the closed ring oxy[s:e] (last point = first) is certainly a strictly convex
+    clockwise ring, hence a valid polygon shell (simple, at least three corners).
+
+    Every turn must be a strict right turn by the exact sign of its orientation determinant
+    (the floating-point determinant beyond Shewchuk's error bound; NaN or infinite
+    coordinates fail), and the edge direction must wind once: with every turn right by less
+    than π, the direction angle falls by the sum of the turns, which is 2π times the number
+    of times it passes from the upper half-plane of directions ([0, π): dy > 0, or dy = 0 and
+    dx > 0) to the lower one (exact: the signs of dx, dy of a floating-point difference are
+    exact). A closed polygon whose turns all have one sign and add up to one full turn is
+    convex, hence simple (its edge directions are monotone through one revolution).
+    """
+    n = e - s - 1  # corners (the closing point repeats the first)
+    if n < 3:
+        return False
+    passes = 0
+    for i in range(n):
+        a, b, c = s + i, s + (i + 1) % n, s + (i + 2) % n
+        ux, uy = oxy[b, 0] - oxy[a, 0], oxy[b, 1] - oxy[a, 1]
+        vx, vy = oxy[c, 0] - oxy[b, 0], oxy[c, 1] - oxy[b, 1]
+        left, right = ux * vy, uy * vx
+        size = abs(left) + abs(right)
+        # (the floor keeps an underflowing product's absolute error inside the margin)
+        if not (right - left > _ORIENT_ERR * size and size > 1e-290):
+            return False
+        up_u = uy > 0 or (uy == 0 and ux > 0)
+        up_v = vy > 0 or (vy == 0 and vx > 0)
+        if up_u and not up_v:
+            passes += 1
+    return passes == 1
+
+
 @_njit
 def _bound(s_ring, s_poly, s_geom, sg, m):
     """Upper bounds of the (coordinates, rings) :func:`clip_pair` writes for subject ``sg``.
@@ -410,10 +451,11 @@ def _grow_xy(a, need):
 @_njit
 def run(sx, sy, s_ring, s_poly, s_geom, si,
         q_off, qx, qy, nx, ny, ln, ci, eps_rel,
-        status, n_coords, n_rings, n_pieces, max_n):  # fmt: skip
+        status, n_coords, n_rings, n_pieces, convex, max_n):  # fmt: skip
     """The result of each pair subject[si] ∩ clip[ci], in one pass.
 
-    Fills ``status`` and, for PIECES pairs, ``n_coords``, ``n_rings``, ``n_pieces``; returns
+    Fills ``status`` and, for PIECES pairs, ``n_coords``, ``n_rings``, ``n_pieces`` and
+    ``convex`` (one piece without holes that :func:`convex_cw` certifies valid); returns
     the pieces of the PIECES pairs in pair order as (coordinates (c, 2), first coordinate of
     each ring, first ring of each piece), without the closing offsets. The buffers start small
     and double when a pair's :func:`_bound` would not fit (amortised: each coordinate is
@@ -458,5 +500,6 @@ def run(sx, sy, s_ring, s_poly, s_geom, si,
         status[k] = st
         if st == PIECES:
             n_coords[k], n_rings[k], n_pieces[k] = nc, nr, npc
+            convex[k] = nr == 1 and npc == 1 and convex_cw(oxy, tc, tc + nc)
             tc, tr, tp = tc + nc, tr + nr, tp + npc
     return oxy[:tc], o_ring[:tr], o_poly[:tp]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from fractions import Fraction
 from pathlib import Path
 
 import geopandas as gpd
@@ -351,6 +352,99 @@ def test_many_vertex_pieces_grow_the_buffers_across_chunks():
     _check_against_geos(out2, done2, subs, clips, idx, idx)
     np.testing.assert_array_equal(done1, done2)
     assert (shapely.to_wkb(out1[done1]) == shapely.to_wkb(out2[done2])).all()
+
+
+def _exactly_convex_cw(ring: np.ndarray) -> bool:
+    """Every turn of the closed ring strictly right, in exact rational arithmetic."""
+    pts = [(Fraction(x), Fraction(y)) for x, y in ring[:-1]]
+    n = len(pts)
+    for i in range(n):
+        (ax, ay), (bx, by), (cx, cy) = pts[i], pts[(i + 1) % n], pts[(i + 2) % n]
+        if (bx - ax) * (cy - by) - (by - ay) * (cx - bx) >= 0:
+            return False
+    return True
+
+
+def _certified(ring: np.ndarray) -> bool:
+    from minemap.risk._clip_kernels import convex_cw
+
+    xy = np.ascontiguousarray(ring, dtype=float)
+    return bool(convex_cw(xy, 0, len(xy)))
+
+
+def test_convex_certificate_cases():
+    square = np.array(_at([(0, 0), (0, 10), (10, 10), (10, 0), (0, 0)]))  # clockwise
+    assert _certified(square)
+    assert not _certified(square[::-1])  # counter-clockwise
+    tri = np.array(_at([(0, 0), (0, 10), (10, 0), (0, 0)]))
+    assert _certified(tri)
+    assert not _certified(tri[[0, 1, 0]])  # too few corners
+    # a collinear corner, a repeated point
+    assert not _certified(np.array(_at([(0, 0), (0, 5), (0, 10), (10, 10), (10, 0), (0, 0)])))
+    assert not _certified(np.array(_at([(0, 0), (0, 10), (0, 10), (10, 10), (10, 0), (0, 0)])))
+    # a pentagram: every turn right, but it winds twice (self-intersecting)
+    t = -np.arange(6) * 4 * np.pi / 5
+    star = np.c_[X0 + 10 * np.cos(t), Y0 + 10 * np.sin(t)]
+    assert not shapely.is_valid(shapely.Polygon(star))
+    assert not _certified(star)
+    for bad in (np.nan, np.inf):
+        ring = square.copy()
+        ring[2, 0] = bad
+        assert not _certified(ring)
+
+
+def test_convex_certificate_is_exact_near_degenerate_rings():
+    # rings at EPSG:3035 magnitudes whose corners are moved by a few ulps, with extra corners
+    # nearly on an edge, tiny rings and star polygons: whatever the kernel certifies is, in
+    # exact arithmetic, strictly convex, and valid by GEOS
+    rng = np.random.default_rng(17)
+    certified = refused = 0
+    for _ in range(4000):
+        k = int(rng.integers(3, 12))
+        r = 10.0 ** rng.uniform(-7, 2)
+        step = -1 if rng.random() < 0.8 else -int(rng.integers(2, max(k // 2, 2) + 1))
+        t = np.sort(rng.uniform(0, 2 * np.pi, k))[::step] if step == -1 else None
+        if t is None:  # a star {k/step}, traversed clockwise
+            t = step * np.arange(k) * 2 * np.pi / k
+        pts = np.c_[X0 + r * np.cos(t), Y0 + r * np.sin(t)]
+        if rng.random() < 0.5:  # a corner nearly on the edge between its neighbours
+            i = int(rng.integers(0, k))
+            mid = (pts[i] + pts[(i + 1) % k]) / 2
+            pts = np.insert(pts, i + 1, mid, axis=0)
+        ulps = rng.integers(-3, 4, pts.shape) * np.spacing(pts)
+        pts = pts + ulps * (rng.random(pts.shape) < 0.5)
+        ring = np.vstack([pts, pts[:1]])
+        if _certified(ring):
+            certified += 1
+            assert _exactly_convex_cw(ring)
+            assert shapely.is_valid(shapely.Polygon(ring))
+        else:
+            refused += 1
+    assert certified > 1000
+    assert refused > 1000
+
+
+def test_convex_certificate_is_exact_where_floating_point_turns_are_wrong():
+    # rings a, b, c, far whose corner b is nearly flat (c extrapolated along a→b, moved by a
+    # few ulps) and whose other corners turn clearly right: for some, the floating-point turn
+    # at b is right while the exact one is flat or left; none of those may be certified
+    rng = np.random.default_rng(1)
+    n = 20_000
+    a = rng.uniform(-1, 1, (n, 2)) * X0
+    b = a + rng.uniform(-1, 1, (n, 2)) * X0 * rng.uniform(0.01, 1, (n, 1))
+    c = a + rng.uniform(1.1, 3, (n, 1)) * (b - a)
+    c += rng.integers(-2, 3, c.shape) * np.spacing(c)
+    far = (a + c) / 2 + 0.5 * np.c_[c[:, 1] - a[:, 1], a[:, 0] - c[:, 0]]  # right of a→c
+    rings = np.stack([a, b, c, far, a], axis=1)
+    u, v = b - a, c - b
+    naive = u[:, 0] * v[:, 1] - u[:, 1] * v[:, 0] < 0
+    fooled = 0
+    for k in np.flatnonzero(naive):
+        exact = _exactly_convex_cw(rings[k])
+        fooled += not exact
+        if _certified(rings[k]):
+            assert exact
+    assert fooled > 10
 
 
 def test_import_minemap_does_not_import_numba():
