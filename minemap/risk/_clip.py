@@ -147,26 +147,29 @@ def convex_clip_pairs(
     n_pieces = np.zeros(n, dtype=np.int64)
     convex = np.zeros(n, dtype=bool)  # certified valid in the kernel: no is_valid needed
     chunks = _chunks(n, n_threads)
-    results: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+    # a first size for each chunk's coordinate buffer: its subjects' coordinates (a piece
+    # rarely has many more), so that the buffers seldom grow
+    ring, poly, geom = subj[2:]
+    pair_c = np.diff(ring[poly[geom]])[s_pos]
+    results: dict[int, np.ndarray] = {}
 
     def run(a: int, b: int) -> None:
-        results[a] = kern.run(*subj, s_pos[a:b], *conv, c_pos[a:b], eps_rel, status[a:b],
-                              n_coords[a:b], n_rings[a:b], n_pieces[a:b], convex[a:b],
-                              max_n)  # fmt: skip
+        cap = int(pair_c[a:b].sum()) + 8 * (b - a) + 64
+        oxy, o_ring, o_poly = kern.run(*subj, s_pos[a:b], *conv, c_pos[a:b], eps_rel,
+                                       status[a:b], n_coords[a:b], n_rings[a:b], n_pieces[a:b],
+                                       convex[a:b], max_n, cap)  # fmt: skip
+        # the chunk's pieces, in pair order (no copy of the coordinates into one array)
+        results[a] = shapely.from_ragged_array(
+            shapely.GeometryType.POLYGON,
+            oxy,
+            (np.append(o_ring, len(oxy)), np.append(o_poly, len(o_ring))),
+        )
 
     _spatial.run_spans(run, chunks, n_threads=n_threads)
-    # the chunks' pieces in pair order: ring and piece starts shifted by what precedes them
     parts = [results[int(a)] for a in chunks[:-1]]
-    c_off = np.cumsum([0] + [len(p[0]) for p in parts])
-    r_off = np.cumsum([0] + [len(p[1]) for p in parts])
-    tc, tr = int(c_off[-1]), int(r_off[-1])
-    oxy = np.concatenate([p[0] for p in parts]) if len(parts) > 1 else parts[0][0]
-    o_ring = np.concatenate([p[1] + c_off[i] for i, p in enumerate(parts)] + [[tc]])
-    o_poly = np.concatenate([p[2] + r_off[i] for i, p in enumerate(parts)] + [[tr]])
-    tp = len(o_poly) - 1
-    p_start = np.r_[0, np.cumsum(n_pieces)[:-1]]
-    if tp:
-        pieces = shapely.from_ragged_array(shapely.GeometryType.POLYGON, oxy, (o_ring, o_poly))
+    pieces = np.concatenate(parts) if len(parts) > 1 else parts[0]
+    if len(pieces):
+        p_start = np.r_[0, np.cumsum(n_pieces)[:-1]]
         owner = np.repeat(np.arange(n), n_pieces)
         one = np.flatnonzero(n_pieces == 1)
         out[one] = pieces[p_start[one]]

@@ -451,20 +451,20 @@ def _grow_xy(a, need):
 @_njit
 def run(sx, sy, s_ring, s_poly, s_geom, si,
         q_off, qx, qy, nx, ny, ln, ci, eps_rel,
-        status, n_coords, n_rings, n_pieces, convex, max_n):  # fmt: skip
+        status, n_coords, n_rings, n_pieces, convex, max_n, cap):  # fmt: skip
     """The result of each pair subject[si] ∩ clip[ci], in one pass.
 
     Fills ``status`` and, for PIECES pairs, ``n_coords``, ``n_rings``, ``n_pieces`` and
     ``convex`` (one piece without holes that :func:`convex_cw` certifies valid); returns
     the pieces of the PIECES pairs in pair order as (coordinates (c, 2), first coordinate of
-    each ring, first ring of each piece), without the closing offsets. The buffers start small
-    and double when a pair's :func:`_bound` would not fit (amortised: each coordinate is
-    copied fewer than twice on average).
+    each ring, first ring of each piece), without the closing offsets. The coordinate buffer
+    starts with ``cap`` rows; the buffers double when a pair's :func:`_bound` would not fit
+    (amortised: each coordinate is copied fewer than twice on average).
     """
     n_pairs = len(si)
     counts = np.zeros(3, dtype=np.int64)
     box = np.empty(4)
-    oxy = np.empty((16 * n_pairs + 64, 2))
+    oxy = np.empty((cap, 2))
     o_ring = np.empty(2 * n_pairs + 16, dtype=np.int64)
     o_poly = np.empty(2 * n_pairs + 16, dtype=np.int64)
     tc, tr, tp = 0, 0, 0  # coordinates, rings, pieces kept so far

@@ -352,6 +352,21 @@ def test_many_vertex_pieces_grow_the_buffers_across_chunks():
     _check_against_geos(out2, done2, subs, clips, idx, idx)
     np.testing.assert_array_equal(done1, done2)
     assert (shapely.to_wkb(out1[done1]) == shapely.to_wkb(out2[done2])).all()
+    # the kernel itself: buffers starting at one coordinate (grown 19 times) or large enough
+    from minemap.risk import _clip_kernels as kern
+
+    subj = _ragged(subs)
+    conv = kern.convex_rings(*_ragged(clips), 1e-9)
+    max_n = int(np.diff(subj[2]).max())
+    runs = []
+    for cap in (1, 10_000_000):
+        flags = [np.zeros(len(idx), dtype=t) for t in (np.int64,) * 4 + (bool,)]
+        arrays = kern.run(*subj, idx, *conv, idx, 1e-9, *flags, max_n, cap)
+        runs.append((flags, arrays))
+    (flags_a, arrays_a), (flags_b, arrays_b) = runs
+    assert len(arrays_a[0]) > 2**19  # more than half a million coordinates written
+    for a, b in zip(flags_a + list(arrays_a), flags_b + list(arrays_b), strict=True):
+        np.testing.assert_array_equal(a, b)
 
 
 def _exactly_convex_cw(ring: np.ndarray) -> bool:
