@@ -10,7 +10,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-__all__ = ["CLIP", "FALLBACK", "PIECES", "SUBJECT", "convex_rings", "run"]
+__all__ = ["CLIP", "FALLBACK", "PIECES", "SUBJECT", "convex_cw", "convex_rings", "run"]
 
 FALLBACK = 0  # not computed: left to GEOS
 PIECES = 1  # result written as pieces (possibly none: an empty intersection)
@@ -98,14 +98,15 @@ def _apart(ax, ay, bx, by, box):
 
 @_njit
 def clip_pair(sx, sy, s_ring, s_poly, s_geom, sg, qx, qy, nx, ny, ln, box, eps,
-              ox, oy, o_ring, o_poly, counts, write,
+              oxy, o_ring, o_poly, counts,
               vi, kind, cx, cy, key, kedge, edge):  # fmt: skip
     """Subject geometry ``sg`` ∩ the convex CCW ring (qx, qy).
 
-    Returns the status; ``counts`` gets (coordinates, rings, pieces) written. With
-    ``write`` the coordinates and ring / piece starts are written from the positions in
-    ``counts`` on entry (relative ring and piece starts are absolute in o_ring / o_poly).
-    ``box`` is the clip's bounding box grown by ``eps``.
+    Returns (status, coordinates, rings, pieces written). The coordinates (``oxy``) and the
+    ring and piece starts (``o_ring``, ``o_poly``: positions in ``oxy`` and ``o_ring``) are
+    written from the positions ``counts`` holds on entry; the buffers must hold
+    :func:`_bound` more (see there). Only a PIECES result is to be kept: anything written for
+    another status is scratch. ``box`` is the clip's bounding box grown by ``eps``.
     """
     m = len(qx)
     c0, r0, p0 = counts[0], counts[1], counts[2]
@@ -148,9 +149,8 @@ def clip_pair(sx, sy, s_ring, s_poly, s_geom, sg, qx, qy, nx, ny, ln, box, eps,
                     return FALLBACK, nc, nr, npc
                 if g > 0:
                     n_in += 1
-            # a clip vertex near a subject edge (or a crossing near a clip vertex); checked
-            # when counting, the writing pass follows the same path
-            for i in range(n if not write else 0):
+            # a clip vertex near a subject edge (or a crossing near a clip vertex)
+            for i in range(n):
                 ax, ay = sx[s + i], sy[s + i]
                 bx, by = sx[s + i + 1], sy[s + i + 1]
                 if _apart(ax, ay, bx, by, box):
@@ -203,25 +203,20 @@ def clip_pair(sx, sy, s_ring, s_poly, s_geom, sg, qx, qy, nx, ny, ln, box, eps,
                 return FALLBACK, nc, nr, npc
         if ext_inside:
             # the part is inside the clip: it is its own piece (with all its holes)
-            if write:
-                for r in range(r_first, r_last):
-                    o_ring[r0 + nr] = c0 + nc
-                    s, e = s_ring[r], s_ring[r + 1]
-                    area2 = 0.0
-                    for i in range(s, e - 1):
-                        area2 += sx[i] * sy[i + 1] - sx[i + 1] * sy[i]
-                    cw = area2 < 0
-                    want_cw = r == r_first
-                    for i in range(e - s):
-                        j = s + i if cw == want_cw else e - 1 - i
-                        ox[c0 + nc + i], oy[c0 + nc + i] = sx[j], sy[j]
-                    nc += e - s
-                    nr += 1
-                o_poly[p0 + npc] = r0 + nr - (r_last - r_first)
-            else:
-                for r in range(r_first, r_last):
-                    nc += s_ring[r + 1] - s_ring[r]
-                    nr += 1
+            for r in range(r_first, r_last):
+                o_ring[r0 + nr] = c0 + nc
+                s, e = s_ring[r], s_ring[r + 1]
+                area2 = 0.0
+                for i in range(s, e - 1):
+                    area2 += sx[i] * sy[i + 1] - sx[i + 1] * sy[i]
+                cw = area2 < 0
+                want_cw = r == r_first
+                for i in range(e - s):
+                    j = s + i if cw == want_cw else e - 1 - i
+                    oxy[c0 + nc + i, 0], oxy[c0 + nc + i, 1] = sx[j], sy[j]
+                nc += e - s
+                nr += 1
+            o_poly[p0 + npc] = r0 + nr - (r_last - r_first)
             npc += 1
             continue
         # exterior ring, traversed CCW
@@ -299,8 +294,7 @@ def clip_pair(sx, sy, s_ring, s_poly, s_geom, sg, qx, qy, nx, ny, ln, box, eps,
                 if kind[cur] != 1 or seen[cur]:
                     return FALLBACK, nc, nr, npc
                 seen[cur] = True
-                if write:
-                    ox[c0 + nc], oy[c0 + nc] = cx[cur], cy[cur]
+                oxy[c0 + nc, 0], oxy[c0 + nc, 1] = cx[cur], cy[cur]
                 nc += 1
                 nxt = (cur + 1) % k_n  # the exit that follows in ring order
                 if kind[nxt] != -1:
@@ -310,11 +304,9 @@ def clip_pair(sx, sy, s_ring, s_poly, s_geom, sg, qx, qy, nx, ny, ln, box, eps,
                 cnt = (j - i) % n
                 for q in range(cnt):
                     v = vi[(i + 1 + q) % n]
-                    if write:
-                        ox[c0 + nc], oy[c0 + nc] = sx[v], sy[v]
+                    oxy[c0 + nc, 0], oxy[c0 + nc, 1] = sx[v], sy[v]
                     nc += 1
-                if write:
-                    ox[c0 + nc], oy[c0 + nc] = cx[nxt], cy[nxt]
+                oxy[c0 + nc, 0], oxy[c0 + nc, 1] = cx[nxt], cy[nxt]
                 nc += 1
                 # along the clip (CCW) to the next crossing, which must be an entry
                 to = order[(rank[nxt] + 1) % k_n]
@@ -324,23 +316,21 @@ def clip_pair(sx, sy, s_ring, s_poly, s_geom, sg, qx, qy, nx, ny, ln, box, eps,
                     cnt = m
                 for q in range(cnt):
                     v = (ka + 1 + q) % m
-                    if write:
-                        ox[c0 + nc], oy[c0 + nc] = qx[v], qy[v]
+                    oxy[c0 + nc, 0], oxy[c0 + nc, 1] = qx[v], qy[v]
                     nc += 1
                 cur = to
                 if cur == start:
                     break
             # close, then turn the CCW ring clockwise (GEOS's shell orientation)
-            if write:
-                ox[c0 + nc], oy[c0 + nc] = ox[c0 + ring_start], oy[c0 + ring_start]
-                lo, hi = c0 + ring_start, c0 + nc
-                while lo < hi:
-                    ox[lo], ox[hi] = ox[hi], ox[lo]
-                    oy[lo], oy[hi] = oy[hi], oy[lo]
-                    lo += 1
-                    hi -= 1
-                o_ring[r0 + nr] = c0 + ring_start
-                o_poly[p0 + npc] = r0 + nr
+            oxy[c0 + nc, 0], oxy[c0 + nc, 1] = oxy[c0 + ring_start, 0], oxy[c0 + ring_start, 1]
+            lo, hi = c0 + ring_start, c0 + nc
+            while lo < hi:
+                oxy[lo, 0], oxy[hi, 0] = oxy[hi, 0], oxy[lo, 0]
+                oxy[lo, 1], oxy[hi, 1] = oxy[hi, 1], oxy[lo, 1]
+                lo += 1
+                hi -= 1
+            o_ring[r0 + nr] = c0 + ring_start
+            o_poly[p0 + npc] = r0 + nr
             nc += 1
             nr += 1
             npc += 1
@@ -359,14 +349,13 @@ def clip_pair(sx, sy, s_ring, s_poly, s_geom, sg, qx, qy, nx, ny, ln, box, eps,
                         g = d
                 if g <= 0:
                     continue
-                if write:
-                    o_ring[r0 + nr] = c0 + nc
-                    area2 = 0.0
-                    for i in range(hs, he - 1):
-                        area2 += sx[i] * sy[i + 1] - sx[i + 1] * sy[i]
-                    for i in range(he - hs):
-                        j = hs + i if area2 > 0 else he - 1 - i
-                        ox[c0 + nc + i], oy[c0 + nc + i] = sx[j], sy[j]
+                o_ring[r0 + nr] = c0 + nc
+                area2 = 0.0
+                for i in range(hs, he - 1):
+                    area2 += sx[i] * sy[i + 1] - sx[i + 1] * sy[i]
+                for i in range(he - hs):
+                    j = hs + i if area2 > 0 else he - 1 - i
+                    oxy[c0 + nc + i, 0], oxy[c0 + nc + i, 1] = sx[j], sy[j]
                 nc += he - hs
                 nr += 1
     if clip_in:
@@ -378,25 +367,114 @@ def clip_pair(sx, sy, s_ring, s_poly, s_geom, sg, qx, qy, nx, ny, ln, box, eps,
     return status, nc, nr, npc
 
 
+# Shewchuk's error bound for orient2d evaluated in floating point, (3 + 16ε)ε with ε = 2^-53,
+# rounded up generously: where |det| exceeds it times the sum of the products' magnitudes,
+# det has the exact determinant's sign (J. R. Shewchuk, "Adaptive Precision Floating-Point
+# Arithmetic and Fast Robust Geometric Predicates", 1997, orient2dfast / ccwerrboundA)
+_ORIENT_ERR = 4e-16
+
+
+@_njit
+def convex_cw(oxy, s, e):
+    """Whether the closed ring oxy[s:e] (last point = first) is certainly a strictly convex
+    clockwise ring, hence a valid polygon shell (simple, at least three corners).
+
+    Every turn must be a strict right turn by the exact sign of its orientation determinant
+    (the floating-point determinant beyond Shewchuk's error bound; NaN or infinite
+    coordinates fail), and the edge direction must wind once: with every turn right by less
+    than π, the direction angle falls by the sum of the turns, which is 2π times the number
+    of times it passes from the upper half-plane of directions ([0, π): dy > 0, or dy = 0 and
+    dx > 0) to the lower one (exact: the signs of dx, dy of a floating-point difference are
+    exact). A closed polygon whose turns all have one sign and add up to one full turn is
+    convex, hence simple (its edge directions are monotone through one revolution).
+    """
+    n = e - s - 1  # corners (the closing point repeats the first)
+    if n < 3:
+        return False
+    passes = 0
+    for i in range(n):
+        a, b, c = s + i, s + (i + 1) % n, s + (i + 2) % n
+        ux, uy = oxy[b, 0] - oxy[a, 0], oxy[b, 1] - oxy[a, 1]
+        vx, vy = oxy[c, 0] - oxy[b, 0], oxy[c, 1] - oxy[b, 1]
+        left, right = ux * vy, uy * vx
+        size = abs(left) + abs(right)
+        # (the floor keeps an underflowing product's absolute error inside the margin)
+        if not (right - left > _ORIENT_ERR * size and size > 1e-290):
+            return False
+        up_u = uy > 0 or (uy == 0 and ux > 0)
+        up_v = vy > 0 or (vy == 0 and vx > 0)
+        if up_u and not up_v:
+            passes += 1
+    return passes == 1
+
+
+@_njit
+def _bound(s_ring, s_poly, s_geom, sg, m):
+    """Upper bounds of the (coordinates, rings) :func:`clip_pair` writes for subject ``sg``.
+
+    Per part with c coordinates (all its rings, closing points included) whose exterior has
+    n < c edges: a part inside the clip is copied (c coordinates, its rings). A traced part
+    writes each crossing once (at most 2 per exterior edge: 2n), each exterior vertex at most
+    once (the subject runs go from an entry to the exit that follows it in ring order, and
+    distinct entries give disjoint runs: n), each clip vertex at most once (the clip runs go
+    from an exit to the crossing that follows it along the clip, disjoint gaps of the clip's
+    boundary: m), one closing point per piece (at most one piece per entry: n), and the holes
+    it keeps (< c). Together fewer than 4c + m coordinates per part, and fewer rings than
+    pieces plus holes (< c). Early returns (FALLBACK) stop part way through the same writes.
+    """
+    g0, g1 = s_geom[sg], s_geom[sg + 1]
+    c = s_ring[s_poly[g1]] - s_ring[s_poly[g0]]
+    parts = g1 - g0
+    return 4 * c + m * parts, c + parts
+
+
+@_njit
+def _grow(a, need):
+    """``a`` (1-D) if it holds ``need`` items, else a copy at least twice as long."""
+    if need <= len(a):
+        return a
+    b = np.empty(max(need, 2 * len(a)), dtype=a.dtype)
+    b[: len(a)] = a
+    return b
+
+
+@_njit
+def _grow_xy(a, need):
+    """``a`` ((c, 2) coordinates) if it holds ``need`` rows, else a copy at least twice as long."""
+    if need <= len(a):
+        return a
+    b = np.empty((max(need, 2 * len(a)), 2))
+    b[: len(a)] = a
+    return b
+
+
 @_njit
 def run(sx, sy, s_ring, s_poly, s_geom, si,
         q_off, qx, qy, nx, ny, ln, ci, eps_rel,
-        status, n_coords, n_rings, n_pieces,
-        ox, oy, o_ring, o_poly, write, max_n):  # fmt: skip
-    """Count (``write`` False) or write the result of each pair subject[si] ∩ clip[ci]."""
+        status, n_coords, n_rings, n_pieces, convex, max_n, cap):  # fmt: skip
+    """The result of each pair subject[si] ∩ clip[ci], in one pass.
+
+    Fills ``status`` and, for PIECES pairs, ``n_coords``, ``n_rings``, ``n_pieces`` and
+    ``convex`` (one piece without holes that :func:`convex_cw` certifies valid); returns
+    the pieces of the PIECES pairs in pair order as (coordinates (c, 2), first coordinate of
+    each ring, first ring of each piece), without the closing offsets. The coordinate buffer
+    starts with ``cap`` rows; the buffers double when a pair's :func:`_bound` would not fit
+    (amortised: each coordinate is copied fewer than twice on average).
+    """
+    n_pairs = len(si)
     counts = np.zeros(3, dtype=np.int64)
     box = np.empty(4)
-    dummy = np.empty(0)
-    dummy_i = np.empty(0, dtype=np.int64)
+    oxy = np.empty((cap, 2))
+    o_ring = np.empty(2 * n_pairs + 16, dtype=np.int64)
+    o_poly = np.empty(2 * n_pairs + 16, dtype=np.int64)
+    tc, tr, tp = 0, 0, 0  # coordinates, rings, pieces kept so far
     # scratch for the crossings of one ring (at most two per edge)
     vi = np.empty(max_n + 1, dtype=np.int64)
     kind = np.empty(2 * max_n, dtype=np.int64)
     cx, cy, key = np.empty(2 * max_n), np.empty(2 * max_n), np.empty(2 * max_n)
     kedge = np.empty(2 * max_n, dtype=np.int64)
     edge = np.empty(2 * max_n, dtype=np.int64)
-    for k in range(len(si)):
-        if write and status[k] != PIECES:
-            continue
+    for k in range(n_pairs):
         a, b = q_off[ci[k]], q_off[ci[k] + 1]
         if b == a:
             status[k] = FALLBACK
@@ -408,18 +486,20 @@ def run(sx, sy, s_ring, s_poly, s_geom, si,
         mag = max(abs(lo_x), abs(hi_x), abs(lo_y), abs(hi_y))
         eps = eps_rel * ext + 1e-12 * mag
         box[0], box[1], box[2], box[3] = lo_x - eps, lo_y - eps, hi_x + eps, hi_y + eps
-        if write:
-            counts[0], counts[1], counts[2] = n_coords[k], n_rings[k], n_pieces[k]
-            clip_pair(sx, sy, s_ring, s_poly, s_geom, si[k],
-                      qx[a:b], qy[a:b], nx[a:b], ny[a:b], ln[a:b], box, eps,
-                      ox, oy, o_ring, o_poly, counts, True,
-                      vi, kind, cx, cy, key, kedge, edge)  # fmt: skip
-        else:
-            counts[0] = counts[1] = counts[2] = 0
-            st, nc, nr, npc = clip_pair(sx, sy, s_ring, s_poly, s_geom, si[k],
-                                        qx[a:b], qy[a:b], nx[a:b], ny[a:b], ln[a:b], box, eps,
-                                        dummy, dummy, dummy_i, dummy_i, counts, False,
-                                        vi, kind, cx, cy, key, kedge, edge)  # fmt: skip
-            status[k] = st
-            if st == PIECES:
-                n_coords[k], n_rings[k], n_pieces[k] = nc, nr, npc
+        bc, br = _bound(s_ring, s_poly, s_geom, si[k], b - a)
+        oxy = _grow_xy(oxy, tc + bc)
+        o_ring = _grow(o_ring, tr + br)
+        o_poly = _grow(o_poly, tp + br)
+        counts[0], counts[1], counts[2] = tc, tr, tp
+        st, nc, nr, npc = clip_pair(sx, sy, s_ring, s_poly, s_geom, si[k],
+                                    qx[a:b], qy[a:b], nx[a:b], ny[a:b], ln[a:b], box, eps,
+                                    oxy, o_ring, o_poly, counts,
+                                    vi, kind, cx, cy, key, kedge, edge)  # fmt: skip
+        if nc > bc or nr > br:  # cannot be (see _bound): the buffers were overrun
+            raise RuntimeError("convex clip: output bound exceeded")
+        status[k] = st
+        if st == PIECES:
+            n_coords[k], n_rings[k], n_pieces[k] = nc, nr, npc
+            convex[k] = nr == 1 and npc == 1 and convex_cw(oxy, tc, tc + nc)
+            tc, tr, tp = tc + nc, tr + nr, tp + npc
+    return oxy[:tc], o_ring[:tr], o_poly[:tp]
