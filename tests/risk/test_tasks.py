@@ -460,3 +460,52 @@ def test_evidence_touching_a_task_does_not_count_as_overlapping_it():
     )
     ev, task = _overlap_pairs(shapely.STRtree(tasks), evidence, n_threads=1)
     assert sorted(zip(ev.tolist(), task.tolist(), strict=True)) == [(0, 0), (1, 0), (1, 1)]
+
+
+def test_split_marks_exactly_the_unchecked_overlay_pieces():
+    """make_tasks validates only the pieces the cut did not check already: whole cells,
+    metric parcels and convex-clip pieces are marked checked and are valid; cell remainders,
+    merged pieces and overlay fallbacks are left to make_tasks' validity pass."""
+    from minemap.risk import _spatial
+    from minemap.risk.tasks import _parcel_ids, _split_surface
+
+    hazards = _hazards([(0, 0, 5000, 3000)])
+    farmland = canonical(
+        "farmland",
+        [
+            metric_box(LON, LAT, 100, 100, 600, 400),  # inside one cell: clipped/whole
+            metric_box(LON, LAT, 300, 200, 600, 400),  # overlaps the first (dirty cadastre)
+            metric_box(LON, LAT, 1500, 500, 1000, 700),  # spans a cell boundary: merged
+            # an L-shaped (non-convex) parcel: GEOS overlay fallback
+            shapely.union_all(
+                [
+                    metric_box(LON, LAT, 3000, 1000, 900, 300),
+                    metric_box(LON, LAT, 3000, 1000, 300, 900),
+                ]
+            ),
+        ],
+        parcel_id=["P0", "P1", "P2", "P3"],
+        land_use="arable",
+        crop="wheat",
+        value_per_ha=25_000.0,
+    )
+    surface = hazard_surface(hazards=hazards)
+    crs = _spatial.equal_area_crs_for(surface.total_bounds)
+    sm = _spatial.recall_metric(surface.geometry.array, crs)
+    s4326 = np.asarray(surface.geometry.array, dtype=object)
+    _, rank = _parcel_ids(farmland)
+    split = _split_surface(sm, s4326, farmland, rank, crs, 2000.0, 1.0, 1)
+    assert split.checked.dtype == bool
+    assert len(split.checked) == len(split.geom)
+    assert shapely.is_valid(split.geom[split.checked]).all()
+    parcel_rows = split.parcel[~split.checked & (split.parcel >= 0)]
+    # P1 lost its overlap with P0, P2 was merged across cells, P3 went through GEOS
+    assert set(farmland["parcel_id"].to_numpy()[parcel_rows]) == {"P1", "P2", "P3"}
+    # the grid cells with parcels carved out of them are remainders (unchecked); at least one
+    # cell without any parcel is a whole cell (checked)
+    grid = split.parcel < 0
+    assert (~split.checked[grid]).any()
+    assert split.checked[grid].any()
+    tasks = make_tasks(surface, farmland=farmland, hazards=hazards, n_threads=1)
+    assert shapely.is_valid(tasks.geometry.array).all()
+    assert tasks["area_m2"].sum() == pytest.approx(float(area_m2(surface).sum()), rel=1e-9)
