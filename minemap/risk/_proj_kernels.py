@@ -10,17 +10,19 @@ polar aspects on the ellipsoid, authalic latitude via ``q(φ)`` = ``pj_qsfn``) w
 ``unitconvert`` steps and PROJ's generic pre/post-processing (longitude reduction
 ``adjlon``, false easting/northing, semi-major axis), in compiled loops that release the GIL.
 
-Accuracy (``tests/risk/test_proj.py``, against pyproj 3.7.2 / PROJ 9.5.1): the forward
-formulas are closed-form and evaluated in PROJ's order, so the kernels agree with PROJ to a
-few units in the last place (measured max |Δ| 1.9e-9 m — i.e. ≤ 1 ulp of coordinates of
-~1e7 m — over Europe/Ukraine, EPSG:3035, and custom centres incl. the southern hemisphere,
-the equator and both poles, up to ~16,000 km from the centre). The inverse uses PROJ 9.5's
-three-term series for the geographic latitude from the authalic latitude (``pj_authlat``,
-terms to e⁶): its truncation error (the e⁸ term, ~1.4e-8° ≈ 1.5 mm at mid-latitudes) is
-PROJ's own and the kernels reproduce it (max |Δ| vs pyproj 3.6e-14°); the forward → inverse
-round trip therefore moves a point by up to ~1.5 mm in latitude, as it does with pyproj.
-(Later PROJ releases replace the series with Karney's 6th-order series in n; the kernel
-then no longer matches them to 1e-9° but stays within ~1.5 mm.)
+Accuracy (``tests/risk/test_proj.py``, against pyproj 3.7.2 / PROJ 9.5.1, on 616,615 points:
+Europe/Ukraine-scale neighbourhoods, the whole globe up to the projection's edge and ~1° around
+the antipode, for EPSG:3035 and custom centres in Ukraine, the southern hemisphere, on the
+equator, at and near both poles and at the date line): the kernels evaluate PROJ's formulas in
+PROJ's order with the same libm, and the measured max |Δ| is **0** both ways (forward in
+metres, inverse in degrees: bit-identical); the tests allow 1e-6 m and 1e-9°. The inverse uses
+PROJ 9.5's three-term series for the geographic latitude from the authalic latitude
+(``pj_authlat``, terms to e⁶): its truncation error (the e⁸ term, up to ~1.4e-8° ≈ 1.5 mm in
+latitude) is PROJ's own and the kernels reproduce it, so the forward → inverse round trip moves
+a point by up to ~1.5 mm in latitude, as it does with pyproj. Later PROJ releases replace the
+series with Karney's 6th-order series in n (round trip ~1e-14°); against those the inverse
+would differ by up to that ~1.4e-8°, and ``_spatial``'s start-up check (1e-9°) would then
+leave the inverse to pyproj.
 
 Points the kernels do not handle — non-finite input, |lat| > 90°, |lon| > 180°, points at
 or near the antipode of the centre (forward), outside the projection's disc (inverse) — are

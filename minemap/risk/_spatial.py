@@ -354,7 +354,12 @@ def _fast_transform(src: str, dst: str) -> Callable[..., np.ndarray] | None:
     # self-check on points within ~1,000 km of the centre
     lat0, lon0 = float(params.get("lat_0", 0.0)), float(params.get("lon_0", 0.0))
     d = np.array([-8.0, -3.0, 0.0, 2.0, 7.0])
-    probe = np.column_stack([lon0 + np.repeat(d, 5), np.clip(lat0 + np.tile(d, 5), -89.0, 89.0)])
+    probe = np.column_stack(
+        [
+            (lon0 + np.repeat(d, 5) + 180.0) % 360.0 - 180.0,
+            np.clip(lat0 + np.tile(d, 5), -89.0, 89.0),
+        ]
+    )
     ref = Transformer.from_crs(src, dst, always_xy=True)
     if inverse:
         fwd = Transformer.from_crs(dst, src, always_xy=True)
