@@ -235,7 +235,28 @@ class _Transform:
         return out[:, 0], out[:, 1]
 
     def _pyproj_xy(self, xy: np.ndarray) -> np.ndarray:
+        # on the persistent PROJ threads: pyproj builds its PROJ objects once per thread
+        # (~70 ms each), which a fresh pool thread would otherwise pay on every call
+        return _proj_pool().submit(self._pyproj_direct, xy).result()
+
+    def _pyproj_direct(self, xy: np.ndarray) -> np.ndarray:
         return np.column_stack(self._pyproj.transform(xy[:, 0], xy[:, 1]))
+
+
+_PROJ_POOL: tuple[int, ThreadPoolExecutor] | None = None
+_PROJ_POOL_LOCK = threading.Lock()
+
+
+def _proj_pool() -> ThreadPoolExecutor:
+    """The process's persistent threads for pyproj transforms (made again in a forked child,
+    which inherits the pool object but not its threads). Only leaf work (one pyproj call) runs
+    on them, so a caller waiting for them, on any thread, cannot deadlock."""
+    global _PROJ_POOL
+    with _PROJ_POOL_LOCK:
+        if _PROJ_POOL is None or _PROJ_POOL[0] != os.getpid():
+            pool = ThreadPoolExecutor(max_workers=N_THREADS, thread_name_prefix="minemap-proj")
+            _PROJ_POOL = (os.getpid(), pool)
+        return _PROJ_POOL[1]
 
 
 _MIN_TRANSFORM_CHUNK = 100_000

@@ -215,3 +215,38 @@ def test_import_minemap_risk_does_not_import_numba():
         check=True,
     )
     assert out.stdout.strip() == "False"
+
+
+def test_pyproj_fallback_runs_on_persistent_threads_also_after_fork():
+    """The pyproj path (pairs the kernels do not take) runs on the process's persistent PROJ
+    threads — the same threads call after call, so pyproj's per-thread PROJ objects are built
+    once — and a forked child (which inherits the pool object, not its threads) gets its own."""
+    code = """
+import os, threading
+import numpy as np
+from minemap.risk import _spatial
+t = _spatial._transformer("EPSG:4326", "EPSG:32636")
+assert not t.is_compiled
+ll = np.column_stack([np.linspace(30, 33, 300_000), np.linspace(46, 50, 300_000)])
+first = t.transform_xy(ll, n_threads=2)
+names = {th.name for th in threading.enumerate() if th.name.startswith("minemap-proj")}
+t.transform_xy(ll, n_threads=2)
+again = {th.name for th in threading.enumerate() if th.name.startswith("minemap-proj")}
+assert names and names == again, (names, again)
+pid = os.fork()
+if pid == 0:
+    ok = np.array_equal(t.transform_xy(ll[:1000]), first[:1000])
+    os._exit(0 if ok else 3)
+_, status = os.waitpid(pid, 0)
+print("child", os.waitstatus_to_exitcode(status))
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert out.stdout.strip() == "child 0"
