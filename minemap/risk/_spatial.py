@@ -183,7 +183,7 @@ class _Transform:
 
     def __init__(self, src: str, dst: str) -> None:
         self._pyproj = Transformer.from_crs(src, dst, always_xy=True)
-        self._kernel = _fast_transform(src, dst)
+        self._kernel = _fast_transform(src, dst, self._pyproj)
 
     @property
     def is_compiled(self) -> bool:
@@ -312,15 +312,15 @@ def _laea_params_of(definition: str) -> tuple[bool, dict[str, str]] | None:
     return inverse, params
 
 
-@lru_cache(maxsize=16)
-def _fast_transform(src: str, dst: str) -> Callable[..., np.ndarray] | None:
+def _fast_transform(src: str, dst: str, reference: Transformer) -> Callable[..., np.ndarray] | None:
     """A compiled ``kernel(xy, out=None) -> out`` for ``src`` → ``dst``
     (:mod:`minemap.risk._proj_kernels`) when every operation PROJ may choose for the pair is
     the same plain LAEA pipeline (lon/lat degrees ↔ ``laea`` on an ellipsoid, no datum step),
     else None (pyproj does the work).
 
     The parameters are read from PROJ's pipeline, not assumed; the kernels are then checked
-    against pyproj on a few points around the centre and fall back if they disagree. Rows the
+    against ``reference`` (pyproj's transformer for the pair) on a few points within ~1,000 km
+    of the centre, and not used if they disagree. Rows the
     function returns as NaN are left to pyproj (:meth:`_Transform.transform_xy`).
     """
     from pyproj import get_ellps_map
@@ -373,19 +373,19 @@ def _fast_transform(src: str, dst: str) -> Callable[..., np.ndarray] | None:
         return run(xy, p, out)
 
     # self-check on points within ~1,000 km of the centre
-    lat0, lon0 = float(params.get("lat_0", 0.0)), float(params.get("lon_0", 0.0))
     d = np.array([-8.0, -3.0, 0.0, 2.0, 7.0])
-    probe = np.column_stack(
-        [
-            (lon0 + np.repeat(d, 5) + 180.0) % 360.0 - 180.0,
-            np.clip(lat0 + np.tile(d, 5), -89.0, 89.0),
-        ]
-    )
-    ref = Transformer.from_crs(src, dst, always_xy=True)
-    if inverse:
-        fwd = Transformer.from_crs(dst, src, always_xy=True)
-        probe = np.column_stack(fwd.transform(probe[:, 0], probe[:, 1]))
-    want = np.column_stack(ref.transform(probe[:, 0], probe[:, 1]))
+    if inverse:  # metres around the false origin
+        x0, y0 = float(params.get("x_0", 0.0)), float(params.get("y_0", 0.0))
+        probe = np.column_stack([x0 + 1e5 * np.repeat(d, 5), y0 + 1e5 * np.tile(d, 5)])
+    else:
+        lat0, lon0 = float(params.get("lat_0", 0.0)), float(params.get("lon_0", 0.0))
+        probe = np.column_stack(
+            [
+                (lon0 + np.repeat(d, 5) + 180.0) % 360.0 - 180.0,
+                np.clip(lat0 + np.tile(d, 5), -89, 89),
+            ]
+        )
+    want = np.column_stack(reference.transform(probe[:, 0], probe[:, 1]))
     got = kernel(probe)
     if not np.allclose(got, want, rtol=0.0, atol=1e-9 if inverse else 1e-6):
         return None
