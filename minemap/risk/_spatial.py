@@ -30,6 +30,7 @@ from typing import TypeVar
 import numpy as np
 import shapely
 from pyproj import CRS, Transformer
+from pyproj.exceptions import CRSError, ProjError
 from scipy.sparse import coo_array
 from scipy.sparse.csgraph import connected_components as _cc
 
@@ -174,9 +175,221 @@ def _concat(results: list[np.ndarray]) -> np.ndarray:
     return results[0] if len(results) == 1 else np.concatenate(results)
 
 
+class _Transform:
+    """A 2-D coordinate transform between two CRSs (x/y or lon/lat axis order): pyproj's, or
+    the compiled LAEA kernels' (:func:`_fast_transform`). Every transform of the risk core
+    goes through :func:`_transformer`, so each pair of CRSs gives the same numbers wherever
+    it is used (the caches compare incremental runs with full runs byte for byte)."""
+
+    def __init__(self, src: str, dst: str) -> None:
+        self._pyproj = Transformer.from_crs(src, dst, always_xy=True)
+        self._kernel = _fast_transform(src, dst, self._pyproj)
+
+    @property
+    def is_compiled(self) -> bool:
+        """Whether the compiled kernels do the work (else pyproj)."""
+        return self._kernel is not None
+
+    def transform_xy(self, xy: np.ndarray, *, n_threads: int = 1) -> np.ndarray:
+        """The (n, 2) coordinates ``xy`` transformed (a new (n, 2) float64 array); with
+        ``n_threads`` > 1, large arrays are cut in chunks over that many threads."""
+        xy = np.ascontiguousarray(xy, dtype="float64").reshape(-1, 2)
+        if self._kernel is None:
+            if n_threads > 1 and len(xy) >= 2 * _MIN_TRANSFORM_CHUNK:
+                return _concat(
+                    parallel_chunks(
+                        self._pyproj_xy, xy, n_threads=n_threads, min_chunk=_MIN_TRANSFORM_CHUNK
+                    )
+                )
+            return self._pyproj_xy(xy)
+        out = np.empty_like(xy)
+        kernel = self._kernel
+
+        def work(s: int, e: int) -> None:
+            kernel(xy[s:e], out[s:e])
+
+        n = len(xy)
+        if n_threads > 1 and n >= 2 * _MIN_TRANSFORM_CHUNK:
+            run_spans(
+                work, chunk_bounds(n, n_threads, _MIN_TRANSFORM_CHUNK, None), n_threads=n_threads
+            )
+        else:
+            work(0, n)
+        # NaN rows: the points the kernels leave to PROJ (non-finite, out of range, at the
+        # projection's edge) — PROJ's own answer (a number, NaN or inf) for each
+        bad = np.flatnonzero(np.isnan(out[:, 0]))
+        if len(bad):
+            out[bad] = self._pyproj_xy(xy[bad])
+        return out
+
+    def transform(
+        self, x: np.ndarray, y: np.ndarray, *, n_threads: int = 1
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``(x', y')`` of coordinate arrays ``x``, ``y`` (pyproj's ``transform`` form)."""
+        out = self.transform_xy(
+            np.column_stack(
+                [np.asarray(x, dtype="float64").ravel(), np.asarray(y, dtype="float64").ravel()]
+            ),
+            n_threads=n_threads,
+        )
+        return out[:, 0], out[:, 1]
+
+    def _pyproj_xy(self, xy: np.ndarray) -> np.ndarray:
+        # on the persistent PROJ threads: pyproj builds its PROJ objects once per thread
+        # (~70 ms each), which a fresh pool thread would otherwise pay on every call
+        return _proj_pool().submit(self._pyproj_direct, xy).result()
+
+    def _pyproj_direct(self, xy: np.ndarray) -> np.ndarray:
+        return np.column_stack(self._pyproj.transform(xy[:, 0], xy[:, 1]))
+
+
+_PROJ_POOL: tuple[int, ThreadPoolExecutor] | None = None
+_PROJ_POOL_LOCK = threading.Lock()
+
+
+def _proj_pool() -> ThreadPoolExecutor:
+    """The process's persistent threads for pyproj transforms (made again in a forked child,
+    which inherits the pool object but not its threads). Only leaf work (one pyproj call) runs
+    on them, so a caller waiting for them, on any thread, cannot deadlock."""
+    global _PROJ_POOL
+    with _PROJ_POOL_LOCK:
+        if _PROJ_POOL is None or _PROJ_POOL[0] != os.getpid():
+            pool = ThreadPoolExecutor(max_workers=N_THREADS, thread_name_prefix="minemap-proj")
+            _PROJ_POOL = (os.getpid(), pool)
+        return _PROJ_POOL[1]
+
+
+_MIN_TRANSFORM_CHUNK = 100_000
+
+
 @lru_cache(maxsize=16)
-def _transformer(src: str, dst: str) -> Transformer:
-    return Transformer.from_crs(src, dst, always_xy=True)
+def _transformer(src: str, dst: str) -> _Transform:
+    return _Transform(src, dst)
+
+
+_LAEA_KEYS = {"lat_0", "lon_0", "x_0", "y_0", "ellps"}
+
+
+def _pipeline_steps(definition: str) -> list[tuple[bool, dict[str, str]]] | None:
+    """The steps of a PROJ pipeline string as (inverse?, parameters), None if not one."""
+    tokens = definition.split()
+    if not tokens or tokens[0] != "proj=pipeline":
+        return None
+    steps: list[tuple[bool, dict[str, str]]] = []
+    for word in tokens[1:]:
+        if word == "step":
+            steps.append((False, {}))
+        elif not steps:
+            return None  # a pipeline-wide option: not a plain chain of steps
+        elif word == "inv":
+            steps[-1] = (True, steps[-1][1])
+        elif "=" in word:
+            key, value = word.split("=", 1)
+            steps[-1][1][key] = value
+        else:
+            return None  # a flag (e.g. +over, +no_defs): not handled here
+    return steps
+
+
+def _laea_params_of(definition: str) -> tuple[bool, dict[str, str]] | None:
+    """(inverse?, laea parameters) if ``definition`` is exactly degrees → radians → laea
+    (forward) or inverse laea → radians → degrees, with no other step; else None."""
+    steps = _pipeline_steps(definition)
+    if steps is None or len(steps) != 2:
+        return None
+    deg_to_rad = {"proj": "unitconvert", "xy_in": "deg", "xy_out": "rad"}
+    rad_to_deg = {"proj": "unitconvert", "xy_in": "rad", "xy_out": "deg"}
+    (inv0, s0), (inv1, s1) = steps
+    if not inv0 and not inv1 and s0 == deg_to_rad and s1.get("proj") == "laea":
+        inverse, laea = False, s1
+    elif inv0 and not inv1 and s0.get("proj") == "laea" and s1 == rad_to_deg:
+        inverse, laea = True, s0
+    else:
+        return None
+    params = {k: v for k, v in laea.items() if k != "proj"}
+    if not set(params) <= _LAEA_KEYS or "ellps" not in params:
+        return None
+    return inverse, params
+
+
+def _fast_transform(src: str, dst: str, reference: Transformer) -> Callable[..., np.ndarray] | None:
+    """A compiled ``kernel(xy, out=None) -> out`` for ``src`` → ``dst``
+    (:mod:`minemap.risk._proj_kernels`) when every operation PROJ may choose for the pair is
+    the same plain LAEA pipeline (lon/lat degrees ↔ ``laea`` on an ellipsoid, no datum step),
+    else None (pyproj does the work).
+
+    The parameters are read from PROJ's pipeline, not assumed; the kernels are then checked
+    against ``reference`` (pyproj's transformer for the pair) on a few points within ~1,000 km
+    of the centre, and not used if they disagree. Rows the
+    function returns as NaN are left to pyproj (:meth:`_Transform.transform_xy`).
+    """
+    from pyproj import get_ellps_map
+    from pyproj.transformer import TransformerGroup
+
+    try:
+        group = TransformerGroup(src, dst, always_xy=True)
+    except (ProjError, CRSError):  # no fast path; pyproj reports its own errors later
+        return None
+    if group.unavailable_operations or not group.transformers:
+        return None
+    definitions = {t.definition for t in group.transformers}
+    if len(definitions) != 1:
+        return None
+    parsed = _laea_params_of(definitions.pop())
+    if parsed is None:
+        return None
+    inverse, params = parsed
+    ellipsoid = get_ellps_map().get(params["ellps"])
+    if ellipsoid is None:
+        return None
+    a = float(ellipsoid["a"])
+    if "rf" in ellipsoid:
+        f = 1.0 / float(ellipsoid["rf"])
+        es = 2.0 * f - f * f  # as PROJ derives it from the inverse flattening
+    elif "b" in ellipsoid:
+        b = float(ellipsoid["b"])
+        es = (a * a - b * b) / (a * a)
+    else:
+        return None
+    if not es > 0.0:
+        return None
+
+    from minemap.risk import _proj_kernels as _kernels  # numba: only when needed
+
+    try:
+        p = _kernels.laea_params(
+            a=a,
+            es=es,
+            lat_0_deg=float(params.get("lat_0", 0.0)),
+            lon_0_deg=float(params.get("lon_0", 0.0)),
+            x_0=float(params.get("x_0", 0.0)),
+            y_0=float(params.get("y_0", 0.0)),
+        )
+    except ValueError:
+        return None
+    run = _kernels.laea_inverse if inverse else _kernels.laea_forward
+
+    def kernel(xy: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        return run(xy, p, out)
+
+    # self-check on points within ~1,000 km of the centre
+    d = np.array([-8.0, -3.0, 0.0, 2.0, 7.0])
+    if inverse:  # metres around the false origin
+        x0, y0 = float(params.get("x_0", 0.0)), float(params.get("y_0", 0.0))
+        probe = np.column_stack([x0 + 1e5 * np.repeat(d, 5), y0 + 1e5 * np.tile(d, 5)])
+    else:
+        lat0, lon0 = float(params.get("lat_0", 0.0)), float(params.get("lon_0", 0.0))
+        probe = np.column_stack(
+            [
+                (lon0 + np.repeat(d, 5) + 180.0) % 360.0 - 180.0,
+                np.clip(lat0 + np.tile(d, 5), -89, 89),
+            ]
+        )
+    want = np.column_stack(reference.transform(probe[:, 0], probe[:, 1]))
+    got = kernel(probe)
+    if not np.allclose(got, want, rtol=0.0, atol=1e-9 if inverse else 1e-6):
+        return None
+    return kernel
 
 
 def project(geoms: np.ndarray, src: CRS | str, dst: CRS | str) -> np.ndarray:
@@ -184,7 +397,7 @@ def project(geoms: np.ndarray, src: CRS | str, dst: CRS | str) -> np.ndarray:
     transformer = _transformer(_crs_key(src), _crs_key(dst))
 
     def _one(chunk: np.ndarray) -> np.ndarray:
-        return shapely.transform(chunk, lambda xy: np.column_stack(transformer.transform(*xy.T)))
+        return shapely.transform(chunk, transformer.transform_xy)
 
     geoms = np.asarray(geoms, dtype=object)
     if len(geoms) == 0:
@@ -320,7 +533,7 @@ def circles_to_storage(
     transformer = _transformer(_crs_key(crs), STORAGE_CRS)
     px = np.concatenate([xs, xs + rs, xs - rs, xs, xs])
     py = np.concatenate([ys, ys, ys, ys + rs, ys - rs])
-    lon, lat = transformer.transform(px, py)
+    lon, lat = transformer.transform(px, py, n_threads=N_THREADS)
     n = len(small)
     lon, lat = lon.reshape(5, n), lat.reshape(5, n)
     # d(lon, lat) per unit of the circle's (cos, sin): central differences over ± r

@@ -59,8 +59,7 @@ def _metric_xy(points: np.ndarray, crs: object) -> np.ndarray:
     ``get_coordinates(project(points))``). Points must not be missing or empty."""
     lonlat = shapely.get_coordinates(points)
     transformer = _spatial._transformer(STORAGE_CRS, _spatial._crs_key(crs))
-    x, y = transformer.transform(lonlat[:, 0], lonlat[:, 1])
-    return np.column_stack([x, y])
+    return transformer.transform_xy(lonlat, n_threads=_spatial.N_THREADS)
 
 
 def _column(frame: pd.DataFrame, name: str, dtype: str, default: object = pd.NA) -> pd.Series:

@@ -819,8 +819,7 @@ def _project_serial(geoms: np.ndarray, src: str, dst: str) -> np.ndarray:
     vertex is transformed on its own)."""
     if len(geoms) == 0:
         return geoms
-    transformer = _spatial._transformer(src, dst)
-    return shapely.transform(geoms, lambda xy: np.column_stack(transformer.transform(*xy.T)))
+    return shapely.transform(geoms, _spatial._transformer(src, dst).transform_xy)
 
 
 def _released_metric(released: gpd.GeoDataFrame | None, crs: CRS) -> np.ndarray:

@@ -119,10 +119,11 @@ def load_kernels() -> None:
     them on first use anyway: call this ahead (a server's start, a test run's set-up) to keep
     that time out of the first task split.
     """
-    from minemap.risk import _circle_kernels, _clip
+    from minemap.risk import _circle_kernels, _clip, _proj_kernels
 
     _circle_kernels.warm_up()
     _clip.warm_up()
+    _proj_kernels.warm_up()
 
 
 @dataclass(frozen=True, eq=False)
