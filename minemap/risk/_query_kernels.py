@@ -237,20 +237,17 @@ def _structure(xy: np.ndarray, ring_start: np.ndarray, geom_ring: np.ndarray):
 class Rings:
     """Polygons (or multi-polygons) as flat rings with per-run boxes, ready for the kernel."""
 
-    def __init__(self, geoms: np.ndarray) -> None:
-        geoms = np.asarray(geoms, dtype=object)
-        bad = shapely.is_missing(geoms) | shapely.is_empty(geoms)
-        bad |= ~np.isin(shapely.get_type_id(geoms), (3, 6))
-        if bad.any():
-            raise ValueError("rings_of: every geometry must be a non-empty (multi)polygon")
+    def __init__(self, geoms: np.ndarray, types: np.ndarray) -> None:
+        # geoms: non-empty, types: their GEOS type ids (3 or 6), both checked by the caller
         self.n = len(geoms)
         xy = shapely.get_coordinates(geoms)
         # one ring per polygon without holes (most): its coordinates are the geometry's; GEOS
         # is asked for the rings of the others (holes, multi-polygons) only
         n_coords = shapely.get_num_coordinates(geoms)
         rings_per_geom = np.ones(self.n, dtype=np.int64)
-        other = np.flatnonzero(
-            (shapely.get_type_id(geoms) != 3) | (shapely.get_num_interior_rings(geoms) > 0)
+        poly = np.flatnonzero(types == 3)
+        other = np.union1d(
+            np.flatnonzero(types != 3), poly[shapely.get_num_interior_rings(geoms[poly]) > 0]
         )
         ring_len = n_coords.astype(np.int64)
         if len(other):
@@ -276,7 +273,11 @@ class Rings:
 
 def rings_of(geoms: np.ndarray) -> Rings:
     """The kernel's form of ``geoms`` (non-empty Polygons / MultiPolygons)."""
-    return Rings(geoms)
+    geoms = np.asarray(geoms, dtype=object)
+    types = shapely.get_type_id(geoms)
+    if (shapely.is_empty(geoms) | ~np.isin(types, (3, 6))).any():
+        raise ValueError("rings_of: every geometry must be a non-empty (multi)polygon")
+    return Rings(geoms, types)
 
 
 def pair_status(a: Rings, b: Rings, ia: np.ndarray, ib: np.ndarray) -> np.ndarray:
@@ -324,13 +325,15 @@ def query_pairs(
     tree_geoms = np.asarray(tree.geometries, dtype=object)
     ul, il = np.unique(left, return_inverse=True)
     ur, ir = np.unique(right, return_inverse=True)
-    ok_l = np.isin(shapely.get_type_id(geoms[ul]), (3, 6)) & ~shapely.is_empty(geoms[ul])
-    ok_r = np.isin(shapely.get_type_id(tree_geoms[ur]), (3, 6)) & ~shapely.is_empty(tree_geoms[ur])
+    gl, gr = geoms[ul], tree_geoms[ur]
+    tl, tr = shapely.get_type_id(gl), shapely.get_type_id(gr)
+    ok_l = np.isin(tl, (3, 6)) & ~shapely.is_empty(gl)
+    ok_r = np.isin(tr, (3, 6)) & ~shapely.is_empty(gr)
     status = np.full(len(left), UNSURE, dtype=np.int8)
     both = np.flatnonzero(ok_l[il] & ok_r[ir])
     if len(both):
-        a = rings_of(tree_geoms[ur[ok_r]])
-        b = rings_of(geoms[ul[ok_l]])
+        a = Rings(gr[ok_r], tr[ok_r])
+        b = Rings(gl[ok_l], tl[ok_l])
         pos_r = np.cumsum(ok_r) - 1  # position among the polygonal ones
         pos_l = np.cumsum(ok_l) - 1
         ia, ib = pos_r[ir[both]], pos_l[il[both]]

@@ -188,3 +188,10 @@ def test_many_pairs_deterministic_across_threads():
     for got in (one, two):
         np.testing.assert_array_equal(got[0], ref[0])
         np.testing.assert_array_equal(got[1], ref[1])
+
+
+def test_rings_of_rejects_non_polygons():
+    with pytest.raises(ValueError, match="non-empty"):
+        qk.rings_of(np.array([shapely.Point(0, 0)], dtype=object))
+    with pytest.raises(ValueError, match="non-empty"):
+        qk.rings_of(np.array([shapely.Polygon()], dtype=object))
