@@ -13,7 +13,9 @@ when they exceed a bound on their floating-point error (Shewchuk's ``ccwerrbound
 edges, a vertex on the other's boundary) come back as :data:`UNSURE`; the caller asks GEOS
 about those. :data:`HIT` means the interiors of the two polygons meet (a proper crossing of
 two edges, or with boundaries certainly apart, a vertex strictly inside the other), hence
-also ``intersects``; :data:`MISS` means the two are disjoint.
+also ``intersects``; :data:`MISS` means the two are disjoint. Points are located per polygon
+part (even-odd over its shell and holes), so the overlapping parts of an invalid multi-polygon
+(raw cadastres) count as GEOS counts them.
 
 This module imports numba, so its callers import it only when a kernel is first needed
 (``import minemap`` stays light); compiled code is cached on disk (``cache=True``).
@@ -133,11 +135,17 @@ def _run_end(ring_start, ring_run, q: int, r: int) -> int:
 
 @_jit
 def _inside(px: float, py: float, g, r0: int, r1: int) -> int:
-    """Point in the polygon of rings r0..r1-1 of ``g`` (even-odd over all its rings): HIT
-    inside, MISS outside, UNSURE where an edge that decides it passes within rounding."""
-    xy, ring_start, _, ring_run, run_box, _, _ = g
+    """Point in the (multi-)polygon of rings r0..r1-1 of ``g``: HIT inside a part (even-odd
+    over the part's shell and holes, so overlapping parts of an invalid multi-polygon count
+    as GEOS counts them), MISS outside, UNSURE where an edge that decides it passes within
+    rounding."""
+    xy, ring_start, _, ring_run, run_box, _, _, shell = g
     crossings = 0
     for r in range(r0, r1):
+        if shell[r] and r > r0:  # a new part: the previous one's count is complete
+            if crossings % 2 == 1:
+                return HIT
+            crossings = 0
         for q in range(ring_run[r], ring_run[r + 1]):
             if run_box[q, 3] <= py or run_box[q, 1] > py or run_box[q, 2] < px:
                 continue  # no edge here crosses the ray from p towards +x
@@ -163,8 +171,8 @@ def _inside(px: float, py: float, g, r0: int, r1: int) -> int:
 @_jit
 def _pair(a, b, ga: int, gb: int) -> int:
     """Status of geometry ``ga`` of ``a`` against geometry ``gb`` of ``b``."""
-    a_xy, a_rs, a_gr, a_rr, a_qb, a_rb, a_gb = a
-    b_xy, b_rs, b_gr, b_rr, b_qb, b_rb, b_gb = b
+    a_xy, a_rs, a_gr, a_rr, a_qb, a_rb, a_gb, _ = a
+    b_xy, b_rs, b_gr, b_rr, b_qb, b_rb, b_gb, _ = b
     unsure = False
     ar0, ar1 = a_gr[ga], a_gr[ga + 1]
     br0, br1 = b_gr[gb], b_gr[gb + 1]
@@ -229,9 +237,9 @@ def _pairs(a, b, ia: np.ndarray, ib: np.ndarray, out: np.ndarray) -> None:
 
 
 @_jit
-def _structure(xy: np.ndarray, ring_start: np.ndarray, geom_ring: np.ndarray):
+def _structure(xy: np.ndarray, ring_start: np.ndarray, geom_ring: np.ndarray, shell: np.ndarray):
     ring_run, run_box, ring_box, geom_box = _build(xy, ring_start, geom_ring)
-    return (xy, ring_start, geom_ring, ring_run, run_box, ring_box, geom_box)
+    return (xy, ring_start, geom_ring, ring_run, run_box, ring_box, geom_box, shell)
 
 
 class Rings:
@@ -261,13 +269,17 @@ class Rings:
             ring_len[geom_ring[:-1][simple]] = n_coords[simple]
             mask = np.repeat(~simple, rings_per_geom)
             ring_len[mask] = shapely.get_num_coordinates(rings)
+            shell = np.ones(len(ring_len), dtype=np.bool_)  # the first ring of each part
+            shell[mask] = np.r_[True, ring_part[1:] != ring_part[:-1]]
         else:
             geom_ring = np.arange(self.n + 1, dtype=np.int64)
+            shell = np.ones(self.n, dtype=np.bool_)
         ring_start = np.concatenate([[0], np.cumsum(ring_len)])
         self.data = _structure(
             np.ascontiguousarray(xy, dtype=np.float64),
             np.ascontiguousarray(ring_start, dtype=np.int64),
             np.ascontiguousarray(geom_ring, dtype=np.int64),
+            shell,
         )
 
 

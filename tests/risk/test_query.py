@@ -195,3 +195,15 @@ def test_rings_of_rejects_non_polygons():
         qk.rings_of(np.array([shapely.Point(0, 0)], dtype=object))
     with pytest.raises(ValueError, match="non-empty"):
         qk.rings_of(np.array([shapely.Polygon()], dtype=object))
+
+
+def test_overlapping_parts_of_an_invalid_multipolygon():
+    """Raw cadastres can hold multi-polygons whose parts overlap: a point in the overlap is
+    inside for GEOS (inside a part), not outside as an even-odd count over all rings says."""
+    multi = shapely.MultiPolygon([shapely.box(0, 0, 10, 10), shapely.box(5, 0, 15, 10)])
+    small = shapely.box(6, 2, 8, 4)  # in both parts: its boundary meets no ring of the multi
+    assert shapely.intersects(multi, small)
+    assert _status(multi, small) == qk.HIT
+    assert _status(small, multi) == qk.HIT
+    got, _ = qk.query_pairs(shapely.STRtree([multi]), np.array([small]), n_threads=1)
+    assert len(got) == 1
