@@ -13,9 +13,9 @@ when they exceed a bound on their floating-point error (Shewchuk's ``ccwerrbound
 edges, a vertex on the other's boundary) come back as :data:`UNSURE`; the caller asks GEOS
 about those. :data:`HIT` means the interiors of the two polygons meet (a proper crossing of
 two edges, or with boundaries certainly apart, a vertex strictly inside the other), hence
-also ``intersects``; :data:`MISS` means the two are disjoint. Points are located per polygon
-part (even-odd over its shell and holes), so the overlapping parts of an invalid multi-polygon
-(raw cadastres) count as GEOS counts them.
+also ``intersects``; :data:`MISS` means the two are disjoint. Points are located as GEOS locates
+them (inside a part's shell and in none of its holes), so the overlapping parts or stray holes
+of an invalid multi-polygon (raw cadastres) count as they do for GEOS.
 
 This module imports numba, so its callers import it only when a kernel is first needed
 (``import minemap`` stays light); compiled code is cached on disk (``cache=True``).
@@ -135,17 +135,16 @@ def _run_end(ring_start, ring_run, q: int, r: int) -> int:
 
 @_jit
 def _inside(px: float, py: float, g, r0: int, r1: int) -> int:
-    """Point in the (multi-)polygon of rings r0..r1-1 of ``g``: HIT inside a part (even-odd
-    over the part's shell and holes, so overlapping parts of an invalid multi-polygon count
-    as GEOS counts them), MISS outside, UNSURE where an edge that decides it passes within
-    rounding."""
+    """Point in the (multi-)polygon of rings r0..r1-1 of ``g``: HIT inside a part (inside its
+    shell and in none of its holes, each ring by its own crossing count: GEOS's rule, which
+    also holds for the overlapping parts or stray holes of invalid input), MISS outside,
+    UNSURE where an edge that decides it passes within rounding."""
     xy, ring_start, _, ring_run, run_box, _, _, shell = g
-    crossings = 0
+    in_part = False
     for r in range(r0, r1):
-        if shell[r] and r > r0:  # a new part: the previous one's count is complete
-            if crossings % 2 == 1:
-                return HIT
-            crossings = 0
+        if shell[r] and in_part:  # a new part: the previous one holds the point
+            return HIT
+        crossings = 0
         for q in range(ring_run[r], ring_run[r + 1]):
             if run_box[q, 3] <= py or run_box[q, 1] > py or run_box[q, 2] < px:
                 continue  # no edge here crosses the ray from p towards +x
@@ -165,7 +164,11 @@ def _inside(px: float, py: float, g, r0: int, r1: int) -> int:
                     return UNSURE
                 if (o > 0) == (by > ay):  # the edge crosses the ray right of p
                     crossings += 1
-    return HIT if crossings % 2 == 1 else MISS
+        if shell[r]:
+            in_part = crossings % 2 == 1
+        elif crossings % 2 == 1:
+            in_part = False  # in a hole of this part
+    return HIT if in_part else MISS
 
 
 @_jit

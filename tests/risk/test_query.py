@@ -207,3 +207,17 @@ def test_overlapping_parts_of_an_invalid_multipolygon():
     assert _status(small, multi) == qk.HIT
     got, _ = qk.query_pairs(shapely.STRtree([multi]), np.array([small]), n_threads=1)
     assert len(got) == 1
+
+
+def test_stray_hole_of_an_invalid_polygon():
+    """A hole outside its shell (invalid): GEOS locates a point there outside the polygon
+    (not in the shell), where an even-odd count over both rings would say inside."""
+    stray = shapely.Polygon(
+        [(0, 0), (10, 0), (10, 10), (0, 10)], [[(20, 0), (30, 0), (30, 10), (20, 10)]]
+    )
+    small = shapely.box(24, 4, 26, 6)  # in the stray hole
+    assert not shapely.intersects(stray, small)
+    assert _status(stray, small) == qk.MISS
+    assert _status(small, stray) == qk.MISS
+    inner = shapely.box(4, 4, 6, 6)
+    assert _status(stray, inner) == qk.HIT
