@@ -324,6 +324,9 @@ def _difference_many(geoms: np.ndarray, cuts: np.ndarray) -> np.ndarray:
     return out
 
 
+_KERNEL_QUERY_MIN = 20_000  # components: smaller surfaces keep GEOS's predicate
+
+
 def subtract_released(
     geoms: np.ndarray,
     released: np.ndarray,
@@ -351,7 +354,14 @@ def subtract_released(
         _finish_pieces(out, finish, np.arange(len(geoms)), [], nt)
         return out
     tree = shapely.STRtree(released)
-    left, right = _spatial.query_pairs(tree, geoms, predicate="intersects", n_threads=n_threads)
+    if len(geoms) >= _KERNEL_QUERY_MIN:
+        # the tree's box pairs decided by the compiled test (the same pairs in the same order
+        # as GEOS's predicate; L: 0.49 → 0.37 CPU s); below this size numba is not imported
+        from minemap.risk import _query_kernels
+
+        left, right = _query_kernels.query_pairs(tree, geoms, n_threads=n_threads)
+    else:
+        left, right = _spatial.query_pairs(tree, geoms, predicate="intersects", n_threads=n_threads)
     # a released polygon that covers the whole geometry: nothing of it remains
     covered = np.zeros(len(geoms), dtype=bool)
     if len(left):
