@@ -567,6 +567,32 @@ def _cell_parcel_pairs(
     return np.concatenate(ci).astype(np.intp), np.concatenate(pj).astype(np.intp)
 
 
+def _parcel_pairs(
+    s4326: np.ndarray, fgeoms: np.ndarray, n_threads: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(parcel rows that meet the surface, component of each pair, pair → position in the
+    parcel rows) of the parcels × components that intersect, found in lon/lat.
+
+    In lon/lat, so that only the parcels the surface meets are projected. The parcels query a
+    tree of the components: building an STRtree holds the GIL (~1 s for a million parcels,
+    ~0.1 s for the components), querying it does not. The tree gives the box pairs, the
+    compiled test decides which intersect (GEOS only where it is unsure): the same pairs as
+    GEOS's predicate, at half the cost.
+    """
+    from minemap.risk import _query_kernels
+
+    cand, sc = _query_kernels.query_pairs(shapely.STRtree(s4326), fgeoms, n_threads=n_threads)
+    cand, sp = np.unique(cand, return_inverse=True)
+    return cand, sc, sp
+
+
+def _done(value: object) -> Future:
+    """A future that already holds ``value``."""
+    future: Future = Future()
+    future.set_result(value)
+    return future
+
+
 @dataclass
 class _Split:
     """Task pieces in the metric CRS before attributes are attached."""
@@ -599,26 +625,34 @@ def _split_surface(
     results of GEOS overlays (cell remainders, merged pieces, overlay fallbacks) — need
     :func:`~minemap.risk.surface._valid` before they become tasks, so no piece is checked twice.
     """
-    cells = _grid_pieces(sm, max_size_m, n_threads)
-    cell_comp, cell_i, cell_j = cells.comp, cells.i, cells.j
-    cell_geom = _valid(cells.geom)
+    has_farmland = farmland is not None and len(farmland) > 0 and len(s4326) > 0
+    fgeoms = np.asarray(farmland.geometry.array, dtype=object) if has_farmland else None
+    # the parcel query needs only the lon/lat components: on a thread of its own (its STRtree
+    # query and compiled test release the GIL) while this one cuts the grid (Python and short
+    # GEOS calls, mostly GIL-bound); same pairs as one after the other
+    side = ThreadPoolExecutor(max_workers=1) if has_farmland and n_threads > 1 else None
+    try:
+        if has_farmland:
+            query: Future = (
+                side.submit(_parcel_pairs, s4326, fgeoms, n_threads)
+                if side is not None
+                else _done(_parcel_pairs(s4326, fgeoms, n_threads))
+            )
+        cells = _grid_pieces(sm, max_size_m, n_threads)
+        cell_comp, cell_i, cell_j = cells.comp, cells.i, cells.j
+        cell_geom = _valid(cells.geom)
+        pairs = query.result() if has_farmland else None
+    finally:
+        if side is not None:
+            side.shutdown(wait=True)
 
     cell_checked = np.ones(len(cell_geom), dtype=bool)
     p_geom = np.empty(0, dtype=object)
     p_comp = p_row = np.empty(0, dtype=np.intp)
     p_checked = np.empty(0, dtype=bool)
     dropped = 0.0
-    if farmland is not None and len(farmland) and len(cell_geom):
-        fgeoms = np.asarray(farmland.geometry.array, dtype=object)
-        # in lon/lat, so that only the parcels the surface meets are projected. The parcels
-        # query a tree of the components: building an STRtree holds the GIL (~1 s for a
-        # million parcels, ~0.1 s for the components), querying it does not. The tree gives
-        # the box pairs, the compiled test decides which intersect (GEOS only where it is
-        # unsure): the same pairs as GEOS's predicate, at half the cost
-        from minemap.risk import _query_kernels
-
-        cand, sc = _query_kernels.query_pairs(shapely.STRtree(s4326), fgeoms, n_threads=n_threads)
-        cand, sp = np.unique(cand, return_inverse=True)
+    if pairs is not None and len(cell_geom):
+        cand, sc, sp = pairs
     else:
         cand = sc = sp = np.empty(0, dtype=np.intp)
     if len(cand):
@@ -814,11 +848,11 @@ def _metric_evidence(
     return out
 
 
-def _output_geometry(task_m: np.ndarray, order: np.ndarray, crs: CRS) -> np.ndarray:
-    """The tasks in EPSG:4326, in output order."""
-    if len(order) == 0:
+def _output_geometry(task_m: np.ndarray, crs: CRS) -> np.ndarray:
+    """The tasks in EPSG:4326 (each geometry projected and checked on its own)."""
+    if len(task_m) == 0:
         return np.empty(0, dtype=object)
-    return _valid(_spatial.to_storage(task_m[order], crs))
+    return _valid(_spatial.to_storage(task_m, crs))
 
 
 def _pair_areas(
@@ -1105,6 +1139,9 @@ def _make_tasks(
     redo = np.flatnonzero(~split.checked)
     if len(redo):
         task_m[redo] = _valid(split.geom[redo])
+    # the lon/lat output (~3 CPU-s at L, mostly GIL-free) starts now, beside the task ids and
+    # the summary; each geometry is projected on its own, so it is put in output order after
+    output = background.submit(_output_geometry, task_m, crs)
     task_comp = split.comp
     is_parcel = split.parcel >= 0
     n_f, n_g = int(is_parcel.sum()), int((~is_parcel).sum())
@@ -1128,9 +1165,7 @@ def _make_tasks(
     ]
     kind = np.array(["parcel"] * n_f + ["grid"] * n_g, dtype=object)
     area = shapely.area(task_m) if len(task_m) else np.empty(0)
-    # output order (by task_id) is known now: the lon/lat output is made beside the summary
-    order = np.argsort(task_ids.astype(str), kind="stable")
-    output = background.submit(_output_geometry, task_m, order, crs)
+    order = np.argsort(task_ids.astype(str), kind="stable")  # output order, by task_id
 
     frame = pd.DataFrame(
         {
@@ -1291,7 +1326,7 @@ def _make_tasks(
     frame["latest_evidence_date"] = latest
 
     frame = frame.iloc[order].reset_index(drop=True)
-    geoms = output.result()
+    geoms = output.result()[order]
     out = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, crs=STORAGE_CRS), crs=STORAGE_CRS)
     out.attrs.update(
         {
