@@ -8,10 +8,14 @@ Usage::
         --parts-mode processes     # proposal: two spatially independent parts
     python benchmarks/bench_risk.py --size L --skip-naive --gil-profile   # one thread
 
-Data are generated in memory by ``benchmarks/synth.py`` (fixed seed) — generation is not timed.
-Each pipeline then runs in its own forked child process, so its wall time and peak memory are
-measured alone (peak = the child's maximum resident set size, which includes the input layers
-inherited from the parent; the parent's size after generation is printed for reference).
+Each pipeline runs in its own forked child process, so its wall time and peak memory are
+measured alone, and each child generates its layers itself with ``benchmarks/synth.py`` (fixed
+seed: the same data in every child; generation is not timed) — as a real run holds the data
+it loaded. (Until the sixth session the parent generated them and the children inherited
+them: every first write to an inherited object — a reference count — then copies its memory
+page, which cost the timed pipeline ~2–3 s wall and 3–5 CPU-s at L, more than any one pass of
+the eighth; see docs/performance.md.) Peak = the child's maximum resident set size, including
+its layers.
 
 * **minemap**: ``strike_footprints`` → ``hazard_surface`` (STRtree pairs, connected components,
   per-component union, released land subtracted per component) → ``make_tasks`` (per-parcel
@@ -414,7 +418,10 @@ def _cpu_s() -> float:
     return usage.ru_utime + usage.ru_stime + children.ru_utime + children.ru_stime
 
 
-def _child(name: str, layers, n_threads: int, conn, parts: tuple[int, str] = (1, "")) -> None:
+def _child(name: str, size: str, n_threads: int, conn, parts: tuple[int, str] = (1, "")) -> None:
+    t0 = time.perf_counter()
+    layers = synth.generate(size)
+    gen_s = time.perf_counter() - t0
     if name == "minemap" and parts[1] == "gil-profile":
         fn = run_gil_profile
     elif name == "minemap" and parts[0] > 1:
@@ -442,16 +449,18 @@ def _child(name: str, layers, n_threads: int, conn, parts: tuple[int, str] = (1,
     if children_mb > 0:  # --parts-mode processes: the largest part's process
         result["peak_rss_part_process_mb"] = children_mb
     result["load_avg_1min_at_end"] = os.getloadavg()[0]  # machine load: wall times depend on it
+    result["generated_s"] = gen_s  # not timed
+    result["layers"] = ", ".join(f"{k} {len(v):,}" for k, v in layers.items())
     conn.send(result)
     conn.close()
 
 
 def _run(
-    name: str, layers, n_threads: int, timeout_s: float, parts: tuple[int, str] = (1, "")
+    name: str, size: str, n_threads: int, timeout_s: float, parts: tuple[int, str] = (1, "")
 ) -> dict[str, object] | None:
     ctx = mp.get_context("fork")
     parent, child = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child, args=(name, layers, n_threads, child, parts))
+    proc = ctx.Process(target=_child, args=(name, size, n_threads, child, parts))
     start = time.perf_counter()
     proc.start()
     child.close()
@@ -495,13 +504,10 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    t0 = time.perf_counter()
-    layers = synth.generate(args.size)
-    gen_s = time.perf_counter() - t0
-    counts = ", ".join(f"{k} {len(v):,}" for k, v in layers.items())
-    print(f"size {args.size}: {counts} (generated in {gen_s:.1f} s, not timed)")
+    counts = ", ".join(f"{k} {v:,}" for k, v in synth.SIZES[args.size].items())
+    print(f"size {args.size}: {counts} (each child generates them, not timed)")
     print(f"cpus {os.cpu_count()}, threads {args.threads}, load average "
-          f"{os.getloadavg()[0]:.1f}; parent RSS after generation {_rss_mb():,.0f} MB")  # fmt: skip
+          f"{os.getloadavg()[0]:.1f}")  # fmt: skip
 
     results = {}
     if not args.skip_minemap:
@@ -509,9 +515,9 @@ def main() -> None:
         if args.no_overlap and args.parts == 1 and not args.gil_profile:
             mode = "no-overlap"
         parts = (args.parts, mode)
-        results["minemap"] = _run("minemap", layers, args.threads, 3600.0, parts)
+        results["minemap"] = _run("minemap", args.size, args.threads, 3600.0, parts)
     if not args.skip_naive:
-        results["naive"] = _run("naive", layers, args.threads, args.naive_timeout)
+        results["naive"] = _run("naive", args.size, args.threads, args.naive_timeout)
     for name, res in results.items():
         if res is None:
             continue
