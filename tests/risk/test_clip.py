@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from fractions import Fraction
 from pathlib import Path
 
@@ -460,16 +458,3 @@ def test_convex_certificate_is_exact_where_floating_point_turns_are_wrong():
         if _certified(rings[k]):
             assert exact
     assert fooled > 10
-
-
-def test_import_minemap_does_not_import_numba():
-    code = "import sys, minemap, minemap.risk, minemap.risk.tasks; print('numba' in sys.modules)"
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=ROOT,
-        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert result.stdout.strip() == "False"

@@ -201,20 +201,26 @@ def test_pipeline_parser_takes_only_plain_laea():
     assert _spatial._laea_params_of(plain + " step proj=axisswap order=2,1") is None
 
 
-def test_import_minemap_risk_does_not_import_numba():
-    code = (
-        "import sys, minemap, minemap.risk, minemap.risk._spatial, minemap.risk.surface; "
-        "print('numba' in sys.modules)"
-    )
-    out = subprocess.run(
+def _python(code: str, **kwargs: object) -> subprocess.CompletedProcess:
+    """Run ``code`` in a fresh interpreter with this tree's minemap."""
+    return subprocess.run(
         [sys.executable, "-c", code],
         cwd=ROOT,
         env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
         capture_output=True,
         text=True,
         check=True,
+        **kwargs,
     )
-    assert out.stdout.strip() == "False"
+
+
+def test_import_minemap_risk_does_not_import_numba():
+    """The kernels (numba) are imported on first use only: ``import minemap`` stays light."""
+    code = (
+        "import sys, minemap, minemap.risk, minemap.risk._spatial, minemap.risk.surface, "
+        "minemap.risk.tasks; print('numba' in sys.modules)"
+    )
+    assert _python(code).stdout.strip() == "False"
 
 
 def test_pyproj_fallback_runs_on_persistent_threads_also_after_fork():
@@ -240,13 +246,5 @@ if pid == 0:
 _, status = os.waitpid(pid, 0)
 print("child", os.waitstatus_to_exitcode(status))
 """
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=ROOT,
-        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
+    out = _python(code, timeout=120)
     assert out.stdout.strip() == "child 0"
