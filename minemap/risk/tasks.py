@@ -72,7 +72,7 @@ from minemap.geometry import require_storage_crs
 from minemap.risk import _spatial
 from minemap.risk._clip import convex_clip_pairs
 from minemap.risk.catalogue import MunitionCatalogue
-from minemap.risk.surface import _difference, _union, _valid, casualty_buffers
+from minemap.risk.surface import _difference, _SideThread, _union, _valid, casualty_buffers
 from minemap.settings import STORAGE_CRS
 
 __all__ = [
@@ -586,13 +586,6 @@ def _parcel_pairs(
     return cand, sc, sp
 
 
-def _done(value: object) -> Future:
-    """A future that already holds ``value``."""
-    future: Future = Future()
-    future.set_result(value)
-    return future
-
-
 @dataclass
 class _Split:
     """Task pieces in the metric CRS before attributes are attached."""
@@ -630,21 +623,12 @@ def _split_surface(
     # the parcel query needs only the lon/lat components: on a thread of its own (its STRtree
     # query and compiled test release the GIL) while this one cuts the grid (Python and short
     # GEOS calls, mostly GIL-bound); same pairs as one after the other
-    side = ThreadPoolExecutor(max_workers=1) if has_farmland and n_threads > 1 else None
-    try:
-        if has_farmland:
-            query: Future = (
-                side.submit(_parcel_pairs, s4326, fgeoms, n_threads)
-                if side is not None
-                else _done(_parcel_pairs(s4326, fgeoms, n_threads))
-            )
+    with _SideThread(has_farmland and n_threads > 1) as side:
+        query = side.submit(_parcel_pairs, s4326, fgeoms, n_threads) if has_farmland else None
         cells = _grid_pieces(sm, max_size_m, n_threads)
         cell_comp, cell_i, cell_j = cells.comp, cells.i, cells.j
         cell_geom = _valid(cells.geom)
-        pairs = query.result() if has_farmland else None
-    finally:
-        if side is not None:
-            side.shutdown(wait=True)
+        pairs = query.result() if query is not None else None
 
     cell_checked = np.ones(len(cell_geom), dtype=bool)
     p_geom = np.empty(0, dtype=object)
